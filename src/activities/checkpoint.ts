@@ -1,0 +1,59 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorType } from '../domain/errors.js';
+import type { CheckpointResult } from '../domain/types.js';
+import { parseDumpStats } from '../criu/stats.js';
+import { ferryFailure } from './failure.js';
+import { withHeartbeat } from './heartbeat.js';
+import type { HostContext } from './host-context.js';
+import type { MigrationStepInput } from './inputs.js';
+import { directorySize } from './disk-usage.js';
+import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
+
+export function checkpointActivities(ctx: HostContext) {
+  return {
+    /** Final dump on the source. Downtime starts here. Idempotent across retries. */
+    async checkpoint(input: MigrationStepInput): Promise<CheckpointResult> {
+      const resultFile = path.join(ctx.paths.migrationDir(input.migrationId), 'checkpoint.json');
+      const done = await readJson<CheckpointResult>(resultFile);
+      if (done) return done;
+      const runtime = ctx.runtime(input.runtime);
+      const images = ctx.paths.imagesDir(input.migrationId);
+      const work = ctx.paths.workDir(input.migrationId);
+      const info = await runtime.inspect(input.workload);
+      if (!info?.running) {
+        // A previous attempt may have dumped it and died before recording the result.
+        const log = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
+        if (/Dumping finished successfully/.test(log)) return recordFromDisk();
+        throw ferryFailure(ErrorType.WorkloadNotRunning, `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`);
+      }
+      await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
+      await mkdir(images, { recursive: true, mode: 0o700 });
+      await mkdir(work, { recursive: true, mode: 0o700 });
+      const frozenAtMs = Date.now();
+      const outcome = await withHeartbeat(() => runtime.checkpoint(input.workload, input.migrationId), () => ({
+        phase: 'checkpoint',
+      }));
+      const result: CheckpointResult = {
+        frozenAtMs,
+        durationMs: Date.now() - frozenAtMs,
+        imageBytes: await directorySize(images),
+        stats: outcome.stats,
+      };
+      await writeJsonAtomic(resultFile, result);
+      return result;
+
+      async function recordFromDisk(): Promise<CheckpointResult> {
+        const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
+        const result: CheckpointResult = {
+          frozenAtMs: Date.now(),
+          durationMs: 0,
+          imageBytes: await directorySize(images),
+          stats,
+        };
+        await writeJsonAtomic(resultFile, result);
+        return result;
+      }
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Runs a long step while heartbeating every few seconds, so that a dead worker is noticed
+ * within the heartbeat timeout instead of the whole start-to-close timeout.
+ */
+export async function withHeartbeat<T>(work: () => Promise<T>, details: () => unknown = () => undefined): Promise<T> {
+  const ctx = currentContext();
+  if (!ctx) return work();
+  ctx.heartbeat(details());
+  const timer = setInterval(() => ctx.heartbeat(details()), 2_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (CLI, tests)
+  }
+}

@@ -1,0 +1,34 @@
+import type { FerryConfig, HostConfig } from '../config/schema.js';
+import { findHost } from '../config/schema.js';
+import { ErrorType } from '../domain/errors.js';
+import type { RuntimeName } from '../domain/names.js';
+import { createRuntime, type WorkloadRuntime } from '../runtimes/index.js';
+import { HostPaths } from '../runtimes/host-paths.js';
+import { ferryFailure } from './failure.js';
+
+/** What a host worker knows: itself, the other hosts (to push images to), its runtimes. */
+export class HostContext {
+  readonly paths: HostPaths;
+  constructor(
+    readonly config: FerryConfig,
+    readonly host: HostConfig,
+  ) {
+    this.paths = new HostPaths(host.stateDir);
+  }
+
+  runtime(name: RuntimeName): WorkloadRuntime {
+    if (!this.host.runtimes.includes(name))
+      throw ferryFailure(
+        ErrorType.RuntimeUnavailable,
+        `runtime ${name} is not enabled on host ${this.host.name} (its config lists: ${this.host.runtimes.join(', ')})`,
+      );
+    return createRuntime(name, { host: this.host.name, paths: this.paths });
+  }
+
+  peer(name: string): HostConfig {
+    const peer = findHost(this.config, name);
+    if (!peer)
+      throw ferryFailure(ErrorType.UnknownHost, `host ${name} is not in the configuration of host ${this.host.name}`);
+    return peer;
+  }
+}

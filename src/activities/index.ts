@@ -1,0 +1,21 @@
+import { checkpointActivities } from './checkpoint.js';
+import { cleanupActivities } from './cleanup.js';
+import type { HostContext } from './host-context.js';
+import { preflightActivities } from './preflight.js';
+import { restoreActivities } from './restore.js';
+import { transferActivities } from './transfer.js';
+import { verifyActivities } from './verify.js';
+
+/** Every activity a host worker serves on its own task queue. */
+export function createHostActivities(ctx: HostContext) {
+  return {
+    ...preflightActivities(ctx),
+    ...checkpointActivities(ctx),
+    ...transferActivities(ctx),
+    ...restoreActivities(ctx),
+    ...verifyActivities(ctx),
+    ...cleanupActivities(ctx),
+  };
+}
+
+export type HostActivities = ReturnType<typeof createHostActivities>;

@@ -1,0 +1,23 @@
+import type { RuntimeName } from '../domain/names.js';
+
+export interface WorkloadRef {
+  workload: string;
+  runtime: RuntimeName;
+}
+export interface MigrationStepInput extends WorkloadRef {
+  migrationId: string;
+}
+export interface TransferInput extends MigrationStepInput {
+  destination: string;
+}
+export interface PreflightDestinationInput extends MigrationStepInput {
+  neededBytes: number;
+}
+export interface VerifyInput extends WorkloadRef {
+  windowMs: number;
+}
+export interface CleanupInput extends MigrationStepInput {
+  /** Source side: the workload has moved, remove its files here too. */
+  removeWorkloadFiles: boolean;
+  keepImages: boolean;
+}

@@ -1,0 +1,76 @@
+import { mkdir, statfs } from 'node:fs/promises';
+import os from 'node:os';
+import { ErrorType } from '../domain/errors.js';
+import type { HostFacts, PreflightSourceResult } from '../domain/types.js';
+import { criuVersionChecked } from '../criu/criu.js';
+import { ferryFailure } from './failure.js';
+import type { HostContext } from './host-context.js';
+import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
+
+export async function describeHost(ctx: HostContext): Promise<HostFacts> {
+  await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
+  const fs = await statfs(ctx.paths.stateDir);
+  return {
+    host: ctx.host.name,
+    criuVersion: await criuVersionChecked(),
+    kernel: os.release(),
+    freeBytes: fs.bavail * fs.bsize,
+    runtimes: ctx.host.runtimes,
+  };
+}
+
+export function preflightActivities(ctx: HostContext) {
+  return {
+    describeHost: () => describeHost(ctx),
+
+    /** Source: CRIU works, runtime present, the workload exists and runs. Changes nothing. */
+    async preflightSource(ref: WorkloadRef): Promise<PreflightSourceResult> {
+      const runtime = ctx.runtime(ref.runtime);
+      const missing = await runtime.unavailableReason();
+      if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
+      const facts = await describeHost(ctx);
+      const info = await runtime.inspect(ref.workload);
+      if (!info) {
+        const known = (await runtime.list()).map((w) => w.name);
+        throw ferryFailure(
+          ErrorType.WorkloadNotFound,
+          `no ${ref.runtime} workload "${ref.workload}" on host ${ctx.host.name}` +
+            (known.length ? ` (it has: ${known.join(', ')})` : ` (it has no ${ref.runtime} workloads)`),
+        );
+      }
+      if (!info.running)
+        throw ferryFailure(
+          ErrorType.WorkloadNotRunning,
+          `${ref.runtime} workload "${ref.workload}" exists on ${ctx.host.name} but is not running: nothing to migrate`,
+        );
+      return { facts, workload: info };
+    },
+
+    /** Destination: CRIU works, runtime present, no running copy, room for the images. */
+    async preflightDestination(input: PreflightDestinationInput): Promise<HostFacts> {
+      const runtime = ctx.runtime(input.runtime);
+      const missing = await runtime.unavailableReason();
+      if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
+      const facts = await describeHost(ctx);
+      const existing = await runtime.inspect(input.workload);
+      if (existing?.running)
+        throw ferryFailure(
+          ErrorType.WorkloadAlreadyOnDestination,
+          `a ${input.runtime} workload "${input.workload}" already runs on ${ctx.host.name}; remove it there or pick another destination`,
+        );
+      // Images need about the workload's resident memory; keep a margin for the bundle and logs.
+      const needed = Math.ceil(input.neededBytes * 1.2) + 64 * 1024 * 1024;
+      if (facts.freeBytes < needed)
+        throw ferryFailure(
+          ErrorType.InsufficientSpace,
+          `${ctx.host.name} has ${mib(facts.freeBytes)} MiB free in ${ctx.paths.stateDir}, the migration needs about ${mib(needed)} MiB`,
+        );
+      // Images hold process memory: their folders are private from the start.
+      await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
+      await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
+      return facts;
+    },
+  };
+}
+
+const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);

@@ -1,0 +1,39 @@
+import path from 'node:path';
+import type { RestoreResult } from '../domain/types.js';
+import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
+import { withHeartbeat } from './heartbeat.js';
+import type { HostContext } from './host-context.js';
+import type { MigrationStepInput } from './inputs.js';
+
+export function restoreActivities(ctx: HostContext) {
+  return {
+    /**
+     * Restores the workload on this host from the migration's images. Runs on the destination,
+     * or on the source when rolling back. Recognises a restore done by an earlier attempt.
+     */
+    async restore(input: MigrationStepInput): Promise<RestoreResult> {
+      const resultFile = path.join(ctx.paths.migrationDir(input.migrationId), `restore-${ctx.host.name}.json`);
+      const runtime = ctx.runtime(input.runtime);
+      const before = await runtime.inspect(input.workload);
+      if (before?.running) {
+        const earlier = await readJson<RestoreResult>(resultFile);
+        return earlier
+          ? { ...earlier, alreadyRestored: true }
+          : { runningAtMs: Date.now(), durationMs: 0, pid: before.pid, stats: {}, alreadyRestored: true };
+      }
+      const started = Date.now();
+      const outcome = await withHeartbeat(() => runtime.restore(input.workload, input.migrationId), () => ({
+        phase: 'restore',
+      }));
+      const result: RestoreResult = {
+        runningAtMs: Date.now(),
+        durationMs: Date.now() - started,
+        pid: outcome.pid,
+        stats: outcome.stats,
+        alreadyRestored: false,
+      };
+      await writeJsonAtomic(resultFile, result);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { checkName, isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
+import { HostPaths } from '../../runtimes/host-paths.js';
+import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
+
+/** Finds a workload's captured output on a (local or simulated) host. */
+export async function workloadLogPath(name: string, hostName: string, runtime?: string, configFile?: string): Promise<string> {
+  const problem = checkName('workload', name);
+  if (problem) throw new CliError(problem, EXIT.badInput);
+  if (runtime !== undefined && !isRuntimeName(runtime))
+    throw new CliError(`unknown runtime "${runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
+  const host = requireHost(await loadCliConfig(configFile), hostName);
+  const paths = new HostPaths(host.stateDir);
+  const candidates = (runtime ? [runtime as RuntimeName] : [...RUNTIMES]).map((r) => paths.outputLog(r, name));
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new CliError(`no workload "${name}" on host ${hostName} (looked for ${candidates.join(', ')})`, EXIT.badInput);
+  return found;
+}
+
+export async function logsCommand(name: string, opts: { host: string; runtime?: string; follow?: boolean; config?: string }): Promise<number> {
+  const file = await workloadLogPath(name, opts.host, opts.runtime, opts.config);
+  let offset = 0;
+  const pump = async () => {
+    const size = (await stat(file).catch(() => ({ size: offset }))).size;
+    if (size > offset) {
+      await new Promise<void>((resolve, reject) => {
+        const s = createReadStream(file, { start: offset, end: size - 1 });
+        s.on('error', reject);
+        s.on('end', resolve);
+        s.pipe(process.stdout, { end: false });
+      });
+      offset = size;
+    }
+  };
+  await pump();
+  if (!opts.follow) return EXIT.ok;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    await pump();
+  }
+}

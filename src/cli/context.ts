@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { findHost, loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
+import { defaultDevDir, DevLayout } from '../dev/dev-layout.js';
+import { FerryClient } from '../client/ferry-client.js';
+
+/** A failure the CLI reports as one clear line and a given exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, needsOperator: 3 } as const;
+
+/** --config, else $FERRY_CONFIG, else the dev environment's config. */
+export function resolveConfigPath(explicit?: string): string {
+  const file = explicit ?? process.env.FERRY_CONFIG ?? new DevLayout(defaultDevDir()).configFile;
+  if (!existsSync(file))
+    throw new CliError(
+      explicit || process.env.FERRY_CONFIG
+        ? `config file ${file} does not exist`
+        : `no config: pass --config FILE, set FERRY_CONFIG, or start the dev environment with: ferry dev up`,
+      EXIT.badInput,
+    );
+  return file;
+}
+
+export async function loadCliConfig(explicit?: string): Promise<FerryConfig> {
+  return loadConfig(resolveConfigPath(explicit));
+}
+
+export function requireHost(config: FerryConfig, name: string): HostConfig {
+  const host = findHost(config, name);
+  if (!host)
+    throw new CliError(`unknown host "${name}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`, EXIT.badInput);
+  return host;
+}
+
+export async function connectClient(config: FerryConfig): Promise<FerryClient> {
+  try {
+    return await FerryClient.connect({
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      knownHosts: config.hosts.map((h) => h.name),
+    });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}. Is the server up (ferry dev up)?`,
+    );
+  }
+}

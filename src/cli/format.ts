@@ -1,0 +1,28 @@
+import type { MigrationProgress, MigrationResult } from '../domain/types.js';
+
+const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
+const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
+
+export function formatProgress(p: MigrationProgress): string {
+  const last = p.phases[p.phases.length - 1];
+  return `[${p.runtime}/${p.workload} ${p.source} → ${p.destination}] ${p.phase}${last && last.durationMs ? ` (${last.durationMs} ms)` : ''}${
+    p.bytesTransferred ? `, ${mib(p.bytesTransferred)} sent` : ''
+  }${p.rollback ? ` — rollback: ${p.rollback}` : ''}`;
+}
+
+export function formatResult(r: MigrationResult, uiUrl?: string): string {
+  const lines = [
+    `${r.outcome === 'migrated' ? '✔' : '✘'} ${r.runtime}/${r.workload}: ${r.source} → ${r.destination}: ${r.outcome}`,
+  ];
+  if (r.cause) lines.push(`  cause: ${r.cause.type}: ${r.cause.message}`);
+  lines.push(`  downtime: ${ms(r.downtimeMs)}   total: ${ms(r.totalMs)}   images: ${mib(r.imageBytes)}   sent: ${mib(r.bytesTransferred)}`);
+  lines.push(`  phases: ${r.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}`);
+  if (r.criu.dump)
+    lines.push(
+      `  criu dump: frozen ${ms(us(r.criu.dump.frozenTimeUs))}, ${r.criu.dump.pagesWritten ?? '-'} pages written; restore: ${ms(us(r.criu.restore?.restoreTimeUs))}, ${r.criu.restore?.pagesRestored ?? '-'} pages (CRIU ${r.criuVersions.source ?? '?'} → ${r.criuVersions.destination ?? '?'})`,
+    );
+  if (uiUrl) lines.push(`  history: ${uiUrl}`);
+  return lines.join('\n');
+}
+
+const us = (v: number | undefined) => (v === undefined ? undefined : Math.round(v / 1000));

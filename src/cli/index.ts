@@ -1,0 +1,120 @@
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config/schema.js';
+import { toolsPath } from '../dev/dev-layout.js';
+import { runHostWorker } from '../workers/host-worker.js';
+import { CliError, EXIT, resolveConfigPath } from './context.js';
+import { demoCommand } from './commands/demo.js';
+import { devDownCommand, devSpawnCommand, devStatusCommand, devUpCommand } from './commands/dev.js';
+import { logsCommand } from './commands/logs.js';
+import { migrateCommand } from './commands/migrate.js';
+
+// ferry's private tools (criu wrapper, ferry-shim, temporal) come first for every child.
+process.env.PATH = toolsPath();
+
+let exitCode: number = EXIT.ok;
+const setExit = (code: number) => {
+  exitCode = code;
+};
+
+const program = new Command('ferry')
+  .description('Live-migrate running Linux workloads between hosts with CRIU, as durable Temporal workflows.')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 success, 1 migration failed (workload left or put back on the source),
+            2 bad input (nothing was started), 3 failed and needs an operator.
+Examples:
+  ferry dev up
+  ferry dev spawn --host node-a --runtime runc --name web -- ferry-stateful 64 10
+  ferry migrate web --runtime runc --from node-a --to node-b
+  ferry logs web --host node-b`,
+  );
+
+program
+  .command('migrate')
+  .description('move a running workload to another host and wait for the outcome')
+  .argument('<workload>', 'workload name')
+  .requiredOption('--runtime <runtime>', 'runc | process')
+  .requiredOption('--from <host>', 'source host')
+  .requiredOption('--to <host>', 'destination host')
+  .option('--json', 'print the result object as JSON on stdout')
+  .option('--verify-window-ms <ms>', 'how long the restored workload must keep running (default 2000)')
+  .option('--keep-images', 'keep checkpoint images on both hosts after success')
+  .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
+  .addHelpText('after', '\nExample:\n  ferry migrate web --runtime runc --from node-a --to node-b --json')
+  .action(async (workload, opts) => setExit(await migrateCommand(workload, opts)));
+
+program
+  .command('worker')
+  .description('run the host worker of one host (polls ferry-host-<host> and the workflow queue)')
+  .requiredOption('--host <host>', 'this host, as named in the config')
+  .requiredOption('--config <file>', 'ferry config file (YAML, docs/configuration.md)')
+  .action(async (opts) => {
+    await runHostWorker({ host: opts.host, configFile: resolveConfigPath(opts.config) });
+  });
+
+program
+  .command('logs')
+  .description("print a workload's captured stdout/stderr on a host")
+  .argument('<workload>', 'workload name')
+  .requiredOption('--host <host>', 'host the workload is on')
+  .option('--runtime <runtime>', 'runc | process (default: whichever has it)')
+  .option('-f, --follow', 'keep printing new output')
+  .option('--config <file>', 'ferry config')
+  .action(async (workload, opts) => setExit(await logsCommand(workload, opts)));
+
+program
+  .command('demo')
+  .description('bring up the dev environment and live-migrate a stateful runc container from node-a to node-b')
+  .action(async () => setExit(await demoCommand()));
+
+const dev = program.command('dev').description('the embedded dev environment: Temporal dev server and simulated hosts');
+const dirOption = () => new Option('--dir <dir>', 'dev environment folder (default: $FERRY_DEV_DIR or .ferry/dev)');
+dev
+  .command('up')
+  .description('start the Temporal dev server and, per simulated host, an sshd and a ferry worker')
+  .option('--hosts <names>', 'comma-separated host names', 'node-a,node-b')
+  .addOption(dirOption())
+  .option('--temporal-port <port>', 'Temporal frontend port', '7233')
+  .option('--ui-port <port>', 'Temporal UI port', '8233')
+  .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
+  .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
+  .action(async (opts) => setExit(await devUpCommand(opts)));
+dev
+  .command('down')
+  .description('stop everything dev up started (workloads included) and remove its folder')
+  .addOption(dirOption())
+  .action(async (opts) => setExit(await devDownCommand(opts)));
+dev
+  .command('status')
+  .description('show what runs in the dev environment')
+  .addOption(dirOption())
+  .option('--json', 'as JSON')
+  .action(async (opts) => setExit(await devStatusCommand(opts)));
+dev
+  .command('spawn')
+  .description('start a workload on a simulated host')
+  .requiredOption('--host <host>', 'simulated host')
+  .requiredOption('--runtime <runtime>', 'runc | process')
+  .requiredOption('--name <name>', 'workload name')
+  .addOption(dirOption())
+  .argument('<command...>', 'the command, after --')
+  .addHelpText('after', '\nExample:\n  ferry dev spawn --host node-a --runtime runc --name web -- ferry-stateful 64 10')
+  .action(async (argv, opts) => setExit(await devSpawnCommand(argv, opts)));
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(exitCode);
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exit(EXIT.badInput);
+  }
+  process.stderr.write(`ferry: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(EXIT.failed);
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { checkName, RUNTIMES } from '../domain/names.js';
+
+const hostName = z.string().superRefine((v, ctx) => {
+  const problem = checkName('host', v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+// Absolute, no "..", no white space or characters that would need quoting in rsync/ssh options.
+const safePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_./-]*$/, 'must be an absolute path of letters, digits and "_./-"')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+const hostSchema = z
+  .object({
+    name: hostName,
+    /** Where other hosts reach this host's sshd for transfers. */
+    ssh: z
+      .object({
+        address: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address'),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name').default('root'),
+      })
+      .strict(),
+    /** Holds workloads, runtime state and (private) checkpoint images. */
+    stateDir: safePath,
+    runtimes: z.array(z.enum(RUNTIMES)).min(1).default([...RUNTIMES]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        uiUrl: z.string().optional(),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default' }),
+    /** Key and known_hosts the source worker uses to push images to other hosts. */
+    transfer: z
+      .object({
+        identityFile: safePath,
+        knownHostsFile: safePath,
+        /** Bind outgoing SSH to the sending host's ssh.address (simulated hosts on one machine). */
+        bindToHostAddress: z.boolean().default(false),
+      })
+      .strict(),
+    hosts: z.array(hostSchema).min(1),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.hosts.forEach((h, i) => {
+      if (seen.has(h.name))
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `duplicate host "${h.name}"` });
+      seen.add(h.name);
+    });
+  });
+
+export type FerryConfig = z.infer<typeof configSchema>;
+export type HostConfig = FerryConfig['hosts'][number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)),
+    '',
+  );
+}
+
+/** Validates a parsed config; errors name each offending field. */
+export function parseConfig(raw: unknown, source = 'config'): FerryConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+  throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}\nSee docs/configuration.md.`);
+}
+
+export async function loadConfig(file: string): Promise<FerryConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, `config file ${file}`);
+}
+
+export function findHost(cfg: FerryConfig, name: string): HostConfig | undefined {
+  return cfg.hosts.find((h) => h.name === name);
+}

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { ErrorType } from '../domain/errors.js';
+import { CommandError, run } from '../exec/run.js';
+import { criuRootCause, parseCriuVersion } from './log.js';
+import { ferryFailure } from '../activities/failure.js';
+
+/** Version of the criu found on PATH, after checking that `criu check` passes. */
+export async function criuVersionChecked(): Promise<string> {
+  try {
+    const { stdout } = await run('criu', ['--version'], { timeoutMs: 10_000 });
+    const version = parseCriuVersion(stdout);
+    await run('criu', ['check'], { timeoutMs: 30_000 });
+    if (!version) throw new Error(`cannot read a version from "criu --version": ${stdout}`);
+    return version;
+  } catch (err) {
+    throw ferryFailure(
+      ErrorType.CriuUnavailable,
+      `CRIU is not usable on this host: ${(err as Error).message}. Install CRIU >= 4.2 (scripts/setup/install-criu.sh) and put it first on PATH.`,
+    );
+  }
+}
+
+export async function criuFeature(feature: string): Promise<boolean> {
+  try {
+    await run('criu', ['check', '--feature', feature], { timeoutMs: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The root cause quoted from a CRIU log, or the command's own message. */
+export async function explainCriuFailure(err: unknown, logPath: string): Promise<string> {
+  const base = err instanceof CommandError ? err.message : String(err);
+  const log = await readFile(logPath, 'utf8').catch(() => '');
+  const cause = criuRootCause(log);
+  return cause ? `${cause} (CRIU log: ${logPath})` : base;
+}

@@ -1,0 +1,235 @@
+import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { Connection } from '@temporalio/client';
+import { loadConfig } from '../config/schema.js';
+import { checkName, hostTaskQueue, RUNTIMES } from '../domain/names.js';
+import { run } from '../exec/run.js';
+import { createRuntime } from '../runtimes/index.js';
+import { HostPaths } from '../runtimes/host-paths.js';
+import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
+import { DevLayout, REPO_ROOT, toolsPath, type DevOptions, type DevState } from './dev-layout.js';
+import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
+import { ensureClientKey, startHostSshd } from './sshd.js';
+import { startTemporalDevServer, temporalReady } from './temporal-dev-server.js';
+
+const FERRY_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+
+export async function readDevState(dir: string): Promise<DevState | undefined> {
+  return readJson<DevState>(new DevLayout(dir).stateFile);
+}
+
+/** Starts the dev server, one sshd and one worker per simulated host. Idempotent. */
+export async function devUp(opts: DevOptions, say: (line: string) => void): Promise<DevState> {
+  for (const h of opts.hosts) {
+    const problem = checkName('host', h);
+    if (problem) throw new Error(problem);
+  }
+  if (new Set(opts.hosts).size !== opts.hosts.length || opts.hosts.length < 2)
+    throw new Error('--hosts needs at least two distinct host names, e.g. node-a,node-b');
+  const layout = new DevLayout(opts.dir);
+  const existing = await readDevState(opts.dir);
+  if (existing && (await devRunning(existing))) {
+    say(`dev environment already up in ${opts.dir}`);
+    return existing;
+  }
+  if (existing) {
+    say('found a stale dev environment; stopping what is left of it first');
+    await devDown(opts.dir, say);
+  }
+  await mkdir(layout.logsDir, { recursive: true, mode: 0o700 });
+
+  const state: DevState = {
+    dir: opts.dir,
+    temporal: {
+      address: `127.0.0.1:${opts.temporalPort}`,
+      uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+      dbFile: layout.temporalDb,
+    },
+    hosts: opts.hosts.map((name, i) => ({
+      name,
+      address: `${opts.addressPrefix}.${i + 1}`,
+      sshPort: opts.sshPort,
+      stateDir: layout.hostStateDir(name),
+    })),
+    configFile: layout.configFile,
+  };
+  const save = () => writeJsonAtomic(layout.stateFile, state);
+  await save();
+
+  say(`starting the Temporal dev server on ${state.temporal.address} (UI ${state.temporal.uiUrl})`);
+  state.temporal.pid = await startTemporalDevServer({
+    port: opts.temporalPort,
+    uiPort: opts.uiPort,
+    dbFile: layout.temporalDb,
+    logFile: layout.log('temporal'),
+  });
+  await save();
+
+  await ensureClientKey(layout);
+  const knownHosts: string[] = [];
+  for (const host of state.hosts) {
+    await mkdir(host.stateDir, { recursive: true, mode: 0o700 });
+    say(`starting sshd of ${host.name} on ${host.address}:${host.sshPort}`);
+    const sshd = await startHostSshd(layout, host.name, host.address, host.sshPort);
+    host.sshdPid = sshd.pid;
+    knownHosts.push(sshd.knownHostsLine);
+    await save();
+  }
+  await writeFile(layout.knownHosts, knownHosts.join('\n') + '\n', { mode: 0o600 });
+
+  const config = {
+    temporal: { address: state.temporal.address, namespace: 'default', uiUrl: state.temporal.uiUrl },
+    transfer: { identityFile: layout.clientKey, knownHostsFile: layout.knownHosts, bindToHostAddress: true },
+    hosts: state.hosts.map((h) => ({
+      name: h.name,
+      ssh: { address: h.address, port: h.sshPort, user: 'root' },
+      stateDir: h.stateDir,
+      runtimes: [...RUNTIMES],
+    })),
+  };
+  await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, { mode: 0o600 });
+  await loadConfig(layout.configFile); // the dev config must pass the same validation as any other
+
+  const env = { ...process.env, PATH: toolsPath() };
+  for (const host of state.hosts) {
+    say(`starting the ferry worker of ${host.name} (task queue ${hostTaskQueue(host.name)})`);
+    host.workerPid = spawnDetached(
+      process.execPath,
+      [FERRY_CLI, 'worker', '--host', host.name, '--config', layout.configFile],
+      layout.log(`worker-${host.name}`),
+      env,
+    );
+    await save();
+  }
+  for (const host of state.hosts) {
+    await waitFor(
+      `the worker of ${host.name} to poll its task queue`,
+      () => hasPoller(state.temporal.address, hostTaskQueue(host.name)),
+      90_000,
+      `see ${layout.log(`worker-${host.name}`)}`,
+    );
+  }
+  say(`dev environment up: config ${layout.configFile}, UI ${state.temporal.uiUrl}`);
+  return state;
+}
+
+async function hasPoller(address: string, taskQueue: string): Promise<boolean> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: '2s' });
+    try {
+      const res = await conn.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 2 });
+      return (res.pollers?.length ?? 0) > 0;
+    } finally {
+      await conn.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export async function devRunning(state: DevState): Promise<boolean> {
+  if (!(await runsAs(state.temporal.pid, 'start-dev'))) return false;
+  for (const h of state.hosts) {
+    if (!(await runsAs(h.sshdPid, 'sshd')) || !(await runsAs(h.workerPid, 'worker'))) return false;
+  }
+  return true;
+}
+
+export interface DevStatusRow {
+  component: string;
+  pid?: number;
+  running: boolean;
+  detail: string;
+}
+
+export async function devStatus(dir: string): Promise<{ state?: DevState; rows: DevStatusRow[] }> {
+  const state = await readDevState(dir);
+  if (!state) return { rows: [] };
+  const rows: DevStatusRow[] = [
+    {
+      component: 'temporal',
+      pid: state.temporal.pid,
+      running: (await runsAs(state.temporal.pid, 'start-dev')) && (await temporalReady(state.temporal.address)),
+      detail: `${state.temporal.address}, UI ${state.temporal.uiUrl}`,
+    },
+  ];
+  for (const h of state.hosts) {
+    rows.push({ component: `sshd ${h.name}`, pid: h.sshdPid, running: await runsAs(h.sshdPid, 'sshd'), detail: `${h.address}:${h.sshPort}` });
+    rows.push({ component: `worker ${h.name}`, pid: h.workerPid, running: await runsAs(h.workerPid, 'worker'), detail: hostTaskQueue(h.name) });
+    const paths = new HostPaths(h.stateDir);
+    for (const runtime of RUNTIMES) {
+      const rt = createRuntime(runtime, { host: h.name, paths });
+      for (const w of await rt.list().catch(() => [])) {
+        rows.push({ component: `  ${runtime}/${w.name} on ${h.name}`, pid: w.pid, running: w.running, detail: paths.outputLog(runtime, w.name) });
+      }
+    }
+  }
+  return { state, rows };
+}
+
+/** Stops everything `dev up` started and removes its folder: nothing is left behind. */
+export async function devDown(dir: string, say: (line: string) => void): Promise<void> {
+  const state = await readDevState(dir);
+  if (!state) {
+    say(`no dev environment in ${dir}`);
+    return;
+  }
+  for (const h of state.hosts) await stopProcess(h.workerPid, 'worker');
+  for (const h of state.hosts) {
+    const paths = new HostPaths(h.stateDir);
+    for (const runtime of RUNTIMES) {
+      const rt = createRuntime(runtime, { host: h.name, paths });
+      for (const w of await rt.list().catch(() => [])) {
+        say(`stopping ${runtime}/${w.name} on ${h.name}`);
+        await rt.stop(w.name).catch((err) => say(`  could not stop it: ${(err as Error).message}`));
+      }
+    }
+    await removeStoppedRuncContainers(paths.runcRoot(), say);
+    await removeCgroups(h.name);
+    await stopProcess(h.sshdPid, 'sshd');
+  }
+  await stopProcess(state.temporal.pid, 'start-dev', 10_000);
+  await unmountUnder(dir, say);
+  await removeTree(dir);
+  say(`dev environment in ${dir} stopped and removed`);
+}
+
+/** Containers runc still knows (e.g. stopped after a failed restore). */
+async function removeStoppedRuncContainers(root: string, say: (line: string) => void): Promise<void> {
+  const ids = await readdir(root).catch(() => []);
+  for (const id of ids) {
+    await run('runc', ['--root', root, 'delete', '-f', id]).catch((err) => say(`  runc delete ${id}: ${(err as Error).message}`));
+  }
+}
+
+/** runc leaves the parents of its cgroups (/ferry/<host>) in every hierarchy: remove them, leaves first. */
+async function removeCgroups(host: string): Promise<void> {
+  const hierarchies = await readdir('/sys/fs/cgroup').catch(() => []);
+  const roots = hierarchies.length ? hierarchies.map((h) => path.join('/sys/fs/cgroup', h)) : [];
+  roots.push('/sys/fs/cgroup'); // cgroup v2: a single hierarchy
+  for (const root of roots) {
+    await rmdirDeep(path.join(root, 'ferry', host));
+    await rmdir(path.join(root, 'ferry')).catch(() => undefined); // only when empty
+  }
+}
+
+async function rmdirDeep(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return;
+  for (const e of entries) if (e.isDirectory()) await rmdirDeep(path.join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
+async function unmountUnder(dir: string, say: (line: string) => void): Promise<void> {
+  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '');
+  const targets = mounts
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const t of targets) {
+    say(`unmounting ${t}`);
+    await run('umount', ['-l', t]).catch(() => undefined);
+  }
+}

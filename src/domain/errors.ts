@@ -1,0 +1,33 @@
+// Stable error type names. Retry policies (nonRetryableErrorTypes) and compensation logic
+// match on these strings, so they never change meaning.
+export const ErrorType = {
+  InvalidInput: 'InvalidInput',
+  UnknownHost: 'UnknownHost',
+  WorkloadNotFound: 'WorkloadNotFound',
+  WorkloadNotRunning: 'WorkloadNotRunning',
+  WorkloadAlreadyOnDestination: 'WorkloadAlreadyOnDestination',
+  RuntimeUnavailable: 'RuntimeUnavailable',
+  CriuUnavailable: 'CriuUnavailable',
+  InsufficientSpace: 'InsufficientSpace',
+  CheckpointFailed: 'CheckpointFailed',
+  TransferFailed: 'TransferFailed',
+  RestoreFailed: 'RestoreFailed',
+  RestorePidBusy: 'RestorePidBusy',
+  VerifyFailed: 'VerifyFailed',
+  HostUnavailable: 'HostUnavailable',
+  CommandFailed: 'CommandFailed',
+} as const;
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Errors that retrying the same activity cannot fix. */
+export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
+  ErrorType.InvalidInput,
+  ErrorType.UnknownHost,
+  ErrorType.WorkloadNotFound,
+  ErrorType.WorkloadNotRunning,
+  ErrorType.WorkloadAlreadyOnDestination,
+  ErrorType.RuntimeUnavailable,
+  ErrorType.CriuUnavailable,
+  ErrorType.InsufficientSpace,
+  ErrorType.VerifyFailed,
+];

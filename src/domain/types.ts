@@ -1,0 +1,128 @@
+import type { RuntimeName } from './names.js';
+
+/** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
+export interface MigrateRequest {
+  workload: string;
+  runtime: RuntimeName;
+  source: string;
+  destination: string;
+  /** How long the restored workload must stay up before the migration counts as done. */
+  verifyWindowMs?: number;
+  /** Keep checkpoint images on both hosts after success (debugging). */
+  keepImages?: boolean;
+}
+
+export type Phase =
+  | 'validating'
+  | 'preflight'
+  | 'presync'
+  | 'checkpoint'
+  | 'transfer'
+  | 'restore'
+  | 'verify'
+  | 'cleanup'
+  | 'rollback'
+  | 'done'
+  | 'failed';
+
+export type Outcome = 'migrated' | 'rolled-back' | 'failed-before-freeze' | 'failed-needs-operator';
+
+/** Figures CRIU writes to stats-dump / stats-restore. Times in microseconds. */
+export interface CriuDumpStats {
+  freezingTimeUs?: number;
+  frozenTimeUs?: number;
+  memdumpTimeUs?: number;
+  memwriteTimeUs?: number;
+  pagesScanned?: number;
+  pagesSkippedParent?: number;
+  pagesWritten?: number;
+  pagesLazy?: number;
+}
+export interface CriuRestoreStats {
+  pagesCompared?: number;
+  pagesSkippedCow?: number;
+  forkingTimeUs?: number;
+  restoreTimeUs?: number;
+  pagesRestored?: number;
+}
+
+export interface WorkloadInfo {
+  name: string;
+  runtime: RuntimeName;
+  running: boolean;
+  pid?: number;
+  /** Resident memory of the workload's process tree, bytes. */
+  rssBytes?: number;
+}
+
+export interface HostFacts {
+  host: string;
+  criuVersion: string;
+  kernel: string;
+  freeBytes: number;
+  runtimes: RuntimeName[];
+}
+
+export interface PreflightSourceResult {
+  facts: HostFacts;
+  workload: WorkloadInfo;
+}
+
+export interface CheckpointResult {
+  /** Epoch ms when the workload was frozen (start of the final dump): downtime starts. */
+  frozenAtMs: number;
+  durationMs: number;
+  imageBytes: number;
+  stats: CriuDumpStats;
+}
+
+export interface TransferResult {
+  bytesSent: number;
+  durationMs: number;
+}
+
+export interface RestoreResult {
+  /** Epoch ms when the restored workload was running again: downtime ends. */
+  runningAtMs: number;
+  durationMs: number;
+  pid?: number;
+  stats: CriuRestoreStats;
+  /** True when an earlier attempt had already restored it (idempotent retry). */
+  alreadyRestored: boolean;
+}
+
+export interface PhaseTiming {
+  phase: Phase;
+  startedAtMs: number;
+  durationMs: number;
+}
+
+export interface MigrationResult {
+  migrationId: string;
+  workload: string;
+  runtime: RuntimeName;
+  source: string;
+  destination: string;
+  outcome: Outcome;
+  /** Why it did not migrate (error type and message), when it did not. */
+  cause?: { type: string; message: string };
+  /** Freeze to running-again, from the hosts' clocks (same clock on simulated hosts). */
+  downtimeMs?: number;
+  totalMs: number;
+  bytesTransferred: number;
+  imageBytes?: number;
+  phases: PhaseTiming[];
+  criu: { dump?: CriuDumpStats; restore?: CriuRestoreStats };
+  criuVersions: { source?: string; destination?: string };
+}
+
+export interface MigrationProgress {
+  phase: Phase;
+  workload: string;
+  runtime: RuntimeName;
+  source: string;
+  destination: string;
+  phases: PhaseTiming[];
+  bytesTransferred: number;
+  rollback?: string;
+}

@@ -1,0 +1,151 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorType } from '../domain/errors.js';
+import type { WorkloadInfo } from '../domain/types.js';
+import { ferryFailure } from '../activities/failure.js';
+import { run } from '../exec/run.js';
+import { explainCriuFailure } from '../criu/criu.js';
+import { isPidBusy } from '../criu/log.js';
+import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
+import { startUnderShim } from './shim.js';
+import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
+import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, WorkloadRuntime } from './runtime.js';
+import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
+
+interface ProcessMeta {
+  name: string;
+  argv: string[];
+  pid: number;
+  startTime: number;
+  createdAt: string;
+}
+
+/** The stdio pipe of the dumped tree, recorded so restore can attach a new one in its place. */
+interface StdioRecord {
+  stdoutPipe?: string;
+}
+
+/**
+ * Plain process trees, dumped and restored with the criu CLI.
+ * Requirements (docs/runtimes.md): files the tree holds open must exist at the same paths and
+ * sizes on the destination; the tree's PIDs must be free there (retried when briefly taken);
+ * its stdout/stderr are a pipe pumped into the workload's output.log by ferry-shim.
+ */
+export class ProcessRuntime implements WorkloadRuntime {
+  readonly name = 'process' as const;
+  constructor(private readonly ctx: RuntimeContext) {}
+
+  private dir(name: string): string {
+    return this.ctx.paths.workloadDir('process', name);
+  }
+  private metaFile(name: string): string {
+    return path.join(this.dir(name), 'workload.json');
+  }
+
+  async unavailableReason(): Promise<string | undefined> {
+    return undefined; // needs only criu, which preflight checks for every runtime
+  }
+
+  async list(): Promise<WorkloadInfo[]> {
+    const names = await listDirNames(this.ctx.paths.workloadsRoot('process'));
+    const infos = await Promise.all(names.map((n) => this.inspect(n)));
+    return infos.filter((i): i is WorkloadInfo => i !== undefined);
+  }
+
+  async inspect(name: string): Promise<WorkloadInfo | undefined> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta) return undefined;
+    const running = await isAlive(meta.pid, meta.startTime);
+    return {
+      name,
+      runtime: 'process',
+      running,
+      pid: running ? meta.pid : undefined,
+      rssBytes: running ? await treeRssBytes(meta.pid) : undefined,
+    };
+  }
+
+  async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
+    await mkdir(this.dir(name), { recursive: true, mode: 0o700 });
+    const started = await startUnderShim(this.ctx.paths.outputLog('process', name), opts.argv, {
+      wait: false,
+      timeoutMs: 30_000,
+    });
+    await this.recordPid(name, opts.argv, started.childPid);
+    return { name, runtime: 'process', running: true, pid: started.childPid };
+  }
+
+  private async recordPid(name: string, argv: string[], pid: number): Promise<void> {
+    const startTime = await processStartTime(pid);
+    if (startTime === undefined) throw new Error(`workload ${name} (pid ${pid}) exited right after start`);
+    const meta: ProcessMeta = { name, argv, pid, startTime, createdAt: new Date().toISOString() };
+    await writeJsonAtomic(this.metaFile(name), meta);
+  }
+
+  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta || !(await isAlive(meta.pid, meta.startTime)))
+      throw ferryFailure(ErrorType.WorkloadNotRunning, `process workload ${name} is not running on ${this.ctx.host}`);
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
+    await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
+    const logPath = path.join(work, 'dump.log');
+    try {
+      await run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4'], {
+        timeoutMs: 10 * 60_000,
+        logPath,
+      });
+    } catch (err) {
+      throw ferryFailure(ErrorType.CheckpointFailed, `criu dump of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+    }
+    const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
+    return { stats, logPath };
+  }
+
+  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta) throw ferryFailure(ErrorType.RestoreFailed, `no metadata for process workload ${name} on ${this.ctx.host}`);
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    const stdio = (await readJson<StdioRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
+    const pidFile = path.join(work, 'restored.pid');
+    const logPath = path.join(work, 'restore.log');
+    const args = ['restore', '-D', images, '-W', work, '-o', 'restore.log', '-v4', '-d', '--pidfile', pidFile];
+    if (stdio.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${stdio.stdoutPipe}`);
+    try {
+      await startUnderShim(this.ctx.paths.outputLog('process', name), ['criu', ...args], {
+        wait: true,
+        timeoutMs: 10 * 60_000,
+        logPath,
+      });
+    } catch (err) {
+      const log = await readFile(logPath, 'utf8').catch(() => '');
+      const message = `criu restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`;
+      throw ferryFailure(isPidBusy(log) ? ErrorType.RestorePidBusy : ErrorType.RestoreFailed, message);
+    }
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    await this.recordPid(name, meta.argv, pid);
+    const stats = parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
+    return { pid, stats, logPath };
+  }
+
+  async stop(name: string): Promise<void> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta || !(await isAlive(meta.pid, meta.startTime))) return;
+    // The workload leads its own session: signal the whole process group it started.
+    try {
+      process.kill(-meta.pid, 'SIGKILL');
+    } catch {
+      process.kill(meta.pid, 'SIGKILL');
+    }
+    for (let i = 0; i < 50 && (await isAlive(meta.pid, meta.startTime)); i++) await sleep(100);
+  }
+
+  async removeFiles(name: string): Promise<void> {
+    await removeTree(this.dir(name));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,160 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorType } from '../domain/errors.js';
+import type { WorkloadInfo } from '../domain/types.js';
+import { ferryFailure } from '../activities/failure.js';
+import { CommandError, run } from '../exec/run.js';
+import { explainCriuFailure } from '../criu/criu.js';
+import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
+import { cgroupsPathFor, ociConfig, withCgroupsPath } from './oci-config.js';
+import { buildBusyboxRootfs } from './rootfs.js';
+import { startUnderShim } from './shim.js';
+import { treeRssBytes } from './procfs.js';
+import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, WorkloadRuntime } from './runtime.js';
+import { listDirNames, removeTree } from './workload-files.js';
+
+interface RuncState {
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+}
+
+/**
+ * runc containers. Each host has its own runc root (paths.runcRoot()). A workload's bundle
+ * (config.json + rootfs, including files the container wrote) lives in its workload folder
+ * and travels with it; its stdio is a pipe pumped into output.log by ferry-shim, which runc
+ * restore re-attaches from descriptors.json.
+ */
+export class RuncRuntime implements WorkloadRuntime {
+  readonly name = 'runc' as const;
+  constructor(private readonly ctx: RuntimeContext) {}
+
+  private bundle(name: string): string {
+    return path.join(this.ctx.paths.workloadDir('runc', name), 'bundle');
+  }
+  private runc(args: string[], opts: { logPath?: string; timeoutMs?: number } = {}) {
+    return run('runc', ['--root', this.ctx.paths.runcRoot(), ...args], { timeoutMs: 60_000, ...opts });
+  }
+
+  async unavailableReason(): Promise<string | undefined> {
+    try {
+      await run('runc', ['--version'], { timeoutMs: 10_000 });
+      await run('iptables-restore', ['--version'], { timeoutMs: 10_000 });
+      return undefined;
+    } catch (err) {
+      return `runc or iptables-restore is missing (${(err as Error).message}); install the Debian packages runc and iptables`;
+    }
+  }
+
+  private async state(name: string): Promise<RuncState | undefined> {
+    try {
+      const { stdout } = await this.runc(['state', name]);
+      return JSON.parse(stdout) as RuncState;
+    } catch (err) {
+      if (err instanceof CommandError && /does not exist|not exist/.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<WorkloadInfo[]> {
+    // Workloads are the bundles this host holds; runc state says whether each runs.
+    const names = await listDirNames(this.ctx.paths.workloadsRoot('runc'));
+    const infos = await Promise.all(names.map((n) => this.inspect(n)));
+    return infos.filter((i): i is WorkloadInfo => i !== undefined);
+  }
+
+  async inspect(name: string): Promise<WorkloadInfo | undefined> {
+    const st = await this.state(name);
+    const hasBundle = await readFile(path.join(this.bundle(name), 'config.json')).then(
+      () => true,
+      () => false,
+    );
+    if (!st && !hasBundle) return undefined;
+    const running = st?.status === 'running';
+    return {
+      name,
+      runtime: 'runc',
+      running,
+      pid: running ? st?.pid : undefined,
+      rssBytes: running && st ? await treeRssBytes(st.pid) : undefined,
+    };
+  }
+
+  async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
+    const bundle = this.bundle(name);
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    await buildBusyboxRootfs(path.join(bundle, 'rootfs'));
+    const config = ociConfig({ argv: opts.argv, hostname: name, cgroupsPath: cgroupsPathFor(this.ctx.host, name) });
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    const logPath = path.join(this.ctx.paths.workloadDir('runc', name), 'runc.log');
+    await startUnderShim(
+      this.ctx.paths.outputLog('runc', name),
+      ['runc', '--root', this.ctx.paths.runcRoot(), '--log', logPath, 'run', '-d', '-b', bundle, name],
+      { wait: true, timeoutMs: 60_000, logPath },
+    );
+    const st = await this.state(name);
+    return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
+  }
+
+  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+    const st = await this.state(name);
+    if (st?.status !== 'running')
+      throw ferryFailure(ErrorType.WorkloadNotRunning, `runc container ${name} is not running on ${this.ctx.host}`);
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const logPath = path.join(work, 'dump.log');
+    try {
+      await this.runc(
+        ['--log', path.join(work, 'runc.log'), 'checkpoint', '--image-path', images, '--work-path', work, name],
+        { timeoutMs: 10 * 60_000, logPath },
+      );
+    } catch (err) {
+      throw ferryFailure(ErrorType.CheckpointFailed, `runc checkpoint of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+    }
+    const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
+    return { stats, logPath };
+  }
+
+  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+    const bundle = this.bundle(name);
+    const configFile = path.join(bundle, 'config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(configFile, JSON.stringify(withCgroupsPath(config, cgroupsPathFor(this.ctx.host, name)), null, 2));
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    const logPath = path.join(work, 'restore.log');
+    // A stopped container left by an earlier failed attempt blocks the id.
+    const existing = await this.state(name);
+    if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
+    try {
+      await startUnderShim(
+        this.ctx.paths.outputLog('runc', name),
+        [
+          'runc', '--root', this.ctx.paths.runcRoot(), '--log', path.join(work, 'runc-restore.log'),
+          'restore', '-d', '--image-path', images, '--work-path', work, '-b', bundle, name,
+        ],
+        { wait: true, timeoutMs: 10 * 60_000, logPath },
+      );
+    } catch (err) {
+      throw ferryFailure(ErrorType.RestoreFailed, `runc restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+    }
+    const st = await this.state(name);
+    const stats = parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
+    return { pid: st?.pid, stats, logPath };
+  }
+
+  async stop(name: string): Promise<void> {
+    const st = await this.state(name);
+    if (!st) return;
+    if (st.status === 'running' || st.status === 'paused') {
+      await this.runc(['kill', name, 'KILL']).catch(() => undefined);
+    }
+    await this.runc(['delete', '-f', name]);
+  }
+
+  async removeFiles(name: string): Promise<void> {
+    await removeTree(this.ctx.paths.workloadDir('runc', name));
+  }
+}

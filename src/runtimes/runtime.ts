@@ -1,0 +1,45 @@
+import type { RuntimeName } from '../domain/names.js';
+import type { CriuDumpStats, CriuRestoreStats, WorkloadInfo } from '../domain/types.js';
+import type { HostPaths } from './host-paths.js';
+
+export interface RuntimeContext {
+  host: string;
+  paths: HostPaths;
+}
+
+export interface CheckpointOutcome {
+  stats: CriuDumpStats;
+  logPath: string;
+}
+
+export interface RestoreOutcome {
+  pid?: number;
+  stats: CriuRestoreStats;
+  logPath: string;
+}
+
+export interface SpawnOptions {
+  /** Argument vector of the workload's command (no shell). */
+  argv: string[];
+}
+
+/**
+ * One module per runtime behind this interface; activities never branch on the runtime.
+ * Checkpoint/restore use images in paths.imagesDir(id) and logs in paths.workDir(id).
+ */
+export interface WorkloadRuntime {
+  readonly name: RuntimeName;
+  /** Undefined when usable here, else what is missing and how to fix it. */
+  unavailableReason(): Promise<string | undefined>;
+  list(): Promise<WorkloadInfo[]>;
+  inspect(name: string): Promise<WorkloadInfo | undefined>;
+  spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo>;
+  /** Final dump: the workload is frozen, dumped and stopped. */
+  checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome>;
+  /** Restores from images already in place on this host. */
+  restore(name: string, migrationId: string): Promise<RestoreOutcome>;
+  /** Stops the workload if it runs and removes its runtime state; keeps its files. */
+  stop(name: string): Promise<void>;
+  /** Removes the workload's files on this host (metadata, log, bundle). */
+  removeFiles(name: string): Promise<void>;
+}

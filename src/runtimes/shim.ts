@@ -1,0 +1,28 @@
+import { run } from '../exec/run.js';
+
+export interface ShimStarted {
+  pumpPid: number;
+  childPid: number;
+}
+
+/**
+ * Starts argv under ferry-shim (native/ferry-shim.c): its stdout/stderr become a pipe pumped
+ * into logFile by a detached process. With wait, returns once the command has exited
+ * (for `runc run -d`, `runc restore -d`, `criu restore -d`) and fails if it failed.
+ */
+export async function startUnderShim(
+  logFile: string,
+  argv: string[],
+  opts: { wait: boolean; timeoutMs?: number; logPath?: string },
+): Promise<ShimStarted> {
+  const args = [...(opts.wait ? ['--wait'] : []), logFile, '--', ...argv];
+  const { stdout } = await run('ferry-shim', args, { timeoutMs: opts.timeoutMs, logPath: opts.logPath });
+  return parseShimOutput(stdout);
+}
+
+export function parseShimOutput(stdout: string): ShimStarted {
+  const pump = /^pump (\d+)$/m.exec(stdout);
+  const child = /^child (\d+)$/m.exec(stdout);
+  if (!pump || !child) throw new Error(`unexpected ferry-shim output: ${JSON.stringify(stdout)}`);
+  return { pumpPid: Number(pump[1]), childPid: Number(child[1]) };
+}

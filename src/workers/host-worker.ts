@@ -1,0 +1,56 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HostContext } from '../activities/host-context.js';
+import { createHostActivities } from '../activities/index.js';
+import { ConfigError, findHost, loadConfig } from '../config/schema.js';
+import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * One process per host: an activity worker on the host's own queue (steps that must run on
+ * this host) and a workflow worker on the shared queue (workflows may run on any host).
+ */
+export async function runHostWorker(opts: { host: string; configFile: string }): Promise<void> {
+  const config = await loadConfig(opts.configFile);
+  const host = findHost(config, opts.host);
+  if (!host)
+    throw new ConfigError(
+      `host "${opts.host}" is not in ${opts.configFile} (hosts: ${config.hosts.map((h) => h.name).join(', ')}); add it under hosts: or fix --host`,
+    );
+  const ctx = new HostContext(config, host);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const bundlePath = path.resolve(here, '..', 'workflow-bundle.js');
+  const workflowSource = existsSync(bundlePath)
+    ? { workflowBundle: { codePath: bundlePath } }
+    : { workflowsPath: path.resolve(here, '..', 'workflows', 'index.js') };
+
+  const activityWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: hostTaskQueue(host.name),
+    activities: createHostActivities(ctx),
+    identity: `ferry-${host.name}-activities@${process.pid}`,
+  });
+  const workflowWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    ...workflowSource,
+    identity: `ferry-${host.name}-workflows@${process.pid}`,
+  });
+  console.log(`ferry worker for host ${host.name}: polling ${hostTaskQueue(host.name)} and ${WORKFLOW_TASK_QUEUE} at ${config.temporal.address}`);
+  const stop = () => {
+    activityWorker.shutdown();
+    workflowWorker.shutdown();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    await Promise.all([activityWorker.run(), workflowWorker.run()]);
+  } finally {
+    await connection.close();
+  }
+}

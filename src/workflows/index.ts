@@ -1,0 +1,2 @@
+// Entry point of the workflow bundle: every workflow type ferry registers.
+export { migrate } from './migrate.js';
