@@ -25,15 +25,21 @@ export function checkpointActivities(ctx: HostContext) {
         // A previous attempt may have dumped it and died before recording the result.
         const log = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
         if (/Dumping finished successfully/.test(log)) return recordFromDisk();
-        throw ferryFailure(ErrorType.WorkloadNotRunning, `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`);
+        throw ferryFailure(
+          ErrorType.WorkloadNotRunning,
+          `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`,
+        );
       }
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
       const frozenAtMs = Date.now();
-      const outcome = await withHeartbeat(() => runtime.checkpoint(input.workload, input.migrationId), () => ({
-        phase: 'checkpoint',
-      }));
+      const outcome = await withHeartbeat(
+        () => runtime.checkpoint(input.workload, input.migrationId),
+        () => ({
+          phase: 'checkpoint',
+        }),
+      );
       const result: CheckpointResult = {
         frozenAtMs,
         durationMs: Date.now() - frozenAtMs,
@@ -44,7 +50,9 @@ export function checkpointActivities(ctx: HostContext) {
       return result;
 
       async function recordFromDisk(): Promise<CheckpointResult> {
-        const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
+        const stats = parseDumpStats(
+          await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()),
+        );
         const result: CheckpointResult = {
           frozenAtMs: Date.now(),
           durationMs: 0,

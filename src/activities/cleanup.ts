@@ -9,7 +9,10 @@ export function cleanupActivities(ctx: HostContext) {
       if (input.removeWorkloadFiles) {
         const runtime = ctx.runtime(input.runtime);
         const info = await runtime.inspect(input.workload);
-        if (info?.running) throw new Error(`refusing to remove ${input.runtime}/${input.workload}: it runs on ${ctx.host.name}`);
+        if (info?.running)
+          throw new Error(
+            `refusing to remove ${input.runtime}/${input.workload}: it runs on ${ctx.host.name}`,
+          );
         await runtime.stop(input.workload);
         await runtime.removeFiles(input.workload);
       }

@@ -4,7 +4,10 @@ import { Context } from '@temporalio/activity';
  * Runs a long step while heartbeating every few seconds, so that a dead worker is noticed
  * within the heartbeat timeout instead of the whole start-to-close timeout.
  */
-export async function withHeartbeat<T>(work: () => Promise<T>, details: () => unknown = () => undefined): Promise<T> {
+export async function withHeartbeat<T>(
+  work: () => Promise<T>,
+  details: () => unknown = () => undefined,
+): Promise<T> {
   const ctx = currentContext();
   if (!ctx) return work();
   ctx.heartbeat(details());

@@ -28,7 +28,10 @@ export class HostContext {
   peer(name: string): HostConfig {
     const peer = findHost(this.config, name);
     if (!peer)
-      throw ferryFailure(ErrorType.UnknownHost, `host ${name} is not in the configuration of host ${this.host.name}`);
+      throw ferryFailure(
+        ErrorType.UnknownHost,
+        `host ${name} is not in the configuration of host ${this.host.name}`,
+      );
     return peer;
   }
 }

@@ -12,7 +12,10 @@ export function restoreActivities(ctx: HostContext) {
      * or on the source when rolling back. Recognises a restore done by an earlier attempt.
      */
     async restore(input: MigrationStepInput): Promise<RestoreResult> {
-      const resultFile = path.join(ctx.paths.migrationDir(input.migrationId), `restore-${ctx.host.name}.json`);
+      const resultFile = path.join(
+        ctx.paths.migrationDir(input.migrationId),
+        `restore-${ctx.host.name}.json`,
+      );
       const runtime = ctx.runtime(input.runtime);
       const before = await runtime.inspect(input.workload);
       if (before?.running) {
@@ -22,9 +25,12 @@ export function restoreActivities(ctx: HostContext) {
           : { runningAtMs: Date.now(), durationMs: 0, pid: before.pid, stats: {}, alreadyRestored: true };
       }
       const started = Date.now();
-      const outcome = await withHeartbeat(() => runtime.restore(input.workload, input.migrationId), () => ({
-        phase: 'restore',
-      }));
+      const outcome = await withHeartbeat(
+        () => runtime.restore(input.workload, input.migrationId),
+        () => ({
+          phase: 'restore',
+        }),
+      );
       const result: RestoreResult = {
         runningAtMs: Date.now(),
         durationMs: Date.now() - started,

@@ -60,7 +60,10 @@ export function transferActivities(ctx: HostContext) {
         () => ({ phase: withImages ? 'transfer' : 'presync', ...progress }),
       );
     } catch (err) {
-      throw ferryFailure(ErrorType.TransferFailed, `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`);
+      throw ferryFailure(
+        ErrorType.TransferFailed,
+        `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`,
+      );
     }
     return { bytesSent, durationMs: Date.now() - started };
   }

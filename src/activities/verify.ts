@@ -23,7 +23,10 @@ export function verifyActivities(ctx: HostContext) {
             `${input.runtime}/${input.workload} stopped running on ${ctx.host.name} ${checks > 1 ? 'during' : 'at the start of'} the ${input.windowMs} ms verify window; see its output with: ferry logs ${input.workload} --host ${ctx.host.name}`,
           );
         if (pid !== undefined && info.pid !== pid)
-          throw ferryFailure(ErrorType.VerifyFailed, `${input.runtime}/${input.workload} restarted on ${ctx.host.name} (pid ${pid} -> ${info.pid})`);
+          throw ferryFailure(
+            ErrorType.VerifyFailed,
+            `${input.runtime}/${input.workload} restarted on ${ctx.host.name} (pid ${pid} -> ${info.pid})`,
+          );
         pid = info.pid;
         if (Date.now() >= deadline) return { pid, checks };
         heartbeat({ phase: 'verify', checks });

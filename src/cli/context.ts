@@ -35,7 +35,10 @@ export async function loadCliConfig(explicit?: string): Promise<FerryConfig> {
 export function requireHost(config: FerryConfig, name: string): HostConfig {
   const host = findHost(config, name);
   if (!host)
-    throw new CliError(`unknown host "${name}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`, EXIT.badInput);
+    throw new CliError(
+      `unknown host "${name}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
+      EXIT.badInput,
+    );
   return host;
 }
 

@@ -15,7 +15,9 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
     `${r.outcome === 'migrated' ? '✔' : '✘'} ${r.runtime}/${r.workload}: ${r.source} → ${r.destination}: ${r.outcome}`,
   ];
   if (r.cause) lines.push(`  cause: ${r.cause.type}: ${r.cause.message}`);
-  lines.push(`  downtime: ${ms(r.downtimeMs)}   total: ${ms(r.totalMs)}   images: ${mib(r.imageBytes)}   sent: ${mib(r.bytesTransferred)}`);
+  lines.push(
+    `  downtime: ${ms(r.downtimeMs)}   total: ${ms(r.totalMs)}   images: ${mib(r.imageBytes)}   sent: ${mib(r.bytesTransferred)}`,
+  );
   lines.push(`  phases: ${r.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}`);
   if (r.criu.dump)
     lines.push(

@@ -66,11 +66,16 @@ program
 
 program
   .command('demo')
-  .description('bring up the dev environment and live-migrate a stateful runc container from node-a to node-b')
+  .description(
+    'bring up the dev environment and live-migrate a stateful runc container from node-a to node-b',
+  )
   .action(async () => setExit(await demoCommand()));
 
-const dev = program.command('dev').description('the embedded dev environment: Temporal dev server and simulated hosts');
-const dirOption = () => new Option('--dir <dir>', 'dev environment folder (default: $FERRY_DEV_DIR or .ferry/dev)');
+const dev = program
+  .command('dev')
+  .description('the embedded dev environment: Temporal dev server and simulated hosts');
+const dirOption = () =>
+  new Option('--dir <dir>', 'dev environment folder (default: $FERRY_DEV_DIR or .ferry/dev)');
 dev
   .command('up')
   .description('start the Temporal dev server and, per simulated host, an sshd and a ferry worker')
@@ -100,7 +105,10 @@ dev
   .requiredOption('--name <name>', 'workload name')
   .addOption(dirOption())
   .argument('<command...>', 'the command, after --')
-  .addHelpText('after', '\nExample:\n  ferry dev spawn --host node-a --runtime runc --name web -- ferry-stateful 64 10')
+  .addHelpText(
+    'after',
+    '\nExample:\n  ferry dev spawn --host node-a --runtime runc --name web -- ferry-stateful 64 10',
+  )
   .action(async (argv, opts) => setExit(await devSpawnCommand(argv, opts)));
 
 try {

@@ -1,4 +1,9 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import type { MigrateRequest, MigrationProgress, MigrationResult } from '../domain/types.js';
@@ -46,7 +51,9 @@ export class FerryClient {
       ['destination', req.destination],
     ] as const) {
       if (known && !known.includes(host))
-        throw new MigrationRequestError(`unknown ${role} host "${host}": the configuration has ${known.join(', ')}`);
+        throw new MigrationRequestError(
+          `unknown ${role} host "${host}": the configuration has ${known.join(', ')}`,
+        );
       if (!(await this.hasWorker(host)))
         throw new MigrationRequestError(
           `${role} host "${host}" has no running ferry worker (task queue ${hostTaskQueue(host)} has no pollers); start it with: ferry worker --host ${host} --config FILE`,

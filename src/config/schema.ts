@@ -22,12 +22,18 @@ const hostSchema = z
       .object({
         address: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address'),
         port: z.number().int().min(1).max(65535).default(22),
-        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name').default('root'),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name')
+          .default('root'),
       })
       .strict(),
     /** Holds workloads, runtime state and (private) checkpoint images. */
     stateDir: safePath,
-    runtimes: z.array(z.enum(RUNTIMES)).min(1).default([...RUNTIMES]),
+    runtimes: z
+      .array(z.enum(RUNTIMES))
+      .min(1)
+      .default([...RUNTIMES]),
   })
   .strict();
 

@@ -88,7 +88,9 @@ export async function devUp(opts: DevOptions, say: (line: string) => void): Prom
       runtimes: [...RUNTIMES],
     })),
   };
-  await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, { mode: 0o600 });
+  await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, {
+    mode: 0o600,
+  });
   await loadConfig(layout.configFile); // the dev config must pass the same validation as any other
 
   const env = { ...process.env, PATH: toolsPath() };
@@ -118,7 +120,11 @@ async function hasPoller(address: string, taskQueue: string): Promise<boolean> {
   try {
     const conn = await Connection.connect({ address, connectTimeout: '2s' });
     try {
-      const res = await conn.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 2 });
+      const res = await conn.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        taskQueueType: 2,
+      });
       return (res.pollers?.length ?? 0) > 0;
     } finally {
       await conn.close();
@@ -150,18 +156,34 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
     {
       component: 'temporal',
       pid: state.temporal.pid,
-      running: (await runsAs(state.temporal.pid, 'start-dev')) && (await temporalReady(state.temporal.address)),
+      running:
+        (await runsAs(state.temporal.pid, 'start-dev')) && (await temporalReady(state.temporal.address)),
       detail: `${state.temporal.address}, UI ${state.temporal.uiUrl}`,
     },
   ];
   for (const h of state.hosts) {
-    rows.push({ component: `sshd ${h.name}`, pid: h.sshdPid, running: await runsAs(h.sshdPid, 'sshd'), detail: `${h.address}:${h.sshPort}` });
-    rows.push({ component: `worker ${h.name}`, pid: h.workerPid, running: await runsAs(h.workerPid, 'worker'), detail: hostTaskQueue(h.name) });
+    rows.push({
+      component: `sshd ${h.name}`,
+      pid: h.sshdPid,
+      running: await runsAs(h.sshdPid, 'sshd'),
+      detail: `${h.address}:${h.sshPort}`,
+    });
+    rows.push({
+      component: `worker ${h.name}`,
+      pid: h.workerPid,
+      running: await runsAs(h.workerPid, 'worker'),
+      detail: hostTaskQueue(h.name),
+    });
     const paths = new HostPaths(h.stateDir);
     for (const runtime of RUNTIMES) {
       const rt = createRuntime(runtime, { host: h.name, paths });
       for (const w of await rt.list().catch(() => [])) {
-        rows.push({ component: `  ${runtime}/${w.name} on ${h.name}`, pid: w.pid, running: w.running, detail: paths.outputLog(runtime, w.name) });
+        rows.push({
+          component: `  ${runtime}/${w.name} on ${h.name}`,
+          pid: w.pid,
+          running: w.running,
+          detail: paths.outputLog(runtime, w.name),
+        });
       }
     }
   }
@@ -199,7 +221,9 @@ export async function devDown(dir: string, say: (line: string) => void): Promise
 async function removeStoppedRuncContainers(root: string, say: (line: string) => void): Promise<void> {
   const ids = await readdir(root).catch(() => []);
   for (const id of ids) {
-    await run('runc', ['--root', root, 'delete', '-f', id]).catch((err) => say(`  runc delete ${id}: ${(err as Error).message}`));
+    await run('runc', ['--root', root, 'delete', '-f', id]).catch((err) =>
+      say(`  runc delete ${id}: ${(err as Error).message}`),
+    );
   }
 }
 

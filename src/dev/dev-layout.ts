@@ -6,7 +6,9 @@ export const TOOLS_BIN = path.join(REPO_ROOT, '.tools', 'bin');
 
 /** Where the dev environment lives: $FERRY_DEV_DIR, else .ferry/dev in the checkout. */
 export function defaultDevDir(): string {
-  return process.env.FERRY_DEV_DIR ? path.resolve(process.env.FERRY_DEV_DIR) : path.join(REPO_ROOT, '.ferry', 'dev');
+  return process.env.FERRY_DEV_DIR
+    ? path.resolve(process.env.FERRY_DEV_DIR)
+    : path.join(REPO_ROOT, '.ferry', 'dev');
 }
 
 export interface DevOptions {

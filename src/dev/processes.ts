@@ -4,7 +4,12 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
 /** Starts a long-running program in its own session, output to logFile; returns its pid. */
-export function spawnDetached(file: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): number {
+export function spawnDetached(
+  file: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const out = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(file, args, { detached: true, stdio: ['ignore', out, out], env });
@@ -65,7 +70,12 @@ export function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, hint = ''): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  hint = '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

@@ -5,7 +5,10 @@ import type { DevLayout } from './dev-layout.js';
 import { portOpen, spawnDetached, waitFor } from './processes.js';
 
 async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The key the host workers push images with, shared by the simulated hosts. */
@@ -49,7 +52,12 @@ export async function startHostSshd(
   const configFile = path.join(dir, 'sshd_config');
   await writeFile(configFile, config, { mode: 0o600 });
   const pid = spawnDetached('/usr/sbin/sshd', ['-D', '-e', '-f', configFile], layout.log(`sshd-${host}`));
-  await waitFor(`sshd of ${host} on ${address}:${port}`, () => portOpen(address, port), 15_000, `see ${layout.log(`sshd-${host}`)}`);
+  await waitFor(
+    `sshd of ${host} on ${address}:${port}`,
+    () => portOpen(address, port),
+    15_000,
+    `see ${layout.log(`sshd-${host}`)}`,
+  );
   const pub = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
   return { pid, knownHostsLine: `[${address}]:${port} ${pub}` };
 }

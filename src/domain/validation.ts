@@ -3,7 +3,8 @@ import type { MigrateRequest } from './types.js';
 
 /** Every problem with a migrate request, each naming the fix. Empty when valid. */
 export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined): string[] {
-  if (!req || typeof req !== 'object') return ['the migrate request must be an object (see docs/workflows.md)'];
+  if (!req || typeof req !== 'object')
+    return ['the migrate request must be an object (see docs/workflows.md)'];
   const problems: string[] = [];
   const workload = checkName('workload', req.workload);
   if (workload) problems.push(workload);
@@ -15,7 +16,10 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
   if (destination) problems.push(`destination ${destination}`);
   if (!source && !destination && req.source === req.destination)
     problems.push(`source and destination are both "${req.source}": pick a different destination host`);
-  if (req.verifyWindowMs !== undefined && (!Number.isInteger(req.verifyWindowMs) || req.verifyWindowMs < 0 || req.verifyWindowMs > 600_000))
+  if (
+    req.verifyWindowMs !== undefined &&
+    (!Number.isInteger(req.verifyWindowMs) || req.verifyWindowMs < 0 || req.verifyWindowMs > 600_000)
+  )
     problems.push('verifyWindowMs must be an integer from 0 to 600000');
   return problems;
 }

@@ -9,7 +9,13 @@ import { isPidBusy } from '../criu/log.js';
 import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
 import { startUnderShim } from './shim.js';
 import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, WorkloadRuntime } from './runtime.js';
+import type {
+  CheckpointOutcome,
+  RestoreOutcome,
+  RuntimeContext,
+  SpawnOptions,
+  WorkloadRuntime,
+} from './runtime.js';
 import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 
 interface ProcessMeta {
@@ -85,7 +91,10 @@ export class ProcessRuntime implements WorkloadRuntime {
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await isAlive(meta.pid, meta.startTime)))
-      throw ferryFailure(ErrorType.WorkloadNotRunning, `process workload ${name} is not running on ${this.ctx.host}`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `process workload ${name} is not running on ${this.ctx.host}`,
+      );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
@@ -97,7 +106,10 @@ export class ProcessRuntime implements WorkloadRuntime {
         logPath,
       });
     } catch (err) {
-      throw ferryFailure(ErrorType.CheckpointFailed, `criu dump of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+      throw ferryFailure(
+        ErrorType.CheckpointFailed,
+        `criu dump of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
+      );
     }
     const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
     return { stats, logPath };
@@ -105,29 +117,56 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
-    if (!meta) throw ferryFailure(ErrorType.RestoreFailed, `no metadata for process workload ${name} on ${this.ctx.host}`);
+    if (!meta)
+      throw ferryFailure(
+        ErrorType.RestoreFailed,
+        `no metadata for process workload ${name} on ${this.ctx.host}`,
+      );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
     const stdio = (await readJson<StdioRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
     const pidFile = path.join(work, 'restored.pid');
     const logPath = path.join(work, 'restore.log');
-    const args = ['restore', '-D', images, '-W', work, '-o', 'restore.log', '-v4', '-d', '--pidfile', pidFile];
+    const args = [
+      'restore',
+      '-D',
+      images,
+      '-W',
+      work,
+      '-o',
+      'restore.log',
+      '-v4',
+      '-d',
+      '--pidfile',
+      pidFile,
+    ];
     if (stdio.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${stdio.stdoutPipe}`);
-    try {
-      await startUnderShim(this.ctx.paths.outputLog('process', name), ['criu', ...args], {
-        wait: true,
-        timeoutMs: 10 * 60_000,
-        logPath,
-      });
-    } catch (err) {
-      const log = await readFile(logPath, 'utf8').catch(() => '');
-      const message = `criu restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`;
-      throw ferryFailure(isPidBusy(log) ? ErrorType.RestorePidBusy : ErrorType.RestoreFailed, message);
+    // Right after a dump the old PIDs can be held for a moment (the killed tree is not yet
+    // reaped): retry quickly here rather than wait for an activity retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await startUnderShim(this.ctx.paths.outputLog('process', name), ['criu', ...args], {
+          wait: true,
+          timeoutMs: 10 * 60_000,
+          logPath,
+        });
+        break;
+      } catch (err) {
+        const log = await readFile(logPath, 'utf8').catch(() => '');
+        if (isPidBusy(log) && attempt < PID_BUSY_ATTEMPTS) {
+          await sleep(PID_BUSY_DELAY_MS);
+          continue;
+        }
+        const message = `criu restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`;
+        throw ferryFailure(isPidBusy(log) ? ErrorType.RestorePidBusy : ErrorType.RestoreFailed, message);
+      }
     }
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     await this.recordPid(name, meta.argv, pid);
-    const stats = parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
+    const stats = parseRestoreStats(
+      await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()),
+    );
     return { pid, stats, logPath };
   }
 
@@ -149,3 +188,5 @@ export class ProcessRuntime implements WorkloadRuntime {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PID_BUSY_ATTEMPTS = 40;
+const PID_BUSY_DELAY_MS = 50;

@@ -10,7 +10,13 @@ import { cgroupsPathFor, ociConfig, withCgroupsPath } from './oci-config.js';
 import { buildBusyboxRootfs } from './rootfs.js';
 import { startUnderShim } from './shim.js';
 import { treeRssBytes } from './procfs.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, WorkloadRuntime } from './runtime.js';
+import type {
+  CheckpointOutcome,
+  RestoreOutcome,
+  RuntimeContext,
+  SpawnOptions,
+  WorkloadRuntime,
+} from './runtime.js';
 import { listDirNames, removeTree } from './workload-files.js';
 
 interface RuncState {
@@ -85,7 +91,11 @@ export class RuncRuntime implements WorkloadRuntime {
     const bundle = this.bundle(name);
     await mkdir(bundle, { recursive: true, mode: 0o700 });
     await buildBusyboxRootfs(path.join(bundle, 'rootfs'));
-    const config = ociConfig({ argv: opts.argv, hostname: name, cgroupsPath: cgroupsPathFor(this.ctx.host, name) });
+    const config = ociConfig({
+      argv: opts.argv,
+      hostname: name,
+      cgroupsPath: cgroupsPathFor(this.ctx.host, name),
+    });
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
     const logPath = path.join(this.ctx.paths.workloadDir('runc', name), 'runc.log');
     await startUnderShim(
@@ -100,17 +110,32 @@ export class RuncRuntime implements WorkloadRuntime {
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
     const st = await this.state(name);
     if (st?.status !== 'running')
-      throw ferryFailure(ErrorType.WorkloadNotRunning, `runc container ${name} is not running on ${this.ctx.host}`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `runc container ${name} is not running on ${this.ctx.host}`,
+      );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const logPath = path.join(work, 'dump.log');
     try {
       await this.runc(
-        ['--log', path.join(work, 'runc.log'), 'checkpoint', '--image-path', images, '--work-path', work, name],
+        [
+          '--log',
+          path.join(work, 'runc.log'),
+          'checkpoint',
+          '--image-path',
+          images,
+          '--work-path',
+          work,
+          name,
+        ],
         { timeoutMs: 10 * 60_000, logPath },
       );
     } catch (err) {
-      throw ferryFailure(ErrorType.CheckpointFailed, `runc checkpoint of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+      throw ferryFailure(
+        ErrorType.CheckpointFailed,
+        `runc checkpoint of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
+      );
     }
     const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
     return { stats, logPath };
@@ -120,7 +145,10 @@ export class RuncRuntime implements WorkloadRuntime {
     const bundle = this.bundle(name);
     const configFile = path.join(bundle, 'config.json');
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
-    await writeFile(configFile, JSON.stringify(withCgroupsPath(config, cgroupsPathFor(this.ctx.host, name)), null, 2));
+    await writeFile(
+      configFile,
+      JSON.stringify(withCgroupsPath(config, cgroupsPathFor(this.ctx.host, name)), null, 2),
+    );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
@@ -132,16 +160,33 @@ export class RuncRuntime implements WorkloadRuntime {
       await startUnderShim(
         this.ctx.paths.outputLog('runc', name),
         [
-          'runc', '--root', this.ctx.paths.runcRoot(), '--log', path.join(work, 'runc-restore.log'),
-          'restore', '-d', '--image-path', images, '--work-path', work, '-b', bundle, name,
+          'runc',
+          '--root',
+          this.ctx.paths.runcRoot(),
+          '--log',
+          path.join(work, 'runc-restore.log'),
+          'restore',
+          '-d',
+          '--image-path',
+          images,
+          '--work-path',
+          work,
+          '-b',
+          bundle,
+          name,
         ],
         { wait: true, timeoutMs: 10 * 60_000, logPath },
       );
     } catch (err) {
-      throw ferryFailure(ErrorType.RestoreFailed, `runc restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`);
+      throw ferryFailure(
+        ErrorType.RestoreFailed,
+        `runc restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
+      );
     }
     const st = await this.state(name);
-    const stats = parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
+    const stats = parseRestoreStats(
+      await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()),
+    );
     return { pid: st?.pid, stats, logPath };
   }
 

@@ -41,14 +41,22 @@ export interface RsyncProgress {
 export function sshCommand(to: SshEndpoint, ssh: SshOptions): string {
   const parts = [
     'ssh',
-    '-p', String(to.port),
-    '-i', ssh.identityFile,
-    '-o', `UserKnownHostsFile=${ssh.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'ServerAliveInterval=5',
-    '-o', 'ServerAliveCountMax=3',
+    '-p',
+    String(to.port),
+    '-i',
+    ssh.identityFile,
+    '-o',
+    `UserKnownHostsFile=${ssh.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'ServerAliveInterval=5',
+    '-o',
+    'ServerAliveCountMax=3',
   ];
   if (ssh.bindAddress) parts.push('-o', `BindAddress=${ssh.bindAddress}`);
   for (const p of parts) if (/[\s'"\\]/.test(p)) throw new Error(`unsafe ssh option ${JSON.stringify(p)}`);
@@ -56,12 +64,23 @@ export function sshCommand(to: SshEndpoint, ssh: SshOptions): string {
 }
 
 export function rsyncArgs(job: RsyncJob, ssh: SshOptions): string[] {
-  const args = ['-a', '--partial', '--mkpath', '--numeric-ids', '--info=progress2', '--stats', '--no-inc-recursive'];
+  const args = [
+    '-a',
+    '--partial',
+    '--mkpath',
+    '--numeric-ids',
+    '--info=progress2',
+    '--stats',
+    '--no-inc-recursive',
+  ];
   if (job.deleteExtraneous) args.push('--delete');
   if (job.chmod) args.push(`--chmod=${job.chmod}`);
   for (const e of job.excludes ?? []) args.push(`--exclude=${e}`);
   args.push('-e', sshCommand(job.to, ssh));
-  args.push(`${job.from.replace(/\/?$/, '/')}`, `${job.to.user}@${job.to.address}:${job.toDir.replace(/\/?$/, '/')}`);
+  args.push(
+    `${job.from.replace(/\/?$/, '/')}`,
+    `${job.to.user}@${job.to.address}:${job.toDir.replace(/\/?$/, '/')}`,
+  );
   return args;
 }
 
@@ -84,7 +103,13 @@ export async function rsyncPush(
   onProgress: (p: RsyncProgress) => void,
 ): Promise<{ bytesSent: number }> {
   const args = rsyncArgs(job, ssh);
-  const child = execa('rsync', args, { reject: false, timeout: job.timeoutMs, stdin: 'ignore', buffer: { stdout: true, stderr: true }, lines: false });
+  const child = execa('rsync', args, {
+    reject: false,
+    timeout: job.timeoutMs,
+    stdin: 'ignore',
+    buffer: { stdout: true, stderr: true },
+    lines: false,
+  });
   let pending = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     // progress2 rewrites one line with \r

@@ -41,7 +41,9 @@ export async function runHostWorker(opts: { host: string; configFile: string }):
     ...workflowSource,
     identity: `ferry-${host.name}-workflows@${process.pid}`,
   });
-  console.log(`ferry worker for host ${host.name}: polling ${hostTaskQueue(host.name)} and ${WORKFLOW_TASK_QUEUE} at ${config.temporal.address}`);
+  console.log(
+    `ferry worker for host ${host.name}: polling ${hostTaskQueue(host.name)} and ${WORKFLOW_TASK_QUEUE} at ${config.temporal.address}`,
+  );
   const stop = () => {
     activityWorker.shutdown();
     workflowWorker.shutdown();

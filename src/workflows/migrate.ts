@@ -134,22 +134,33 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       { key: SA.phase, value: progress.phase },
       { key: SA.outcome, value: outcome },
     ]);
-    setCurrentDetails(details() + (result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''));
+    setCurrentDetails(
+      details() + (result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''),
+    );
     return result;
   }
 
   // 1. Preflight on both hosts at once. Nothing has changed anywhere yet.
-  let destinationTouched = false;
   try {
     await phase('preflight', async () => {
       const [source, destination] = await Promise.all([
-        src.quick.preflightSource.executeWithOptions({ ...quick, taskQueue: hostTaskQueue(req.source), summary: `preflight ${what} on ${req.source} (source)` }, [ref]),
+        src.quick.preflightSource.executeWithOptions(
+          {
+            ...quick,
+            taskQueue: hostTaskQueue(req.source),
+            summary: `preflight ${what} on ${req.source} (source)`,
+          },
+          [ref],
+        ),
         dst.quick.preflightDestination.executeWithOptions(
-          { ...quick, taskQueue: hostTaskQueue(req.destination), summary: `preflight ${what} on ${req.destination} (destination)` },
+          {
+            ...quick,
+            taskQueue: hostTaskQueue(req.destination),
+            summary: `preflight ${what} on ${req.destination} (destination)`,
+          },
           [{ ...step, neededBytes: 0 }],
         ),
       ]);
-      destinationTouched = true; // it created the migration's private folder there
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
       const needed = Math.ceil((source.workload.rssBytes ?? 0) * 1.2) + 64 * 1024 * 1024;
       if (destination.freeBytes < needed)
@@ -158,19 +169,30 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           ErrorType.InsufficientSpace,
         );
       if (source.facts.kernel !== destination.kernel)
-        log.warn('source and destination kernels differ', { source: source.facts.kernel, destination: destination.kernel });
+        log.warn('source and destination kernels differ', {
+          source: source.facts.kernel,
+          destination: destination.kernel,
+        });
     });
     // 2. Copy the bundle/rootfs while the workload still runs: the final sync sends only changes.
     await phase('presync', () =>
-      src.long.presync.executeWithOptions(
-        { ...long, taskQueue: hostTaskQueue(req.source), summary: `pre-copy files of ${what}: ${req.source} → ${req.destination}` },
-        [{ ...step, destination: req.destination }],
-      ).then((r) => {
-        progress.bytesTransferred += r.bytesSent;
-      }),
+      src.long.presync
+        .executeWithOptions(
+          {
+            ...long,
+            taskQueue: hostTaskQueue(req.source),
+            summary: `pre-copy files of ${what}: ${req.source} → ${req.destination}`,
+          },
+          [{ ...step, destination: req.destination }],
+        )
+        .then((r) => {
+          progress.bytesTransferred += r.bytesSent;
+        }),
     );
   } catch (err) {
-    if (destinationTouched) await cleanupDestinationBeforeFreeze();
+    // The destination preflight may have created the migration's folder even when the source
+    // preflight failed: always clean up there.
+    await cleanupDestinationBeforeFreeze();
     return finish('failed-before-freeze', err);
   }
 
@@ -179,7 +201,11 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   try {
     checkpoint = await phase('checkpoint', () =>
       src.long.checkpoint.executeWithOptions(
-        { ...long, taskQueue: hostTaskQueue(req.source), summary: `checkpoint ${what} on ${req.source} (final dump)` },
+        {
+          ...long,
+          taskQueue: hostTaskQueue(req.source),
+          summary: `checkpoint ${what} on ${req.source} (final dump)`,
+        },
         [step],
       ),
     );
@@ -196,28 +222,36 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
       return finish('failed-before-freeze', err);
     }
-    progress.rollback = `checkpoint failed and ${what} no longer runs on ${req.source}; images kept in its migrations/${migrationId}`;
-    return finish('failed-needs-operator', err);
+    // The dump may have completed before the step failed: try the local checkpoint.
+    return finish(await phase('rollback', restoreSource), err);
   }
 
   // 4-6. Transfer, restore, verify. Any failure from here on rolls back to the source.
   let restored: RestoreResult;
+  let restoreMayHaveRun = false;
   try {
     await phase('transfer', () =>
-      src.long.transfer.executeWithOptions(
-        {
-          ...long,
-          taskQueue: hostTaskQueue(req.source),
-          summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
-        },
-        [{ ...step, destination: req.destination }],
-      ).then((r) => {
-        progress.bytesTransferred += r.bytesSent;
-      }),
+      src.long.transfer
+        .executeWithOptions(
+          {
+            ...long,
+            taskQueue: hostTaskQueue(req.source),
+            summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
+          },
+          [{ ...step, destination: req.destination }],
+        )
+        .then((r) => {
+          progress.bytesTransferred += r.bytesSent;
+        }),
     );
+    restoreMayHaveRun = true;
     restored = await phase('restore', () =>
       dst.long.restore.executeWithOptions(
-        { ...long, taskQueue: hostTaskQueue(req.destination), summary: `restore ${what} on ${req.destination}` },
+        {
+          ...long,
+          taskQueue: hostTaskQueue(req.destination),
+          summary: `restore ${what} on ${req.destination}`,
+        },
         [step],
       ),
     );
@@ -237,80 +271,126 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       ),
     );
   } catch (err) {
-    return finish(await rollBack(err), err);
+    if (restoreMayHaveRun && neverStarted(err)) restoreMayHaveRun = false; // no worker ever took it
+    return finish(await rollBack(err, restoreMayHaveRun), err);
   }
 
   // 7. Success: the source copy and the images go.
   await phase('cleanup', async () => {
     await Promise.all([
       src.quick.cleanupMigration.executeWithOptions(
-        { ...quick, taskQueue: hostTaskQueue(req.source), retry: retry(10), summary: `remove ${what} and its images from ${req.source}` },
+        {
+          ...quick,
+          taskQueue: hostTaskQueue(req.source),
+          retry: retry(10),
+          summary: `remove ${what} and its images from ${req.source}`,
+        },
         [{ ...step, removeWorkloadFiles: true, keepImages: req.keepImages ?? false }],
       ),
       dst.quick.cleanupMigration.executeWithOptions(
-        { ...quick, taskQueue: hostTaskQueue(req.destination), retry: retry(10), summary: `remove images of ${what} from ${req.destination}` },
+        {
+          ...quick,
+          taskQueue: hostTaskQueue(req.destination),
+          retry: retry(10),
+          summary: `remove images of ${what} from ${req.destination}`,
+        },
         [{ ...step, removeWorkloadFiles: false, keepImages: req.keepImages ?? false }],
       ),
-    ]).catch((err) => log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }));
+    ]).catch((err) =>
+      log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }),
+    );
   });
   return finish('migrated');
 
   async function cleanupDestinationBeforeFreeze(): Promise<void> {
     // Only what this migration put there: the preflight refused if a copy was running.
     await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
-    if (progress.phases.some((p) => p.phase === 'presync')) await dst.quick.removeWorkload(ref).catch(() => undefined);
+    if (progress.phases.some((p) => p.phase === 'presync'))
+      await dst.quick.removeWorkload(ref).catch(() => undefined);
   }
 
   /** After the freeze: no copy on the destination, then the source back from its checkpoint. */
-  async function rollBack(cause: unknown): Promise<Outcome> {
+  async function rollBack(cause: unknown, restoreMayHaveRun: boolean): Promise<Outcome> {
     return phase('rollback', async () => {
       progress.rollback = `removing any copy on ${req.destination}`;
       setCurrentDetails(details());
       try {
         await dst.quick.removeWorkload.executeWithOptions(
-          { ...quick, taskQueue: hostTaskQueue(req.destination), retry: retry(5), summary: `rollback: remove any copy of ${what} on ${req.destination}` },
+          {
+            ...quick,
+            taskQueue: hostTaskQueue(req.destination),
+            retry: retry(5),
+            summary: `rollback: remove any copy of ${what} on ${req.destination}`,
+          },
           [ref],
         );
         await dst.quick.removeMigrationFiles({ migrationId });
       } catch (err) {
-        if (!neverStarted(err)) {
+        // Never two copies: restart the source only if the destination cannot have one.
+        if (restoreMayHaveRun) {
           progress.rollback = `cannot confirm that ${req.destination} runs no copy (${describeCause(err).message}); the source is left stopped to avoid two copies`;
+          log.error('rollback blocked: destination unreachable after restore may have run', {
+            cause: String(cause),
+          });
           return 'failed-needs-operator';
         }
-        // The destination worker never picked the task up: it cannot have restored anything.
       }
+      return restoreSource();
+    });
+  }
+
+  /** Puts the source back from its local checkpoint; only once no destination copy can run. */
+  async function restoreSource(): Promise<Outcome> {
+    {
       progress.rollback = `restoring ${what} on ${req.source} from its local checkpoint`;
       setCurrentDetails(details());
       try {
         await src.long.restore.executeWithOptions(
-          { ...long, taskQueue: hostTaskQueue(req.source), summary: `rollback: restore ${what} on ${req.source} from its checkpoint` },
+          {
+            ...long,
+            taskQueue: hostTaskQueue(req.source),
+            summary: `rollback: restore ${what} on ${req.source} from its checkpoint`,
+          },
           [step],
         );
         await src.long.verify.executeWithOptions(
-          { ...long, taskQueue: hostTaskQueue(req.source), retry: retry(1), summary: `rollback: verify ${what} runs on ${req.source}` },
+          {
+            ...long,
+            taskQueue: hostTaskQueue(req.source),
+            retry: retry(1),
+            summary: `rollback: verify ${what} runs on ${req.source}`,
+          },
           [{ ...ref, windowMs: DEFAULT_VERIFY_WINDOW_MS }],
         );
       } catch (err) {
         progress.rollback = `restoring ${req.source} from its checkpoint failed (${describeCause(err).message}); images kept in ${req.source}'s migrations/${migrationId}: restore by hand (docs/failure-handling.md)`;
-        log.error('rollback failed', { cause: String(cause), error: String(err) });
+        log.error('rollback failed', { error: String(err) });
         return 'failed-needs-operator';
       }
       progress.rollback = `${what} runs again on ${req.source}`;
       await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
       return 'rolled-back';
-    });
+    }
   }
 }
 
 function neverStarted(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
 }
 
 export function describeCause(err: unknown): { type: string; message: string } {
   let e: unknown = err;
   while (e instanceof ActivityFailure && e.cause) e = e.cause;
   if (e instanceof ApplicationFailure) return { type: e.type ?? 'Error', message: e.message };
-  if (e instanceof TimeoutFailure) return { type: ErrorType.HostUnavailable, message: `activity timed out (${e.timeoutType}): is the host's worker running?` };
+  if (e instanceof TimeoutFailure)
+    return {
+      type: ErrorType.HostUnavailable,
+      message: `activity timed out (${e.timeoutType}): is the host's worker running?`,
+    };
   if (e instanceof Error) return { type: e.name, message: e.message };
   return { type: 'Error', message: String(e) };
 }

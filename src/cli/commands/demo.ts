@@ -18,7 +18,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function demoCommand(): Promise<number> {
   process.env.PATH = toolsPath();
   const state = await devUp(
-    { dir: defaultDevDir(), hosts: ['node-a', 'node-b'], temporalPort: 7233, uiPort: 8233, sshPort: 2222, addressPrefix: '127.0.1' },
+    {
+      dir: defaultDevDir(),
+      hosts: ['node-a', 'node-b'],
+      temporalPort: 7233,
+      uiPort: 8233,
+      sshPort: 2222,
+      addressPrefix: '127.0.1',
+    },
     (l) => say(`[dev] ${l}`),
   );
   const config = await loadConfig(state.configFile);
@@ -33,7 +40,9 @@ export async function demoCommand(): Promise<number> {
   }
 
   say();
-  say(`1. Starting a runc container "${WORKLOAD}" on ${a.name}: 64 MiB of random memory, a counter every 100 ms.`);
+  say(
+    `1. Starting a runc container "${WORKLOAD}" on ${a.name}: 64 MiB of random memory, a counter every 100 ms.`,
+  );
   await ctxA.runtime('runc').spawn(WORKLOAD, { argv: ['/bin/ferry-stateful', '64', '100'] });
   await sleep(3_000);
   const logA = new HostPaths(a.stateDir).outputLog('runc', WORKLOAD);
@@ -42,14 +51,22 @@ export async function demoCommand(): Promise<number> {
   for (const l of before.slice(-3)) say(`     ${l.atMs} ${l.counter} ${l.checksum}`);
 
   say();
-  say(`2. Migrating it to ${b.name} (a Temporal workflow: preflight, checkpoint, rsync over SSH, restore, verify):`);
-  const client = await FerryClient.connect({ address: config.temporal.address, knownHosts: config.hosts.map((h) => h.name) });
-  let last = '';
-  const result = await client.migrate({ workload: WORKLOAD, runtime: 'runc', source: a.name, destination: b.name }, (p) => {
-    const line = formatProgress(p);
-    if (line !== last) say(`   ${line}`);
-    last = line;
+  say(
+    `2. Migrating it to ${b.name} (a Temporal workflow: preflight, checkpoint, rsync over SSH, restore, verify):`,
+  );
+  const client = await FerryClient.connect({
+    address: config.temporal.address,
+    knownHosts: config.hosts.map((h) => h.name),
   });
+  let last = '';
+  const result = await client.migrate(
+    { workload: WORKLOAD, runtime: 'runc', source: a.name, destination: b.name },
+    (p) => {
+      const line = formatProgress(p);
+      if (line !== last) say(`   ${line}`);
+      last = line;
+    },
+  );
   const workflowId = migrationWorkflowId('runc', a.name, WORKLOAD);
   const handle = client.temporal.workflow.getHandle(workflowId);
   const runId = (await handle.describe()).runId;
@@ -64,13 +81,17 @@ export async function demoCommand(): Promise<number> {
   say();
   say(`3. Its output, now captured on ${b.name} (the log moved with it). Around the migration:`);
   for (const l of all.slice(Math.max(0, c.largestGapAt - 2), c.largestGapAt + 3))
-    say(`     ${l.atMs} ${l.counter} ${l.checksum}${l === all[c.largestGapAt] ? `   <- ${c.largestGapMs} ms later, on ${b.name}` : ''}`);
+    say(
+      `     ${l.atMs} ${l.counter} ${l.checksum}${l === all[c.largestGapAt] ? `   <- ${c.largestGapMs} ms later, on ${b.name}` : ''}`,
+    );
   say(
     `   The counter went on from where it stopped (restarts: ${c.restarts}) and the memory checksum is ${
       c.distinctChecksums === 1 ? 'unchanged' : 'DIFFERENT'
     }.`,
   );
-  say(`   Downtime: ${result.downtimeMs} ms measured by ferry, ${c.largestGapMs} ms seen by the workload (largest gap in its output).`);
+  say(
+    `   Downtime: ${result.downtimeMs} ms measured by ferry, ${c.largestGapMs} ms seen by the workload (largest gap in its output).`,
+  );
   say();
   say(`4. The whole history of this migration in the Temporal UI:`);
   say(`     ${state.temporal.uiUrl}/namespaces/default/workflows/${workflowId}/${runId}`);

@@ -18,11 +18,17 @@ const say = (line: string) => process.stderr.write(`[ferry dev] ${line}\n`);
 
 export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(opts.addressPrefix))
-    throw new CliError(`--address-prefix must be three octets in 127.0.0.0/8, e.g. 127.0.1 (got ${opts.addressPrefix})`, EXIT.badInput);
+    throw new CliError(
+      `--address-prefix must be three octets in 127.0.0.0/8, e.g. 127.0.1 (got ${opts.addressPrefix})`,
+      EXIT.badInput,
+    );
   const state = await devUp(
     {
       dir: opts.dir ?? defaultDevDir(),
-      hosts: opts.hosts.split(',').map((h) => h.trim()).filter(Boolean),
+      hosts: opts.hosts
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
       temporalPort: Number(opts.temporalPort),
       uiPort: Number(opts.uiPort),
       sshPort: Number(opts.sshPort),
@@ -51,25 +57,34 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
     return EXIT.failed;
   }
   for (const r of rows)
-    process.stdout.write(`${r.running ? 'up  ' : 'DOWN'}  ${r.component.padEnd(32)} ${String(r.pid ?? '-').padEnd(8)} ${r.detail}\n`);
+    process.stdout.write(
+      `${r.running ? 'up  ' : 'DOWN'}  ${r.component.padEnd(32)} ${String(r.pid ?? '-').padEnd(8)} ${r.detail}\n`,
+    );
   return rows.every((r) => r.running || r.component.startsWith('  ')) ? EXIT.ok : EXIT.failed;
 }
 
-export async function devSpawnCommand(argv: string[], opts: { host: string; runtime: string; name: string; dir?: string }): Promise<number> {
+export async function devSpawnCommand(
+  argv: string[],
+  opts: { host: string; runtime: string; name: string; dir?: string },
+): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
   const problem = checkName('workload', opts.name);
   if (problem) throw new CliError(problem, EXIT.badInput);
-  if (argv.length === 0) throw new CliError('give the workload command after --, e.g. -- ferry-stateful 64 10', EXIT.badInput);
+  if (argv.length === 0)
+    throw new CliError('give the workload command after --, e.g. -- ferry-stateful 64 10', EXIT.badInput);
   const state = await readDevState(opts.dir ?? defaultDevDir());
   if (!state) throw new CliError('the dev environment is not up: run ferry dev up first', EXIT.badInput);
   const config = await loadConfig(state.configFile);
   const ctx = new HostContext(config, requireHost(config, opts.host));
   const runtime = ctx.runtime(opts.runtime);
   const existing = await runtime.inspect(opts.name);
-  if (existing) throw new CliError(`${opts.runtime}/${opts.name} already exists on ${opts.host}`, EXIT.badInput);
+  if (existing)
+    throw new CliError(`${opts.runtime}/${opts.name} already exists on ${opts.host}`, EXIT.badInput);
   process.env.PATH = toolsPath();
   const info = await runtime.spawn(opts.name, { argv });
-  process.stdout.write(`started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}\n`);
+  process.stdout.write(
+    `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}\n`,
+  );
   return EXIT.ok;
 }

@@ -5,20 +5,34 @@ import { HostPaths } from '../../runtimes/host-paths.js';
 import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
 
 /** Finds a workload's captured output on a (local or simulated) host. */
-export async function workloadLogPath(name: string, hostName: string, runtime?: string, configFile?: string): Promise<string> {
+export async function workloadLogPath(
+  name: string,
+  hostName: string,
+  runtime?: string,
+  configFile?: string,
+): Promise<string> {
   const problem = checkName('workload', name);
   if (problem) throw new CliError(problem, EXIT.badInput);
   if (runtime !== undefined && !isRuntimeName(runtime))
     throw new CliError(`unknown runtime "${runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
   const host = requireHost(await loadCliConfig(configFile), hostName);
   const paths = new HostPaths(host.stateDir);
-  const candidates = (runtime ? [runtime as RuntimeName] : [...RUNTIMES]).map((r) => paths.outputLog(r, name));
+  const candidates = (runtime ? [runtime as RuntimeName] : [...RUNTIMES]).map((r) =>
+    paths.outputLog(r, name),
+  );
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new CliError(`no workload "${name}" on host ${hostName} (looked for ${candidates.join(', ')})`, EXIT.badInput);
+  if (!found)
+    throw new CliError(
+      `no workload "${name}" on host ${hostName} (looked for ${candidates.join(', ')})`,
+      EXIT.badInput,
+    );
   return found;
 }
 
-export async function logsCommand(name: string, opts: { host: string; runtime?: string; follow?: boolean; config?: string }): Promise<number> {
+export async function logsCommand(
+  name: string,
+  opts: { host: string; runtime?: string; follow?: boolean; config?: string },
+): Promise<number> {
   const file = await workloadLogPath(name, opts.host, opts.runtime, opts.config);
   let offset = 0;
   const pump = async () => {

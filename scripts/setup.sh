@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs and builds everything ferry needs on a fresh Debian machine, idempotently:
+# Debian packages, CRIU >= 4.2, the Temporal CLI, npm dependencies, native helpers, the build.
+# Users with their own Temporal cluster and CRIU can skip this: see docs/install.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FERRY_TOOLS="$ROOT/.tools"
+mkdir -p "$FERRY_TOOLS/bin"
+say() { echo "[setup] $*"; }
+
+if [ "$(id -u)" != 0 ]; then
+  say "ferry drives CRIU, runc and sshd, which need root: run this as root" >&2
+  exit 1
+fi
+
+# 1. Debian packages
+PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present: ${PACKAGES[*]}"
+fi
+
+# 2. Node.js
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  say "Node.js >= 20.19 is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# 3. CRIU and 4. the Temporal CLI
+bash "$ROOT/scripts/setup/install-criu.sh"
+bash "$ROOT/scripts/setup/install-temporal-cli.sh"
+
+# 5. npm dependencies (only when the lock file changed)
+cd "$ROOT"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm dependencies up to date"
+fi
+
+# 6. Native helpers (static, so they also run inside containers) and the TypeScript build
+for prog in ferry-shim ferry-stateful; do
+  if [ ! -x "$FERRY_TOOLS/bin/$prog" ] || [ "native/$prog.c" -nt "$FERRY_TOOLS/bin/$prog" ]; then
+    say "compiling $prog"
+    gcc -O2 -static -Wall -Wextra -o "$FERRY_TOOLS/bin/$prog" "native/$prog.c"
+  fi
+done
+say "building ferry (tsc and the workflow bundle)"
+npm run --silent build >/dev/null
+say "ready: bin/ferry --help"

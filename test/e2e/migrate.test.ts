@@ -1,0 +1,141 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
+import type { MigrationResult } from '../../src/domain/types.js';
+import type { RuntimeName } from '../../src/domain/names.js';
+import { createRuntime } from '../../src/runtimes/index.js';
+import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { ferry, readOutput, sleep, stateDir, waitForLines } from './env.js';
+
+const runtimeOn = (host: string, runtime: RuntimeName) =>
+  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
+
+/**
+ * A workload with 64 MiB of pseudo-random memory (its checksum in every line) and a counter
+ * moves from node-a to node-b and continues: same checksum, counter never restarts.
+ */
+async function migrateAndCheck(
+  runtime: RuntimeName,
+  name: string,
+  command: string[],
+  extra: string[] = [],
+): Promise<MigrationResult> {
+  const spawn = await ferry([
+    'dev',
+    'spawn',
+    '--host',
+    'node-a',
+    '--runtime',
+    runtime,
+    '--name',
+    name,
+    '--',
+    ...command,
+  ]);
+  expect(spawn).toMatchObject({ exitCode: 0 });
+  const before = parseStatefulOutput(await waitForLines('node-a', runtime, name, 20));
+  expect(before[0]!.counter).toBe(1);
+
+  const run = await ferry([
+    'migrate',
+    name,
+    '--runtime',
+    runtime,
+    '--from',
+    'node-a',
+    '--to',
+    'node-b',
+    '--json',
+    ...extra,
+  ]);
+  if (run.exitCode !== 0) throw new Error(`migrate failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+  const result = JSON.parse(run.stdout) as MigrationResult;
+  expect(result.outcome).toBe('migrated');
+  expect(result.downtimeMs).toBeGreaterThan(0);
+  expect(result.bytesTransferred).toBeGreaterThan(60 * 1024 * 1024);
+  expect(result.criu.dump?.pagesWritten).toBeGreaterThan(16_000); // 64 MiB = 16384 pages
+  expect(result.criu.restore?.pagesRestored).toBeGreaterThan(16_000);
+  expect(result.phases.map((p) => p.phase)).toEqual([
+    'preflight',
+    'presync',
+    'checkpoint',
+    'transfer',
+    'restore',
+    'verify',
+    'cleanup',
+  ]);
+
+  // The destination keeps printing after the migration, from where the source stopped.
+  const linesAfterMigration = parseStatefulOutput(await readOutput('node-b', runtime, name)).length;
+  await sleep(1_000);
+  const lines = parseStatefulOutput(await readOutput('node-b', runtime, name));
+  expect(lines.length).toBeGreaterThan(linesAfterMigration);
+  const c = analyseContinuity(lines);
+  expect(c).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
+  expect(lines[0]!.counter).toBe(1); // the whole history moved with it
+  expect(lines[0]!.checksum).toBe(before[0]!.checksum);
+  expect(lines.length).toBeGreaterThan(before.length);
+
+  // `ferry logs` on the destination shows the whole history; the source has nothing left.
+  const logs = await ferry(['logs', name, '--host', 'node-b']);
+  expect(logs.exitCode).toBe(0);
+  expect(logs.stdout.startsWith(`${before[0]!.atMs} 1 ${before[0]!.checksum}`)).toBe(true);
+  expect(await runtimeOn('node-a', runtime).inspect(name)).toBeUndefined();
+  expect((await ferry(['logs', name, '--host', 'node-a'])).exitCode).toBe(2);
+  const destination = await runtimeOn('node-b', runtime).inspect(name);
+  expect(destination?.running).toBe(true);
+  return result;
+}
+
+describe('live migration between two simulated hosts', () => {
+  afterAll(async () => {
+    for (const host of ['node-a', 'node-b'])
+      for (const [rt, name] of [
+        ['runc', 'e2e-web'],
+        ['process', 'e2e-calc'],
+      ] as const) {
+        await runtimeOn(host, rt).stop(name);
+        await runtimeOn(host, rt).removeFiles(name);
+      }
+  });
+
+  it('moves a runc container and its state continues', async () => {
+    await migrateAndCheck('runc', 'e2e-web', ['/bin/ferry-stateful', '64', '20']);
+    // Images are removed on both hosts after success.
+    for (const host of ['node-a', 'node-b'])
+      expect(await readdir(new HostPaths(stateDir(host)).migrationsRoot())).toEqual([]);
+  });
+
+  it('moves a plain process tree and its state continues; kept images are private', async () => {
+    const result = await migrateAndCheck(
+      'process',
+      'e2e-calc',
+      ['ferry-stateful', '64', '20'],
+      ['--keep-images'],
+    );
+    const images = new HostPaths(stateDir('node-b')).imagesDir(result.migrationId);
+    expect((await stat(images)).mode & 0o777).toBe(0o700);
+    const files = await readdir(images);
+    expect(files.some((f) => f.startsWith('pages-'))).toBe(true);
+    for (const f of files) expect((await stat(path.join(images, f))).mode & 0o077).toBe(0);
+    expect((await stat(new HostPaths(stateDir('node-a')).migrationsRoot())).mode & 0o077).toBe(0);
+  });
+
+  it('moves it back again (the id is free once the first migration ended)', async () => {
+    const back = await ferry([
+      'migrate',
+      'e2e-calc',
+      '--runtime',
+      'process',
+      '--from',
+      'node-b',
+      '--to',
+      'node-a',
+      '--json',
+    ]);
+    expect(back.exitCode).toBe(0);
+    await sleep(500);
+    const c = analyseContinuity(parseStatefulOutput(await readOutput('node-a', 'process', 'e2e-calc')));
+    expect(c).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
+  });
+});

@@ -1,0 +1,65 @@
+import { checkName, hostTaskQueue, migrationWorkflowId } from '../../src/domain/names.js';
+import { validateMigrateRequest } from '../../src/domain/validation.js';
+
+describe('names', () => {
+  it.each(['web', 'web-1', 'a', 'cache_2', 'svc.v2'])('accepts %s', (name) => {
+    expect(checkName('workload', name)).toBeUndefined();
+  });
+
+  it.each([
+    ['../etc', 'may not be paths'],
+    ['a/b', 'may not be paths'],
+    ['a b', 'white space'],
+    ['x;rm -rf /', 'may not be paths'],
+    ['x;rm', 'characters outside'],
+    ['$(reboot)', 'characters outside'],
+    ['Web', 'characters outside'],
+    ['-web', 'characters outside'],
+    ['', 'missing'],
+    ['a'.repeat(64), 'longer than 63'],
+  ])('rejects %j with a message naming the problem and the fix', (name, problem) => {
+    const msg = checkName('workload', name);
+    expect(msg).toContain(problem);
+    expect(msg).toContain('Use 1-63 characters');
+  });
+
+  it('derives the workflow id from runtime, source host and workload', () => {
+    expect(migrationWorkflowId('runc', 'node-a', 'web')).toBe('migrate-runc-node-a-web');
+    expect(hostTaskQueue('node-b')).toBe('ferry-host-node-b');
+  });
+});
+
+describe('validateMigrateRequest', () => {
+  const ok = { workload: 'web', runtime: 'runc' as const, source: 'node-a', destination: 'node-b' };
+
+  it('accepts a valid request', () => {
+    expect(validateMigrateRequest(ok)).toEqual([]);
+  });
+
+  it('refuses the same source and destination', () => {
+    expect(validateMigrateRequest({ ...ok, destination: 'node-a' })).toEqual([
+      'source and destination are both "node-a": pick a different destination host',
+    ]);
+  });
+
+  it('refuses an unknown runtime and lists the known ones', () => {
+    expect(validateMigrateRequest({ ...ok, runtime: 'lxc' as never })[0]).toBe(
+      'unknown runtime "lxc": use one of runc, process',
+    );
+  });
+
+  it('reports every problem at once', () => {
+    const problems = validateMigrateRequest({
+      workload: '../x',
+      runtime: 'runc',
+      source: 'a b',
+      destination: '',
+      verifyWindowMs: -1,
+    });
+    expect(problems).toHaveLength(4);
+  });
+
+  it('refuses a missing request', () => {
+    expect(validateMigrateRequest(undefined)[0]).toContain('must be an object');
+  });
+});
