@@ -54,5 +54,10 @@ for prog in ferry-shim ferry-stateful; do
   fi
 done
 say "building ferry (tsc and the workflow bundle)"
-npm run --silent build >/dev/null
+mkdir -p .ferry
+if ! npm run --silent build >.ferry/build.log 2>&1; then
+  cat .ferry/build.log >&2
+  say "build failed" >&2
+  exit 1
+fi
 say "ready: bin/ferry --help"

@@ -7,7 +7,7 @@ import { ferryFailure } from './failure.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';
-import { directorySize } from './disk-usage.js';
+import { directorySize, makePrivate } from './disk-usage.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 
 export function checkpointActivities(ctx: HostContext) {
@@ -40,6 +40,7 @@ export function checkpointActivities(ctx: HostContext) {
           phase: 'checkpoint',
         }),
       );
+      await makePrivate(images);
       const result: CheckpointResult = {
         frozenAtMs,
         durationMs: Date.now() - frozenAtMs,

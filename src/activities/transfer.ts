@@ -1,6 +1,7 @@
 import { ErrorType } from '../domain/errors.js';
 import type { TransferResult } from '../domain/types.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import path from 'node:path';
+import { ensureSshControlDir } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
 import { ferryFailure } from './failure.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -11,67 +12,54 @@ import type { TransferInput } from './inputs.js';
 const WORKLOAD_EXCLUDES = ['*.pid', 'runc.log'];
 
 export function transferActivities(ctx: HostContext) {
-  function sshOptions(): SshOptions {
+  async function sshOptions(): Promise<SshOptions> {
     return {
       identityFile: ctx.config.transfer.identityFile,
       knownHostsFile: ctx.config.transfer.knownHostsFile,
       bindAddress: ctx.config.transfer.bindToHostAddress ? ctx.host.ssh.address : undefined,
+      controlDir: await ensureSshControlDir(ctx.paths.stateDir),
     };
   }
 
-  async function pushWorkloadFiles(input: TransferInput, withImages: boolean): Promise<TransferResult> {
+  async function push(input: TransferInput, withImages: boolean): Promise<TransferResult> {
     const started = Date.now();
     const dest = ctx.peer(input.destination);
-    const destPaths = new HostPaths(dest.stateDir);
+    const relative = (dir: string) => path.relative(ctx.paths.stateDir, dir);
+    const paths = [relative(ctx.paths.workloadDir(input.runtime, input.workload))];
+    if (withImages) paths.unshift(relative(ctx.paths.imagesDir(input.migrationId)));
     let progress: RsyncProgress | undefined;
-    let bytesSent = 0;
-    const onProgress = (p: RsyncProgress) => (progress = p);
     try {
-      await withHeartbeat(
-        async () => {
-          // rsync resumes: a retried transfer only sends what is missing or changed.
-          const files = await rsyncPush(
+      // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
+      const { bytesSent } = await withHeartbeat(
+        async () =>
+          rsyncPush(
             {
-              from: ctx.paths.workloadDir(input.runtime, input.workload),
+              fromRoot: ctx.paths.stateDir,
+              paths,
               to: dest.ssh,
-              toDir: destPaths.workloadDir(input.runtime, input.workload),
+              toRoot: dest.stateDir,
               excludes: WORKLOAD_EXCLUDES,
               deleteExtraneous: true,
               timeoutMs: 60 * 60_000,
             },
-            sshOptions(),
-            onProgress,
-          );
-          bytesSent += files.bytesSent;
-          if (!withImages) return;
-          const images = await rsyncPush(
-            {
-              from: ctx.paths.imagesDir(input.migrationId),
-              to: dest.ssh,
-              toDir: destPaths.imagesDir(input.migrationId),
-              chmod: 'D0700,F0600',
-              timeoutMs: 60 * 60_000,
-            },
-            sshOptions(),
-            onProgress,
-          );
-          bytesSent += images.bytesSent;
-        },
+            await sshOptions(),
+            (p) => (progress = p),
+          ),
         () => ({ phase: withImages ? 'transfer' : 'presync', ...progress }),
       );
+      return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {
       throw ferryFailure(
         ErrorType.TransferFailed,
         `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`,
       );
     }
-    return { bytesSent, durationMs: Date.now() - started };
   }
 
   return {
     /** While the workload still runs: copy its bundle/rootfs so the final sync sends only changes. */
-    presync: (input: TransferInput) => pushWorkloadFiles(input, false),
-    /** After the final dump: images plus the workload's files (bundle, rootfs changes, log). */
-    transfer: (input: TransferInput) => pushWorkloadFiles(input, true),
+    presync: (input: TransferInput) => push(input, false),
+    /** After the final dump: the images plus the workload's files (bundle, rootfs changes, log). */
+    transfer: (input: TransferInput) => push(input, true),
   };
 }

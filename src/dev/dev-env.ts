@@ -11,6 +11,7 @@ import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-file
 import { DevLayout, REPO_ROOT, toolsPath, type DevOptions, type DevState } from './dev-layout.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
+import { closeSshMasters } from '../transfer/ssh-control.js';
 import { startTemporalDevServer, temporalReady } from './temporal-dev-server.js';
 
 const FERRY_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
@@ -208,7 +209,8 @@ export async function devDown(dir: string, say: (line: string) => void): Promise
       }
     }
     await removeStoppedRuncContainers(paths.runcRoot(), say);
-    await removeCgroups(h.name);
+    await removeCgroups(paths.cgroupParent(h.name));
+    await closeSshMasters(h.stateDir);
     await stopProcess(h.sshdPid, 'sshd');
   }
   await stopProcess(state.temporal.pid, 'start-dev', 10_000);
@@ -227,13 +229,13 @@ async function removeStoppedRuncContainers(root: string, say: (line: string) => 
   }
 }
 
-/** runc leaves the parents of its cgroups (/ferry/<host>) in every hierarchy: remove them, leaves first. */
-async function removeCgroups(host: string): Promise<void> {
+/** runc leaves the parents of its cgroups (/ferry/<host>-<id>) in every hierarchy: remove them, leaves first. */
+async function removeCgroups(parent: string): Promise<void> {
   const hierarchies = await readdir('/sys/fs/cgroup').catch(() => []);
   const roots = hierarchies.length ? hierarchies.map((h) => path.join('/sys/fs/cgroup', h)) : [];
   roots.push('/sys/fs/cgroup'); // cgroup v2: a single hierarchy
   for (const root of roots) {
-    await rmdirDeep(path.join(root, 'ferry', host));
+    await rmdirDeep(path.join(root, parent));
     await rmdir(path.join(root, 'ferry')).catch(() => undefined); // only when empty
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { RuntimeName } from '../domain/names.js';
 
@@ -35,5 +36,16 @@ export class HostPaths {
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');
+  }
+  /**
+   * Parent cgroup of this host's containers. Simulated hosts of several environments share
+   * one kernel, so the name carries a hash of the state directory to keep them apart.
+   */
+  cgroupParent(host: string): string {
+    return `/ferry/${host}-${this.stateHash()}`;
+  }
+  /** Short stable id of this state directory (cgroup and SSH control socket names). */
+  stateHash(): string {
+    return createHash('sha256').update(this.stateDir).digest('hex').slice(0, 12);
   }
 }

@@ -86,8 +86,8 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
 }
 
 /** Containers of one host live under their own cgroup parent, removed by `ferry dev down`. */
-export function cgroupsPathFor(host: string, name: string): string {
-  return `/ferry/${host}/${name}`;
+export function cgroupsPathFor(parent: string, name: string): string {
+  return `${parent}/${name}`;
 }
 
 /** Points a bundle's config at this host's cgroup parent (the config came from another host). */

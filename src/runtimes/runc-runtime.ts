@@ -94,7 +94,7 @@ export class RuncRuntime implements WorkloadRuntime {
     const config = ociConfig({
       argv: opts.argv,
       hostname: name,
-      cgroupsPath: cgroupsPathFor(this.ctx.host, name),
+      cgroupsPath: cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name),
     });
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
     const logPath = path.join(this.ctx.paths.workloadDir('runc', name), 'runc.log');
@@ -147,7 +147,11 @@ export class RuncRuntime implements WorkloadRuntime {
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
     await writeFile(
       configFile,
-      JSON.stringify(withCgroupsPath(config, cgroupsPathFor(this.ctx.host, name)), null, 2),
+      JSON.stringify(
+        withCgroupsPath(config, cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name)),
+        null,
+        2,
+      ),
     );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);

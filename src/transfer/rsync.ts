@@ -12,17 +12,21 @@ export interface SshOptions {
   knownHostsFile: string;
   /** Local address to send from (simulated hosts share one machine). */
   bindAddress?: string;
+  /**
+   * Folder for an SSH control master. The pre-copy opens the connection and the post-freeze
+   * transfer reuses it: the handshake (about 0.3 s here) stays out of the downtime.
+   */
+  controlDir?: string;
 }
 
 export interface RsyncJob {
-  /** Local directory; its contents are copied. */
-  from: string;
+  /** Local root; `paths` below it are copied to the same relative paths below `toRoot`. */
+  fromRoot: string;
+  paths: string[];
   to: SshEndpoint;
-  /** Absolute directory on the destination. */
-  toDir: string;
+  /** Absolute root on the destination (its state directory). */
+  toRoot: string;
   excludes?: string[];
-  /** Force modes on the destination (checkpoint images are private). */
-  chmod?: string;
   /** Remove destination files that the source no longer has. */
   deleteExtraneous?: boolean;
   timeoutMs?: number;
@@ -59,28 +63,43 @@ export function sshCommand(to: SshEndpoint, ssh: SshOptions): string {
     'ServerAliveCountMax=3',
   ];
   if (ssh.bindAddress) parts.push('-o', `BindAddress=${ssh.bindAddress}`);
+  if (ssh.controlDir)
+    parts.push(
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${ssh.controlDir}/%h-%p`,
+      '-o',
+      'ControlPersist=60',
+    );
   for (const p of parts) if (/[\s'"\\]/.test(p)) throw new Error(`unsafe ssh option ${JSON.stringify(p)}`);
   return parts.join(' ');
 }
 
+/**
+ * One rsync for several folders (one connection): `--relative` with the `/./` marker keeps
+ * each path's place below the root; implied folders keep their (private) modes.
+ */
 export function rsyncArgs(job: RsyncJob, ssh: SshOptions): string[] {
   const args = [
     '-a',
+    '--relative',
     '--partial',
-    '--mkpath',
     '--numeric-ids',
     '--info=progress2',
     '--stats',
     '--no-inc-recursive',
   ];
   if (job.deleteExtraneous) args.push('--delete');
-  if (job.chmod) args.push(`--chmod=${job.chmod}`);
   for (const e of job.excludes ?? []) args.push(`--exclude=${e}`);
   args.push('-e', sshCommand(job.to, ssh));
-  args.push(
-    `${job.from.replace(/\/?$/, '/')}`,
-    `${job.to.user}@${job.to.address}:${job.toDir.replace(/\/?$/, '/')}`,
-  );
+  const root = job.fromRoot.replace(/\/$/, '');
+  for (const p of job.paths) {
+    if (p.startsWith('/') || p.split('/').includes('..'))
+      throw new Error(`rsync path ${p} must be relative, without ".."`);
+    args.push(`${root}/./${p}`);
+  }
+  args.push(`${job.to.user}@${job.to.address}:${job.toRoot.replace(/\/?$/, '/')}`);
   return args;
 }
 
@@ -126,7 +145,7 @@ export async function rsyncPush(
   if (result.failed) {
     const stderr = String(result.stderr ?? '').trim();
     throw new CommandError(
-      `rsync to ${job.to.address}:${job.toDir} failed (exit ${result.exitCode ?? 'none'}${result.timedOut ? ', timed out' : ''}): ${stderr.split('\n').slice(-3).join(' ')}`,
+      `rsync to ${job.to.address}:${job.toRoot} failed (exit ${result.exitCode ?? 'none'}${result.timedOut ? ', timed out' : ''}): ${stderr.split('\n').slice(-3).join(' ')}`,
       ['rsync', ...args].join(' '),
       result.exitCode,
       stderr,

@@ -5,6 +5,6 @@ import { leftovers } from './leftovers.mjs';
 export default async function globalTeardown() {
   const down = await runFerry(['dev', 'down', '--dir', E2E.dir]);
   if (down.exitCode !== 0) throw new Error(`ferry dev down failed:\n${down.stderr}`);
-  const left = await leftovers(E2E.dir);
+  const left = await leftovers(E2E.dir, E2E.hosts);
   if (left.length) throw new Error(`ferry dev down left things behind:\n${left.join('\n')}`);
 }

@@ -9,7 +9,7 @@ describe('OCI config', () => {
     const cfg = ociConfig({
       argv: ['/bin/ferry-stateful', '16'],
       hostname: 'web',
-      cgroupsPath: cgroupsPathFor('node-a', 'web'),
+      cgroupsPath: cgroupsPathFor('/ferry/node-a', 'web'),
     });
     const proc = cfg.process as { terminal: boolean; args: string[] };
     expect(proc.terminal).toBe(false);

@@ -4,17 +4,42 @@ const ssh = { identityFile: '/k/id', knownHostsFile: '/k/known_hosts' };
 const to = { address: '127.0.1.2', port: 2222, user: 'root' };
 
 describe('rsync over ssh', () => {
-  it('builds an argument array with strict host key checking and no shell', () => {
+  it('sends several folders in one rsync, below the same roots, with strict host keys', () => {
     const args = rsyncArgs(
-      { from: '/a/images', to, toDir: '/b/images', chmod: 'D0700,F0600', excludes: ['*.pid'] },
+      {
+        fromRoot: '/a/state',
+        paths: ['migrations/m1/images', 'workloads/runc/web'],
+        to,
+        toRoot: '/b/state',
+        excludes: ['*.pid'],
+      },
       ssh,
     );
-    expect(args).toContain('--chmod=D0700,F0600');
+    expect(args).toContain('--relative');
     expect(args).toContain('--exclude=*.pid');
-    expect(args.slice(-2)).toEqual(['/a/images/', 'root@127.0.1.2:/b/images/']);
+    expect(args.slice(-3)).toEqual([
+      '/a/state/./migrations/m1/images',
+      '/a/state/./workloads/runc/web',
+      'root@127.0.1.2:/b/state/',
+    ]);
     const e = args[args.indexOf('-e') + 1]!;
     expect(e).toContain('StrictHostKeyChecking=yes');
     expect(e).toContain('-p 2222');
+  });
+
+  it('refuses paths that leave the root', () => {
+    expect(() => rsyncArgs({ fromRoot: '/a', paths: ['../etc'], to, toRoot: '/b' }, ssh)).toThrow(
+      /must be relative/,
+    );
+    expect(() => rsyncArgs({ fromRoot: '/a', paths: ['/etc'], to, toRoot: '/b' }, ssh)).toThrow(
+      /must be relative/,
+    );
+  });
+
+  it('shares one SSH connection between steps when given a control folder', () => {
+    expect(sshCommand(to, { ...ssh, controlDir: '/run/ferry/ssh-1' })).toContain(
+      'ControlPath=/run/ferry/ssh-1/%h-%p',
+    );
   });
 
   it('binds to the sending host address when asked', () => {

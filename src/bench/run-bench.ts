@@ -1,0 +1,199 @@
+// npm run bench: the same runc workload migrated by hand (the floor) and by ferry, in one run,
+// at several memory sizes. Downtime is measured from outside: the largest gap in the
+// workload's own timestamped output. Writes docs/bench-baseline.md.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HostContext } from '../activities/host-context.js';
+import { FerryClient } from '../client/ferry-client.js';
+import { loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
+import { devDown, devUp } from '../dev/dev-env.js';
+import { REPO_ROOT, toolsPath } from '../dev/dev-layout.js';
+import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
+import { run } from '../exec/run.js';
+import { HostPaths } from '../runtimes/host-paths.js';
+import { startUnderShim } from '../runtimes/shim.js';
+import { rsyncPush, type SshOptions } from '../transfer/rsync.js';
+
+const BENCH = {
+  dir: path.join(REPO_ROOT, '.ferry', 'bench'),
+  temporalPort: 27233,
+  uiPort: 28233,
+  sshPort: 22222,
+  addressPrefix: '127.0.8',
+  hosts: ['node-a', 'node-b'],
+};
+const SIZES_MIB = (process.env.FERRY_BENCH_SIZES ?? '16,128,512').split(',').map(Number);
+const TICK_MS = 5;
+
+interface Measure {
+  downtimeMs: number;
+  totalMs: number;
+  intact: boolean;
+}
+interface Row {
+  mib: number;
+  floor: Measure;
+  ferry: Measure & { reportedDowntimeMs?: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function waitForOutput(file: string, lines: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (parseStatefulOutput(text).length >= lines) return;
+    await sleep(100);
+  }
+  throw new Error(`no output in ${file}`);
+}
+
+/** Largest gap and state continuity, read from the destination's copy of the output. */
+async function judge(file: string): Promise<{ downtimeMs: number; intact: boolean }> {
+  await sleep(1_000);
+  const c = analyseContinuity(parseStatefulOutput(await readFile(file, 'utf8')));
+  return {
+    downtimeMs: c.largestGapMs,
+    intact: c.restarts === 0 && c.counterBreaks === 0 && c.distinctChecksums === 1,
+  };
+}
+
+/** The floor: runc checkpoint, rsync, runc restore, back to back, as a script would. */
+async function floor(config: FerryConfig, a: HostConfig, b: HostConfig, name: string): Promise<Measure> {
+  const pa = new HostPaths(a.stateDir);
+  const pb = new HostPaths(b.stateDir);
+  const ssh: SshOptions = {
+    identityFile: config.transfer.identityFile,
+    knownHostsFile: config.transfer.knownHostsFile,
+    bindAddress: a.ssh.address,
+  };
+  const id = `floor-${name}`;
+  const rel = (dir: string) => path.relative(a.stateDir, dir);
+  const push = (dirs: string[]) =>
+    rsyncPush(
+      { fromRoot: a.stateDir, paths: dirs.map(rel), to: b.ssh, toRoot: b.stateDir },
+      ssh,
+      () => undefined,
+    );
+  // Like ferry's presync, the bundle goes over before the freeze.
+  await push([pa.workloadDir('runc', name)]);
+  await mkdir(pa.imagesDir(id), { recursive: true, mode: 0o700 });
+  const t0 = Date.now();
+  await run('runc', [
+    '--root',
+    pa.runcRoot(),
+    'checkpoint',
+    '--image-path',
+    pa.imagesDir(id),
+    '--work-path',
+    pa.workDir(id),
+    name,
+  ]);
+  await push([pa.imagesDir(id), pa.workloadDir('runc', name)]);
+  const bundle = path.join(pb.workloadDir('runc', name), 'bundle');
+  const configFile = path.join(bundle, 'config.json');
+  const oci = JSON.parse(await readFile(configFile, 'utf8'));
+  oci.linux.cgroupsPath = `${pb.cgroupParent(b.name)}/${name}`;
+  await writeFile(configFile, JSON.stringify(oci));
+  await mkdir(pb.workDir(id), { recursive: true });
+  await startUnderShim(
+    pb.outputLog('runc', name),
+    [
+      'runc',
+      '--root',
+      pb.runcRoot(),
+      'restore',
+      '-d',
+      '--image-path',
+      pb.imagesDir(id),
+      '--work-path',
+      pb.workDir(id),
+      '-b',
+      bundle,
+      name,
+    ],
+    { wait: true },
+  );
+  const totalMs = Date.now() - t0;
+  return { ...(await judge(pb.outputLog('runc', name))), totalMs };
+}
+
+async function viaFerry(client: FerryClient, b: HostConfig, name: string) {
+  const t0 = Date.now();
+  const result = await client.migrate({
+    workload: name,
+    runtime: 'runc',
+    source: 'node-a',
+    destination: 'node-b',
+  });
+  const totalMs = Date.now() - t0;
+  if (result.outcome !== 'migrated')
+    throw new Error(`ferry migrate of ${name}: ${result.outcome}: ${result.cause?.message}`);
+  const judged = await judge(new HostPaths(b.stateDir).outputLog('runc', name));
+  return { ...judged, totalMs, reportedDowntimeMs: result.downtimeMs };
+}
+
+async function main(): Promise<void> {
+  process.env.PATH = toolsPath();
+  await devDown(BENCH.dir, log);
+  const state = await devUp({ ...BENCH }, log);
+  const config = await loadConfig(state.configFile);
+  const [a, b] = config.hosts as [HostConfig, HostConfig];
+  const ctxA = new HostContext(config, a);
+  const ctxB = new HostContext(config, b);
+  const client = await FerryClient.connect({ address: config.temporal.address });
+  const rows: Row[] = [];
+  try {
+    for (const mib of SIZES_MIB) {
+      const measures: Partial<Row> = { mib };
+      for (const kind of ['floor', 'ferry'] as const) {
+        const name = `bench-${kind}-${mib}`;
+        log(`${kind}: ${mib} MiB runc workload`);
+        await ctxA
+          .runtime('runc')
+          .spawn(name, { argv: ['/bin/ferry-stateful', String(mib), String(TICK_MS)] });
+        await waitForOutput(new HostPaths(a.stateDir).outputLog('runc', name), 50);
+        measures[kind] = kind === 'floor' ? await floor(config, a, b, name) : await viaFerry(client, b, name);
+        log(`  downtime ${measures[kind]!.downtimeMs} ms, total ${measures[kind]!.totalMs} ms`);
+        for (const ctx of [ctxA, ctxB]) {
+          await ctx.runtime('runc').stop(name);
+          await ctx.runtime('runc').removeFiles(name);
+        }
+      }
+      rows.push(measures as Row);
+    }
+  } finally {
+    await client.close();
+    await devDown(BENCH.dir, log);
+  }
+  const table = render(rows, config);
+  process.stdout.write(table);
+  await writeFile(path.join(REPO_ROOT, 'docs', 'bench-baseline.md'), table);
+}
+
+function render(rows: Row[], _config: FerryConfig): string {
+  const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : '-');
+  const lines = [
+    '# Benchmark: ferry against the hand-run floor',
+    '',
+    `Run ${new Date().toISOString()} on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()} (${os.hostname()}).`,
+    `Workload: ferry-stateful in a runc container, N MiB of random memory, a line every ${TICK_MS} ms. Two simulated hosts on this machine, rsync over SSH on loopback.`,
+    'Floor: runc checkpoint, rsync (images and bundle), runc restore, run back to back by a script (bundle pre-copied, as ferry does).',
+    'Downtime: the largest gap in the workload’s own output. Total: floor from checkpoint to restored; ferry from request to verified result (includes preflight, the 2 s verify window and cleanup).',
+    '',
+    '| memory | floor downtime | ferry downtime | ratio | floor total | ferry total | ratio | ferry-reported downtime | state intact (floor/ferry) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.mib} MiB | ${r.floor.downtimeMs} ms | ${r.ferry.downtimeMs} ms | ${ratio(r.ferry.downtimeMs, r.floor.downtimeMs)}x | ${r.floor.totalMs} ms | ${r.ferry.totalMs} ms | ${ratio(r.ferry.totalMs, r.floor.totalMs)}x | ${r.ferry.reportedDowntimeMs ?? '-'} ms | ${r.floor.intact ? 'yes' : 'NO'}/${r.ferry.intact ? 'yes' : 'NO'} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+import { E2E, ferry } from './env.js';
+// @ts-expect-error plain JavaScript shared with the global teardown
+import { leftovers } from './leftovers.mjs';
+
+describe('the dev environment', () => {
+  it('reports every component up', async () => {
+    const r = await ferry(['dev', 'status', '--dir', E2E.dir, '--json']);
+    expect(r.exitCode).toBe(0);
+    const status = JSON.parse(r.stdout) as {
+      up: boolean;
+      components: { component: string; running: boolean }[];
+    };
+    expect(status.up).toBe(true);
+    const names = status.components.filter((c) => !c.component.startsWith(' ')).map((c) => c.component);
+    expect(names).toEqual(['temporal', 'sshd node-a', 'worker node-a', 'sshd node-b', 'worker node-b']);
+    expect(status.components.every((c) => c.running || c.component.startsWith(' '))).toBe(true);
+  });
+
+  it('the leftover check used by the teardown does see a running environment', async () => {
+    // Guards the teardown's "nothing left behind" assertion against passing vacuously.
+    const found = (await leftovers(E2E.dir, E2E.hosts)) as string[];
+    expect(found.filter((f) => f.startsWith('process')).length).toBeGreaterThanOrEqual(5);
+  });
+});
