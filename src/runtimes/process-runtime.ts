@@ -6,8 +6,8 @@ import { ferryFailure } from '../activities/failure.js';
 import { run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { isPidBusy } from '../criu/log.js';
-import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
 import { startUnderShim } from './shim.js';
+import { readRestoreStats, runDump } from './criu-steps.js';
 import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
 import type {
   CheckpointOutcome,
@@ -99,20 +99,12 @@ export class ProcessRuntime implements WorkloadRuntime {
     const work = this.ctx.paths.workDir(migrationId);
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
     await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
-    const logPath = path.join(work, 'dump.log');
-    try {
-      await run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4'], {
+    return runDump(`criu dump of ${name}`, work, (logPath) =>
+      run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4'], {
         timeoutMs: 10 * 60_000,
         logPath,
-      });
-    } catch (err) {
-      throw ferryFailure(
-        ErrorType.CheckpointFailed,
-        `criu dump of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
-      );
-    }
-    const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
-    return { stats, logPath };
+      }),
+    );
   }
 
   async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
@@ -164,9 +156,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     }
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     await this.recordPid(name, meta.argv, pid);
-    const stats = parseRestoreStats(
-      await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()),
-    );
+    const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
   }
 

@@ -5,10 +5,10 @@ import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../activities/failure.js';
 import { CommandError, run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
-import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
 import { cgroupsPathFor, ociConfig, withCgroupsPath } from './oci-config.js';
 import { buildBusyboxRootfs } from './rootfs.js';
 import { startUnderShim } from './shim.js';
+import { readRestoreStats, runDump } from './criu-steps.js';
 import { treeRssBytes } from './procfs.js';
 import type {
   CheckpointOutcome,
@@ -116,9 +116,8 @@ export class RuncRuntime implements WorkloadRuntime {
       );
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
-    const logPath = path.join(work, 'dump.log');
-    try {
-      await this.runc(
+    return runDump(`runc checkpoint of ${name}`, work, (logPath) =>
+      this.runc(
         [
           '--log',
           path.join(work, 'runc.log'),
@@ -130,15 +129,8 @@ export class RuncRuntime implements WorkloadRuntime {
           name,
         ],
         { timeoutMs: 10 * 60_000, logPath },
-      );
-    } catch (err) {
-      throw ferryFailure(
-        ErrorType.CheckpointFailed,
-        `runc checkpoint of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
-      );
-    }
-    const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
-    return { stats, logPath };
+      ),
+    );
   }
 
   async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
@@ -188,9 +180,7 @@ export class RuncRuntime implements WorkloadRuntime {
       );
     }
     const st = await this.state(name);
-    const stats = parseRestoreStats(
-      await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()),
-    );
+    const stats = await readRestoreStats(work);
     return { pid: st?.pid, stats, logPath };
   }
 

@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorType } from '../domain/errors.js';
+import type { CriuRestoreStats } from '../domain/types.js';
+import { ferryFailure } from '../activities/failure.js';
+import { explainCriuFailure } from '../criu/criu.js';
+import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
+import type { CheckpointOutcome } from './runtime.js';
+
+/**
+ * Runs a runtime's dump command (CRIU logs to WORK/dump.log) and returns CRIU's statistics;
+ * a failure becomes CheckpointFailed quoting the root cause from the log.
+ */
+export async function runDump(
+  label: string,
+  work: string,
+  dump: (logPath: string) => Promise<unknown>,
+): Promise<CheckpointOutcome> {
+  const logPath = path.join(work, 'dump.log');
+  try {
+    await dump(logPath);
+  } catch (err) {
+    throw ferryFailure(
+      ErrorType.CheckpointFailed,
+      `${label} failed: ${await explainCriuFailure(err, logPath)}`,
+    );
+  }
+  const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
+  return { stats, logPath };
+}
+
+export async function readRestoreStats(work: string): Promise<CriuRestoreStats> {
+  return parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
+}
