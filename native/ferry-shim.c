@@ -9,11 +9,14 @@
  * Node cannot give a child an anonymous pipe (it uses socketpairs), hence this helper.
  *
  * usage: ferry-shim [--wait] LOGFILE -- COMMAND [ARG...]
+ *        ferry-shim --pump LOGFILE        (internal: the pump, reading stdin)
  *   Prints "pump PID" and "child PID" lines on stdout. The command runs in a session of its
  *   own (CRIU wants the workload to lead its own session) with stdin on /dev/null.
  *   Without --wait the shim exits at once (the command is the workload and is adopted by
  *   init). With --wait it waits for the command (e.g. `runc run -d`, `criu restore -d`,
  *   which return once the workload runs) and exits with its status; the pump stays.
+ *   The pump re-executes itself as "ferry-shim --pump LOGFILE" so that its command line no
+ *   longer names the command (ferry finds stale commands of a migration by command line).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,7 +50,22 @@ static void stdio_to_devnull(void) {
   if (devnull > 2) close(devnull);
 }
 
+static int pump(const char *logpath) {
+  int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log < 0) return 1;
+  signal(SIGPIPE, SIG_IGN);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (write_all(log, buf, n) < 0) break;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--pump") == 0) return pump(argv[2]);
   int argi = 1, wait_for_child = 0;
   if (argi < argc && strcmp(argv[argi], "--wait") == 0) { wait_for_child = 1; argi++; }
   if (argc - argi < 3 || strcmp(argv[argi + 1], "--") != 0) {
@@ -59,24 +77,19 @@ int main(int argc, char **argv) {
 
   int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) { fprintf(stderr, "ferry-shim: open %s: %s\n", logpath, strerror(errno)); return 1; }
+  close(log);
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) { perror("ferry-shim: pipe"); return 1; }
 
-  pid_t pump = fork();
-  if (pump < 0) { perror("ferry-shim: fork"); return 1; }
-  if (pump == 0) {
+  pid_t pumper = fork();
+  if (pumper < 0) { perror("ferry-shim: fork"); return 1; }
+  if (pumper == 0) {
     setsid();
-    signal(SIGPIPE, SIG_IGN);
-    close(p[1]);
     stdio_to_devnull();
-    char buf[65536];
-    for (;;) {
-      ssize_t n = read(p[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      if (write_all(log, buf, n) < 0) break;
-    }
-    _exit(0);
+    if (dup2(p[0], 0) < 0) _exit(1);
+    close_range(3, ~0U, 0);
+    execl("/proc/self/exe", "ferry-shim", "--pump", logpath, (char *)NULL);
+    _exit(127);
   }
 
   pid_t child = fork();
@@ -92,8 +105,7 @@ int main(int argc, char **argv) {
   }
   close(p[0]);
   close(p[1]);
-  close(log);
-  printf("pump %d\nchild %d\n", (int)pump, (int)child);
+  printf("pump %d\nchild %d\n", (int)pumper, (int)child);
   fflush(stdout);
   if (!wait_for_child) return 0;
   int status = 0;

@@ -1,4 +1,7 @@
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile } from 'node:fs/promises';
+import { waitForCommands } from './stale-commands.js';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult } from '../domain/types.js';
@@ -20,6 +23,9 @@ export function checkpointActivities(ctx: HostContext) {
       const runtime = ctx.runtime(input.runtime);
       const images = ctx.paths.imagesDir(input.migrationId);
       const work = ctx.paths.workDir(input.migrationId);
+      // A dump an earlier attempt started may still run (its worker was killed): never start a
+      // second one; let it finish and judge by its log.
+      await waitForCommands(images, 10 * 60_000);
       const info = await runtime.inspect(input.workload);
       if (!info?.running) {
         // A previous attempt may have dumped it and died before recording the result.
@@ -30,6 +36,10 @@ export function checkpointActivities(ctx: HostContext) {
           `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`,
         );
       }
+      await ctx.faults.at('before-checkpoint');
+      // Cancelled before the freeze: stop here, the workload keeps running.
+      if (Context.current().cancellationSignal.aborted)
+        throw new CancelledFailure('cancelled before the final dump');
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });

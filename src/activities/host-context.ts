@@ -5,15 +5,19 @@ import type { RuntimeName } from '../domain/names.js';
 import { createRuntime, type WorkloadRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../runtimes/host-paths.js';
 import { ferryFailure } from './failure.js';
+import { FaultInjection } from './fault-injection.js';
 
 /** What a host worker knows: itself, the other hosts (to push images to), its runtimes. */
 export class HostContext {
   readonly paths: HostPaths;
+  readonly faults: FaultInjection;
   constructor(
     readonly config: FerryConfig,
     readonly host: HostConfig,
+    opts: { faultInjection?: boolean } = {},
   ) {
     this.paths = new HostPaths(host.stateDir);
+    this.faults = new FaultInjection(opts.faultInjection ?? false, host.stateDir);
   }
 
   runtime(name: RuntimeName): WorkloadRuntime {

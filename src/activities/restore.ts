@@ -3,7 +3,8 @@ import type { RestoreResult } from '../domain/types.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
-import type { MigrationStepInput } from './inputs.js';
+import type { MigrationStepInput, WorkloadRef } from './inputs.js';
+import { waitForCommands } from './stale-commands.js';
 
 export function restoreActivities(ctx: HostContext) {
   return {
@@ -17,6 +18,9 @@ export function restoreActivities(ctx: HostContext) {
         `restore-${ctx.host.name}.json`,
       );
       const runtime = ctx.runtime(input.runtime);
+      // A restore an earlier attempt started may still run (its worker was killed).
+      await waitForCommands(ctx.paths.imagesDir(input.migrationId), 10 * 60_000);
+      await ctx.faults.at('before-restore');
       const before = await runtime.inspect(input.workload);
       if (before?.running) {
         const earlier = await readJson<RestoreResult>(resultFile);
@@ -39,7 +43,14 @@ export function restoreActivities(ctx: HostContext) {
         alreadyRestored: false,
       };
       await writeJsonAtomic(resultFile, result);
+      await ctx.faults.at('after-restore');
       return result;
+    },
+
+    /** Last resort of a rollback, only when the request allows it: a fresh start, state lost. */
+    async startFresh(ref: WorkloadRef): Promise<{ pid?: number }> {
+      const info = await ctx.runtime(ref.runtime).startFresh(ref.workload);
+      return { pid: info.pid };
     },
   };
 }

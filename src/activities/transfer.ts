@@ -1,6 +1,9 @@
 import { ErrorType } from '../domain/errors.js';
 import type { TransferResult } from '../domain/types.js';
+import { Context } from '@temporalio/activity';
 import path from 'node:path';
+import { killCommands } from './stale-commands.js';
+import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
 import { ferryFailure } from './failure.js';
@@ -25,8 +28,13 @@ export function transferActivities(ctx: HostContext) {
     const started = Date.now();
     const dest = ctx.peer(input.destination);
     const relative = (dir: string) => path.relative(ctx.paths.stateDir, dir);
-    const paths = [relative(ctx.paths.workloadDir(input.runtime, input.workload))];
+    const workloadPath = relative(ctx.paths.workloadDir(input.runtime, input.workload));
+    const paths = [workloadPath];
     if (withImages) paths.unshift(relative(ctx.paths.imagesDir(input.migrationId)));
+    // An rsync an earlier attempt started may still run (its worker was killed): rsync
+    // resumes, so stop it and start over from what arrived.
+    await killCommands(`${ctx.paths.stateDir}/./${workloadPath}`);
+    if (withImages) await ctx.faults.at('before-transfer');
     let progress: RsyncProgress | undefined;
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
@@ -44,15 +52,22 @@ export function transferActivities(ctx: HostContext) {
             },
             await sshOptions(),
             (p) => (progress = p),
+            Context.current().cancellationSignal,
           ),
         () => ({ phase: withImages ? 'transfer' : 'presync', ...progress }),
       );
       return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {
-      throw ferryFailure(
-        ErrorType.TransferFailed,
-        `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`,
-      );
+      const message = `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`;
+      // Retrying cannot make room: fail fast so the rollback starts at once.
+      const stderr = err instanceof CommandError ? err.stderr : '';
+      const full = /No space left on device[^\n]*/i.exec(stderr)?.[0];
+      if (full || /No space left on device/i.test(message))
+        throw ferryFailure(
+          ErrorType.InsufficientSpace,
+          `transfer from ${ctx.host.name} to ${dest.name}: ${full ?? message}`,
+        );
+      throw ferryFailure(ErrorType.TransferFailed, message);
     }
   }
 

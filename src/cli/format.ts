@@ -15,6 +15,9 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
     `${r.outcome === 'migrated' ? '✔' : '✘'} ${r.runtime}/${r.workload}: ${r.source} → ${r.destination}: ${r.outcome}`,
   ];
   if (r.cause) lines.push(`  cause: ${r.cause.type}: ${r.cause.message}`);
+  if (r.rollback) lines.push(`  rollback: ${r.rollback}`);
+  if (r.outcome === 'restarted-fresh')
+    lines.push('  !!! the workload was STARTED FRESH on the source: its in-memory state is LOST');
   lines.push(
     `  downtime: ${ms(r.downtimeMs)}   total: ${ms(r.totalMs)}   images: ${mib(r.imageBytes)}   sent: ${mib(r.bytesTransferred)}`,
   );

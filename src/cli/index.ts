@@ -4,7 +4,14 @@ import { toolsPath } from '../dev/dev-layout.js';
 import { runHostWorker } from '../workers/host-worker.js';
 import { CliError, EXIT, resolveConfigPath } from './context.js';
 import { demoCommand } from './commands/demo.js';
-import { devDownCommand, devSpawnCommand, devStatusCommand, devUpCommand } from './commands/dev.js';
+import {
+  devDownCommand,
+  devRestartCommand,
+  devSpawnCommand,
+  devStatusCommand,
+  devUpCommand,
+} from './commands/dev.js';
+import { cancelCommand, resolveCommand } from './commands/control.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
 
@@ -41,6 +48,10 @@ program
   .option('--json', 'print the result object as JSON on stdout')
   .option('--verify-window-ms <ms>', 'how long the restored workload must keep running (default 2000)')
   .option('--keep-images', 'keep checkpoint images on both hosts after success')
+  .option(
+    '--allow-start-fresh',
+    'if the source cannot be restored after a failure, start it fresh there (state lost)',
+  )
   .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
   .addHelpText('after', '\nExample:\n  ferry migrate web --runtime runc --from node-a --to node-b --json')
   .action(async (workload, opts) => setExit(await migrateCommand(workload, opts)));
@@ -50,9 +61,29 @@ program
   .description('run the host worker of one host (polls ferry-host-<host> and the workflow queue)')
   .requiredOption('--host <host>', 'this host, as named in the config')
   .requiredOption('--config <file>', 'ferry config file (YAML, docs/configuration.md)')
+  .addOption(new Option('--fault-injection', 'obey STATE/fault-injection.json (fault tests only)').hideHelp())
   .action(async (opts) => {
-    await runHostWorker({ host: opts.host, configFile: resolveConfigPath(opts.config) });
+    await runHostWorker({
+      host: opts.host,
+      configFile: resolveConfigPath(opts.config),
+      faultInjection: !!opts.faultInjection,
+    });
   });
+
+program
+  .command('cancel')
+  .description('cancel a migration: before the freeze it stops cleanly, after it the workload is rolled back')
+  .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web')
+  .option('--config <file>', 'ferry config')
+  .action(async (id, opts) => setExit(await cancelCommand(id, opts)));
+
+program
+  .command('resolve')
+  .description('tell a migration that waits for an unreachable destination that it is down for good')
+  .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web')
+  .requiredOption('--destination-is-down', 'the destination runs no copy: roll back without its confirmation')
+  .option('--config <file>', 'ferry config')
+  .action(async (id, opts) => setExit(await resolveCommand(id, opts)));
 
 program
   .command('logs')
@@ -85,7 +116,15 @@ dev
   .option('--ui-port <port>', 'Temporal UI port', '8233')
   .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
   .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
+  .addOption(new Option('--fault-injection', 'start workers with --fault-injection (fault tests)').hideHelp())
   .action(async (opts) => setExit(await devUpCommand(opts)));
+dev
+  .command('restart')
+  .description('restart one component: the Temporal dev server (same database) or a host worker')
+  .argument('<component>', 'temporal | worker')
+  .option('--host <host>', 'with worker: which host')
+  .addOption(dirOption())
+  .action(async (component, opts) => setExit(await devRestartCommand(component, opts)));
 dev
   .command('down')
   .description('stop everything dev up started (workloads included) and remove its folder')

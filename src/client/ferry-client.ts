@@ -6,8 +6,8 @@ import {
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
-import type { MigrateRequest, MigrationProgress, MigrationResult } from '../domain/types.js';
-import { progressQuery } from '../workflows/definitions.js';
+import type { MigrateRequest, MigrationProgress, MigrationResult, ResolveSignal } from '../domain/types.js';
+import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate.js';
 
@@ -97,6 +97,16 @@ export class FerryClient {
         );
       throw err;
     }
+  }
+
+  /** Before the freeze a cancel stops cleanly; after it, it means rollback. */
+  async cancel(workflowId: string): Promise<void> {
+    await this.temporal.workflow.getHandle(workflowId).cancel();
+  }
+
+  /** Tells a migration that waits for an unreachable destination that it is down for good. */
+  async resolve(workflowId: string, signal: ResolveSignal): Promise<void> {
+    await this.temporal.workflow.getHandle(workflowId).signal(resolveSignal, signal);
   }
 
   async getProgress(workflowId: string): Promise<MigrationProgress> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { Connection } from '@temporalio/client';
@@ -8,6 +8,7 @@ import { run } from '../exec/run.js';
 import { createRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../runtimes/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
+import { unmountUnder } from '../runtimes/mounts.js';
 import { DevLayout, REPO_ROOT, toolsPath, type DevOptions, type DevState } from './dev-layout.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
@@ -17,11 +18,12 @@ import { startTemporalDevServer, temporalReady } from './temporal-dev-server.js'
 const FERRY_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
 export async function readDevState(dir: string): Promise<DevState | undefined> {
-  return readJson<DevState>(new DevLayout(dir).stateFile);
+  return readJson<DevState>(new DevLayout(path.resolve(dir)).stateFile);
 }
 
 /** Starts the dev server, one sshd and one worker per simulated host. Idempotent. */
-export async function devUp(opts: DevOptions, say: (line: string) => void): Promise<DevState> {
+export async function devUp(optsArg: DevOptions, say: (line: string) => void): Promise<DevState> {
+  const opts = { ...optsArg, dir: path.resolve(optsArg.dir) };
   for (const h of opts.hosts) {
     const problem = checkName('host', h);
     if (problem) throw new Error(problem);
@@ -42,6 +44,9 @@ export async function devUp(opts: DevOptions, say: (line: string) => void): Prom
 
   const state: DevState = {
     dir: opts.dir,
+    faultInjection: opts.faultInjection ?? false,
+    temporalPort: opts.temporalPort,
+    uiPort: opts.uiPort,
     temporal: {
       address: `127.0.0.1:${opts.temporalPort}`,
       uiUrl: `http://127.0.0.1:${opts.uiPort}`,
@@ -94,27 +99,69 @@ export async function devUp(opts: DevOptions, say: (line: string) => void): Prom
   });
   await loadConfig(layout.configFile); // the dev config must pass the same validation as any other
 
-  const env = { ...process.env, PATH: toolsPath() };
   for (const host of state.hosts) {
     say(`starting the ferry worker of ${host.name} (task queue ${hostTaskQueue(host.name)})`);
-    host.workerPid = spawnDetached(
-      process.execPath,
-      [FERRY_CLI, 'worker', '--host', host.name, '--config', layout.configFile],
-      layout.log(`worker-${host.name}`),
-      env,
-    );
+    await startWorker(state, host.name, { wait: false });
     await save();
   }
-  for (const host of state.hosts) {
-    await waitFor(
-      `the worker of ${host.name} to poll its task queue`,
-      () => hasPoller(state.temporal.address, hostTaskQueue(host.name)),
-      90_000,
-      `see ${layout.log(`worker-${host.name}`)}`,
-    );
-  }
+  for (const host of state.hosts) await waitForWorker(state, host.name);
   say(`dev environment up: config ${layout.configFile}, UI ${state.temporal.uiUrl}`);
   return state;
+}
+
+/** Starts (or starts again) the worker of one simulated host; records its pid. */
+export async function startWorker(
+  state: DevState,
+  hostName: string,
+  opts: { wait: boolean },
+): Promise<number> {
+  const host = state.hosts.find((h) => h.name === hostName);
+  if (!host) throw new Error(`no simulated host ${hostName} in ${state.dir}`);
+  const layout = new DevLayout(state.dir);
+  const args = [FERRY_CLI, 'worker', '--host', host.name, '--config', layout.configFile];
+  if (state.faultInjection) args.push('--fault-injection');
+  host.workerPid = spawnDetached(process.execPath, args, layout.log(`worker-${host.name}`), {
+    ...process.env,
+    PATH: toolsPath(),
+  });
+  await writeJsonAtomic(layout.stateFile, state);
+  if (opts.wait) await waitForWorker(state, host.name);
+  return host.workerPid;
+}
+
+async function waitForWorker(state: DevState, hostName: string): Promise<void> {
+  await waitFor(
+    `the worker of ${hostName} to poll its task queue`,
+    () => hasPoller(state.temporal.address, hostTaskQueue(hostName)),
+    90_000,
+    `see ${new DevLayout(state.dir).log(`worker-${hostName}`)}`,
+  );
+}
+
+/** Restarts one component: a host's worker, or the Temporal dev server on the same database. */
+export async function devRestart(
+  dir: string,
+  component: 'worker' | 'temporal',
+  hostName?: string,
+): Promise<void> {
+  const state = await readDevState(dir);
+  if (!state) throw new Error(`no dev environment in ${dir}`);
+  if (component === 'worker') {
+    const host = state.hosts.find((h) => h.name === hostName);
+    if (!host) throw new Error(`no simulated host ${hostName ?? '(none given)'} in ${dir}`);
+    await stopProcess(host.workerPid, 'worker');
+    await startWorker(state, host.name, { wait: true });
+    return;
+  }
+  const layout = new DevLayout(dir);
+  await stopProcess(state.temporal.pid, 'start-dev', 10_000);
+  state.temporal.pid = await startTemporalDevServer({
+    port: state.temporalPort ?? 7233,
+    uiPort: state.uiPort ?? 8233,
+    dbFile: state.temporal.dbFile,
+    logFile: layout.log('temporal'),
+  });
+  await writeJsonAtomic(layout.stateFile, state);
 }
 
 async function hasPoller(address: string, taskQueue: string): Promise<boolean> {
@@ -192,7 +239,8 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
 }
 
 /** Stops everything `dev up` started and removes its folder: nothing is left behind. */
-export async function devDown(dir: string, say: (line: string) => void): Promise<void> {
+export async function devDown(dirArg: string, say: (line: string) => void): Promise<void> {
+  const dir = path.resolve(dirArg);
   const state = await readDevState(dir);
   if (!state) {
     say(`no dev environment in ${dir}`);
@@ -214,7 +262,7 @@ export async function devDown(dir: string, say: (line: string) => void): Promise
     await stopProcess(h.sshdPid, 'sshd');
   }
   await stopProcess(state.temporal.pid, 'start-dev', 10_000);
-  await unmountUnder(dir, say);
+  for (const m of await unmountUnder(dir)) say(`unmounted ${m}`);
   await removeTree(dir);
   say(`dev environment in ${dir} stopped and removed`);
 }
@@ -245,17 +293,4 @@ async function rmdirDeep(dir: string): Promise<void> {
   if (!entries) return;
   for (const e of entries) if (e.isDirectory()) await rmdirDeep(path.join(dir, e.name));
   await rmdir(dir).catch(() => undefined);
-}
-
-async function unmountUnder(dir: string, say: (line: string) => void): Promise<void> {
-  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '');
-  const targets = mounts
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m === dir || m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const t of targets) {
-    say(`unmounting ${t}`);
-    await run('umount', ['-l', t]).catch(() => undefined);
-  }
 }

@@ -19,6 +19,8 @@ export interface DevOptions {
   sshPort: number;
   /** Simulated host N gets address PREFIX.(N+1), e.g. 127.0.1.1, 127.0.1.2. */
   addressPrefix: string;
+  /** Start workers with --fault-injection (fault tests only; docs/failure-handling.md). */
+  faultInjection?: boolean;
 }
 
 export interface DevHostState {
@@ -33,6 +35,9 @@ export interface DevHostState {
 /** Saved in DIR/dev-env.json: everything `dev down` must stop. */
 export interface DevState {
   dir: string;
+  faultInjection?: boolean;
+  temporalPort?: number;
+  uiPort?: number;
   temporal: { pid?: number; address: string; uiUrl: string; dbFile: string };
   hosts: DevHostState[];
   configFile: string;

@@ -10,6 +10,11 @@ export interface MigrateRequest {
   verifyWindowMs?: number;
   /** Keep checkpoint images on both hosts after success (debugging). */
   keepImages?: boolean;
+  /**
+   * Last resort when the source cannot be restored from its checkpoint after a failure: start
+   * the workload fresh on the source (its in-memory state is lost; outcome restarted-fresh).
+   */
+  allowStartFresh?: boolean;
 }
 
 export type Phase =
@@ -25,7 +30,21 @@ export type Phase =
   | 'done'
   | 'failed';
 
-export type Outcome = 'migrated' | 'rolled-back' | 'failed-before-freeze' | 'failed-needs-operator';
+export const OUTCOMES = [
+  'migrated',
+  'rolled-back',
+  'failed-before-freeze',
+  'cancelled',
+  'restarted-fresh',
+  'failed-needs-operator',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Signal input of `resolve`: an operator's word on a host the workflow cannot reach. */
+export interface ResolveSignal {
+  /** The destination is down for good and runs no copy: roll back without its confirmation. */
+  destinationIsDown?: boolean;
+}
 
 /** Figures CRIU writes to stats-dump / stats-restore. Times in microseconds. */
 export interface CriuDumpStats {
@@ -106,6 +125,8 @@ export interface MigrationResult {
   outcome: Outcome;
   /** Why it did not migrate (error type and message), when it did not. */
   cause?: { type: string; message: string };
+  /** What happened during rollback, and for failed-needs-operator exactly what to run. */
+  rollback?: string;
   /** Freeze to running-again, from the hosts' clocks (same clock on simulated hosts). */
   downtimeMs?: number;
   totalMs: number;

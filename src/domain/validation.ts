@@ -16,6 +16,9 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
   if (destination) problems.push(`destination ${destination}`);
   if (!source && !destination && req.source === req.destination)
     problems.push(`source and destination are both "${req.source}": pick a different destination host`);
+  for (const flag of ['keepImages', 'allowStartFresh'] as const)
+    if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
+      problems.push(`${flag} must be true or false`);
   if (
     req.verifyWindowMs !== undefined &&
     (!Number.isInteger(req.verifyWindowMs) || req.verifyWindowMs < 0 || req.verifyWindowMs > 600_000)

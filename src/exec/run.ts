@@ -9,6 +9,7 @@ export class CommandError extends Error {
     readonly exitCode: number | undefined,
     readonly stderr: string,
     readonly logPath?: string,
+    readonly stdout = '',
   ) {
     super(message);
   }
@@ -55,6 +56,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
       result.exitCode,
       stderr,
       opts.logPath,
+      stdout,
     );
   }
   return { stdout, stderr };

@@ -32,3 +32,11 @@ export async function runDump(
 export async function readRestoreStats(work: string): Promise<CriuRestoreStats> {
   return parseRestoreStats(await readFile(path.join(work, 'stats-restore')).catch(() => new Uint8Array()));
 }
+
+/**
+ * How long a restore may take before it counts as hung: a damaged image can make CRIU spin
+ * forever. Generous: a minute plus a second per 20 MiB of images.
+ */
+export function restoreTimeoutMs(imageBytes: number): number {
+  return 60_000 + Math.ceil(imageBytes / (20 * 1024 * 1024)) * 1_000;
+}

@@ -7,7 +7,8 @@ import { run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { isPidBusy } from '../criu/log.js';
 import { startUnderShim } from './shim.js';
-import { readRestoreStats, runDump } from './criu-steps.js';
+import { readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
+import { directorySize } from '../activities/disk-usage.js';
 import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
 import type {
   CheckpointOutcome,
@@ -88,6 +89,17 @@ export class ProcessRuntime implements WorkloadRuntime {
     await writeJsonAtomic(this.metaFile(name), meta);
   }
 
+  async startFresh(name: string): Promise<WorkloadInfo> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta)
+      throw ferryFailure(
+        ErrorType.WorkloadNotFound,
+        `no recorded command line for process workload ${name} on ${this.ctx.host}`,
+      );
+    await this.stop(name);
+    return this.spawn(name, { argv: meta.argv });
+  }
+
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await isAlive(meta.pid, meta.startTime)))
@@ -140,7 +152,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       try {
         await startUnderShim(this.ctx.paths.outputLog('process', name), ['criu', ...args], {
           wait: true,
-          timeoutMs: 10 * 60_000,
+          timeoutMs: restoreTimeoutMs(await directorySize(images)),
           logPath,
         });
         break;

@@ -18,6 +18,10 @@ import type {
   WorkloadRuntime,
 } from './runtime.js';
 import { listDirNames, removeTree } from './workload-files.js';
+import { unmountUnder } from './mounts.js';
+import { killCgroupTasks } from './cgroups.js';
+import { directorySize } from '../activities/disk-usage.js';
+import { restoreTimeoutMs } from './criu-steps.js';
 
 interface RuncState {
   id: string;
@@ -97,6 +101,17 @@ export class RuncRuntime implements WorkloadRuntime {
       cgroupsPath: cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name),
     });
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    return this.start(name);
+  }
+
+  async startFresh(name: string): Promise<WorkloadInfo> {
+    await this.stop(name);
+    return this.start(name);
+  }
+
+  /** Runs the container from its bundle under ferry-shim. */
+  private async start(name: string): Promise<WorkloadInfo> {
+    const bundle = this.bundle(name);
     const logPath = path.join(this.ctx.paths.workloadDir('runc', name), 'runc.log');
     await startUnderShim(
       this.ctx.paths.outputLog('runc', name),
@@ -171,9 +186,10 @@ export class RuncRuntime implements WorkloadRuntime {
           bundle,
           name,
         ],
-        { wait: true, timeoutMs: 10 * 60_000, logPath },
+        { wait: true, timeoutMs: restoreTimeoutMs(await directorySize(images)), logPath },
       );
     } catch (err) {
+      await this.cleanUpFailedRestore(name, work);
       throw ferryFailure(
         ErrorType.RestoreFailed,
         `runc restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`,
@@ -184,13 +200,29 @@ export class RuncRuntime implements WorkloadRuntime {
     return { pid: st?.pid, stats, logPath };
   }
 
+  /** runc leaves its criu-root bind mount and CRIU its cgroup yard when a restore fails. */
+  private async cleanUpFailedRestore(name: string, work: string): Promise<void> {
+    await killCgroupTasks(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name));
+    await this.runc(['delete', '-f', name]).catch(() => undefined);
+    await unmountUnder(work);
+    await removeTree(path.join(this.ctx.paths.runcRoot(), name));
+  }
+
   async stop(name: string): Promise<void> {
     const st = await this.state(name);
-    if (!st) return;
+    if (!st) {
+      // A container runc no longer knows may still have left its state folder (and mounts).
+      await removeTree(path.join(this.ctx.paths.runcRoot(), name));
+      return;
+    }
     if (st.status === 'running' || st.status === 'paused') {
       await this.runc(['kill', name, 'KILL']).catch(() => undefined);
     }
-    await this.runc(['delete', '-f', name]);
+    await this.runc(['delete', '-f', name]).catch(async (err) => {
+      // e.g. a half-restored container whose state runc cannot load: remove it by hand.
+      await removeTree(path.join(this.ctx.paths.runcRoot(), name));
+      if ((await this.state(name))?.status === 'running') throw err;
+    });
   }
 
   async removeFiles(name: string): Promise<void> {

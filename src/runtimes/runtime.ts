@@ -38,6 +38,11 @@ export interface WorkloadRuntime {
   checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string): Promise<RestoreOutcome>;
+  /**
+   * Last resort after a failed rollback: starts the workload again from its files on this host
+   * (runc bundle, recorded command line). Its in-memory state is lost.
+   */
+  startFresh(name: string): Promise<WorkloadInfo>;
   /** Stops the workload if it runs and removes its runtime state; keeps its files. */
   stop(name: string): Promise<void>;
   /** Removes the workload's files on this host (metadata, log, bundle). */

@@ -1,4 +1,4 @@
-import { run } from '../exec/run.js';
+import { CommandError, run } from '../exec/run.js';
 
 export interface ShimStarted {
   pumpPid: number;
@@ -16,8 +16,22 @@ export async function startUnderShim(
   opts: { wait: boolean; timeoutMs?: number; logPath?: string },
 ): Promise<ShimStarted> {
   const args = [...(opts.wait ? ['--wait'] : []), logFile, '--', ...argv];
-  const { stdout } = await run('ferry-shim', args, { timeoutMs: opts.timeoutMs, logPath: opts.logPath });
-  return parseShimOutput(stdout);
+  try {
+    const { stdout } = await run('ferry-shim', args, { timeoutMs: opts.timeoutMs, logPath: opts.logPath });
+    return parseShimOutput(stdout);
+  } catch (err) {
+    // A command that hung (e.g. a CRIU restore spinning on a damaged image) outlives the
+    // shim: kill its whole process group, which it leads (the shim starts it with setsid).
+    const child = err instanceof CommandError ? /^child (\d+)$/m.exec(err.stdout)?.[1] : undefined;
+    if (child) {
+      try {
+        process.kill(-Number(child), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    throw err;
+  }
 }
 
 export function parseShimOutput(stdout: string): ShimStarted {

@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { unmountUnder } from './mounts.js';
 
 /** Small JSON files written atomically (a crash never leaves half a file). */
 export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {
@@ -19,6 +20,8 @@ export async function listDirNames(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory()).map((e) => e.name);
 }
 
+/** Removes a folder and everything below it, unmounting what a failed restore left mounted there. */
 export async function removeTree(dir: string): Promise<void> {
+  await unmountUnder(dir);
   await rm(dir, { recursive: true, force: true });
 }

@@ -120,9 +120,11 @@ export async function rsyncPush(
   job: RsyncJob,
   ssh: SshOptions,
   onProgress: (p: RsyncProgress) => void,
+  cancelSignal?: AbortSignal,
 ): Promise<{ bytesSent: number }> {
   const args = rsyncArgs(job, ssh);
   const child = execa('rsync', args, {
+    cancelSignal,
     reject: false,
     timeout: job.timeoutMs,
     stdin: 'ignore',

@@ -13,14 +13,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * One process per host: an activity worker on the host's own queue (steps that must run on
  * this host) and a workflow worker on the shared queue (workflows may run on any host).
  */
-export async function runHostWorker(opts: { host: string; configFile: string }): Promise<void> {
+export async function runHostWorker(opts: {
+  host: string;
+  configFile: string;
+  faultInjection?: boolean;
+}): Promise<void> {
   const config = await loadConfig(opts.configFile);
   const host = findHost(config, opts.host);
   if (!host)
     throw new ConfigError(
       `host "${opts.host}" is not in ${opts.configFile} (hosts: ${config.hosts.map((h) => h.name).join(', ')}); add it under hosts: or fix --host`,
     );
-  const ctx = new HostContext(config, host);
+  const ctx = new HostContext(config, host, { faultInjection: opts.faultInjection });
+  if (opts.faultInjection)
+    console.warn(
+      `FAULT INJECTION ENABLED: this worker obeys ${host.stateDir}/fault-injection.json (tests only)`,
+    );
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const bundlePath = path.resolve(here, '..', 'workflow-bundle.js');
   const workflowSource = existsSync(bundlePath)

@@ -1,9 +1,14 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   setHandler,
   TimeoutFailure,
   upsertSearchAttributes,
@@ -21,45 +26,53 @@ import type {
   Outcome,
   Phase,
   PhaseTiming,
-  RestoreResult,
 } from '../domain/types.js';
 import { validateMigrateRequest } from '../domain/validation.js';
-import { progressQuery } from './definitions.js';
+import { progressQuery, resolveSignal } from './definitions.js';
 import { SA } from './search-attributes.js';
 
 const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
-const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
+/** maximumAttempts undefined: retry for as long as it takes (fencing). */
+const retry = (maximumAttempts: number | undefined): ActivityOptions['retry'] => ({
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '20s',
-  maximumAttempts,
+  ...(maximumAttempts === undefined ? {} : { maximumAttempts }),
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 });
 
 // A host whose worker is down has no poller: scheduleToStart turns that into a clear failure
-// instead of a migration that waits forever.
+// (and proves the step never started there) instead of a migration that waits forever.
 const quick: ActivityOptions = {
   startToCloseTimeout: '2m',
-  scheduleToStartTimeout: '1m',
+  scheduleToStartTimeout: '30s',
   retry: retry(3),
 };
+// Long steps heartbeat every 2 s: a killed worker is noticed in 10 s and the step retried.
+// WAIT_CANCELLATION_COMPLETED: on cancel, know whether a dump or restore really happened.
 const long: ActivityOptions = {
   startToCloseTimeout: '60m',
-  scheduleToStartTimeout: '2m',
-  heartbeatTimeout: '30s',
+  scheduleToStartTimeout: '30s',
+  heartbeatTimeout: '10s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: retry(5),
 };
 
 function hostActivities(host: string) {
   const taskQueue = hostTaskQueue(host);
   return {
+    taskQueue,
     quick: proxyActivities<HostActivities>({ ...quick, taskQueue }),
     long: proxyActivities<HostActivities>({ ...long, taskQueue }),
   };
 }
 
-/** Moves one workload from source to destination; see docs/architecture.md for the steps. */
+/**
+ * Moves one workload from source to destination (docs/architecture.md), and when anything fails
+ * after the freeze puts it back on the source (docs/failure-handling.md): never two running
+ * copies, never zero without saying so.
+ */
 export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   const problems = validateMigrateRequest(req);
   if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), ErrorType.InvalidInput);
@@ -73,6 +86,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   const src = hostActivities(req.source);
   const dst = hostActivities(req.destination);
   const startedAt = Date.now();
+  let destinationDeclaredDown = false;
 
   const progress: MigrationProgress = {
     phase: 'validating',
@@ -84,6 +98,12 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     bytesTransferred: 0,
   };
   setHandler(progressQuery, () => progress);
+  setHandler(resolveSignal, (s) => {
+    if (s.destinationIsDown) {
+      destinationDeclaredDown = true;
+      log.warn('operator declared the destination down', { destination: req.destination });
+    }
+  });
   const result: MigrationResult = {
     migrationId,
     workload: req.workload,
@@ -117,6 +137,13 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     }
   }
 
+  const rollbackNotes: string[] = [];
+  function say(rollback: string): void {
+    progress.rollback = rollback;
+    rollbackNotes.push(rollback);
+    setCurrentDetails(details());
+  }
+
   function details(): string {
     const rows = progress.phases.map((p) => `| ${p.phase} | ${p.durationMs} ms |`).join('\n');
     return `**${what}**: ${req.source} → ${req.destination}, phase **${progress.phase}**${
@@ -127,6 +154,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
     result.outcome = outcome;
     if (cause !== undefined) result.cause = describeCause(cause);
+    if (rollbackNotes.length) result.rollback = rollbackNotes.join(' → ');
     result.totalMs = Date.now() - startedAt;
     result.bytesTransferred = progress.bytesTransferred;
     progress.phase = outcome === 'migrated' ? 'done' : 'failed';
@@ -137,25 +165,29 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     setCurrentDetails(
       details() + (result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''),
     );
+    if (outcome === 'restarted-fresh' || outcome === 'failed-needs-operator')
+      log.error(`migration of ${what} ended ${outcome}`, {
+        rollback: progress.rollback,
+        cause: result.cause,
+      });
     return result;
   }
 
-  // 1. Preflight on both hosts at once. Nothing has changed anywhere yet.
+  // Compensation must run to its end even when the workflow itself is being cancelled.
+  const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
+
+  // 1-2. Preflight on both hosts at once, then pre-copy the workload's files. Nothing frozen.
   try {
     await phase('preflight', async () => {
       const [source, destination] = await Promise.all([
         src.quick.preflightSource.executeWithOptions(
-          {
-            ...quick,
-            taskQueue: hostTaskQueue(req.source),
-            summary: `preflight ${what} on ${req.source} (source)`,
-          },
+          { ...quick, taskQueue: src.taskQueue, summary: `preflight ${what} on ${req.source} (source)` },
           [ref],
         ),
         dst.quick.preflightDestination.executeWithOptions(
           {
             ...quick,
-            taskQueue: hostTaskQueue(req.destination),
+            taskQueue: dst.taskQueue,
             summary: `preflight ${what} on ${req.destination} (destination)`,
           },
           [{ ...step, neededBytes: 0 }],
@@ -174,26 +206,22 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           destination: destination.kernel,
         });
     });
-    // 2. Copy the bundle/rootfs while the workload still runs: the final sync sends only changes.
-    await phase('presync', () =>
-      src.long.presync
-        .executeWithOptions(
-          {
-            ...long,
-            taskQueue: hostTaskQueue(req.source),
-            summary: `pre-copy files of ${what}: ${req.source} → ${req.destination}`,
-          },
-          [{ ...step, destination: req.destination }],
-        )
-        .then((r) => {
-          progress.bytesTransferred += r.bytesSent;
-        }),
-    );
+    await phase('presync', async () => {
+      const r = await src.long.presync.executeWithOptions(
+        {
+          ...long,
+          taskQueue: src.taskQueue,
+          summary: `pre-copy files of ${what}: ${req.source} → ${req.destination}`,
+        },
+        [{ ...step, destination: req.destination }],
+      );
+      progress.bytesTransferred += r.bytesSent;
+    });
   } catch (err) {
     // The destination preflight may have created the migration's folder even when the source
     // preflight failed: always clean up there.
-    await cleanupDestinationBeforeFreeze();
-    return finish('failed-before-freeze', err);
+    await nonCancellable(cleanupDestinationBeforeFreeze);
+    return finish(isCancellation(err) ? 'cancelled' : 'failed-before-freeze', err);
   }
 
   // 3. Final dump: the workload freezes; downtime starts.
@@ -201,60 +229,68 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   try {
     checkpoint = await phase('checkpoint', () =>
       src.long.checkpoint.executeWithOptions(
-        {
-          ...long,
-          taskQueue: hostTaskQueue(req.source),
-          summary: `checkpoint ${what} on ${req.source} (final dump)`,
-        },
+        { ...long, taskQueue: src.taskQueue, summary: `checkpoint ${what} on ${req.source} (final dump)` },
         [step],
       ),
     );
     result.criu.dump = checkpoint.stats;
     result.imageBytes = checkpoint.imageBytes;
   } catch (err) {
-    // CRIU and runc resume the workload when a dump fails; make sure it really runs.
-    const stillRuns = await src.quick.preflightSource(ref).then(
-      () => true,
-      () => false,
-    );
-    await cleanupDestinationBeforeFreeze();
-    if (stillRuns) {
-      await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
-      return finish('failed-before-freeze', err);
-    }
-    // The dump may have completed before the step failed: try the local checkpoint.
-    return finish(await phase('rollback', restoreSource), err);
+    return nonCancellable(async () => {
+      // CRIU and runc resume the workload when a dump fails; make sure it really runs.
+      const stillRuns = await src.quick.preflightSource(ref).then(
+        () => true,
+        () => false,
+      );
+      await cleanupDestinationBeforeFreeze();
+      if (stillRuns) {
+        await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+        return finish(isCancellation(err) ? 'cancelled' : 'failed-before-freeze', err);
+      }
+      // The dump completed before the step failed (or was cancelled): the destination never
+      // received anything, so the source comes back from its local checkpoint.
+      return finish(await phase('rollback', restoreSource), err);
+    });
   }
 
-  // 4-6. Transfer, restore, verify. Any failure from here on rolls back to the source.
-  let restored: RestoreResult;
+  // 4-6. Transfer, restore, verify. Any failure (or a cancel) from here on rolls back.
   let restoreMayHaveRun = false;
   try {
-    await phase('transfer', () =>
-      src.long.transfer
-        .executeWithOptions(
-          {
-            ...long,
-            taskQueue: hostTaskQueue(req.source),
-            summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
-          },
-          [{ ...step, destination: req.destination }],
-        )
-        .then((r) => {
-          progress.bytesTransferred += r.bytesSent;
-        }),
-    );
-    restoreMayHaveRun = true;
-    restored = await phase('restore', () =>
-      dst.long.restore.executeWithOptions(
+    await phase('transfer', async () => {
+      const sent = await src.long.transfer.executeWithOptions(
         {
           ...long,
-          taskQueue: hostTaskQueue(req.destination),
-          summary: `restore ${what} on ${req.destination}`,
+          taskQueue: src.taskQueue,
+          summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
         },
-        [step],
-      ),
-    );
+        [{ ...step, destination: req.destination }],
+      );
+      progress.bytesTransferred += sent.bytesSent;
+    });
+    // Attempts are made here rather than by the retry policy, to know for sure whether any of
+    // them started on the destination (fencing depends on it).
+    const restored = await phase('restore', async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const restored = await dst.long.restore.executeWithOptions(
+            {
+              ...long,
+              taskQueue: dst.taskQueue,
+              retry: { ...retry(1) },
+              summary: `restore ${what} on ${req.destination}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
+            },
+            [step],
+          );
+          restoreMayHaveRun = true;
+          return restored;
+        } catch (err) {
+          if (!neverStarted(err)) restoreMayHaveRun = true;
+          // No worker took it: waiting again for a worker that is not there only delays the rollback.
+          if (attempt >= RESTORE_ATTEMPTS || !retryable(err) || neverStarted(err)) throw err;
+          await sleep(attempt * 1_000);
+        }
+      }
+    });
     result.criu.restore = restored.stats;
     result.downtimeMs = restored.runningAtMs - checkpoint.frozenAtMs;
     const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
@@ -262,7 +298,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       dst.long.verify.executeWithOptions(
         {
           ...long,
-          taskQueue: hostTaskQueue(req.destination),
+          taskQueue: dst.taskQueue,
           startToCloseTimeout: windowMs + 120_000,
           retry: retry(1),
           summary: `verify ${what} keeps running on ${req.destination} for ${windowMs} ms`,
@@ -271,8 +307,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       ),
     );
   } catch (err) {
-    if (restoreMayHaveRun && neverStarted(err)) restoreMayHaveRun = false; // no worker ever took it
-    return finish(await rollBack(err, restoreMayHaveRun), err);
+    return nonCancellable(async () => finish(await rollBack(restoreMayHaveRun), err));
   }
 
   // 7. Success: the source copy and the images go.
@@ -281,7 +316,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       src.quick.cleanupMigration.executeWithOptions(
         {
           ...quick,
-          taskQueue: hostTaskQueue(req.source),
+          taskQueue: src.taskQueue,
           retry: retry(10),
           summary: `remove ${what} and its images from ${req.source}`,
         },
@@ -290,7 +325,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       dst.quick.cleanupMigration.executeWithOptions(
         {
           ...quick,
-          taskQueue: hostTaskQueue(req.destination),
+          taskQueue: dst.taskQueue,
           retry: retry(10),
           summary: `remove images of ${what} from ${req.destination}`,
         },
@@ -309,71 +344,159 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       await dst.quick.removeWorkload(ref).catch(() => undefined);
   }
 
-  /** After the freeze: no copy on the destination, then the source back from its checkpoint. */
-  async function rollBack(cause: unknown, restoreMayHaveRun: boolean): Promise<Outcome> {
+  /** After the freeze: first make sure no copy runs on the destination, then the source. */
+  async function rollBack(restoreMayHaveRun: boolean): Promise<Outcome> {
     return phase('rollback', async () => {
-      progress.rollback = `removing any copy on ${req.destination}`;
-      setCurrentDetails(details());
-      try {
-        await dst.quick.removeWorkload.executeWithOptions(
+      say(`removing any copy of ${what} on ${req.destination}`);
+      const removal = () =>
+        dst.quick.removeWorkload.executeWithOptions(
           {
             ...quick,
-            taskQueue: hostTaskQueue(req.destination),
-            retry: retry(5),
+            taskQueue: dst.taskQueue,
+            // Fencing: when a copy may run there, wait for the host as long as it takes.
+            scheduleToStartTimeout: restoreMayHaveRun ? '3650d' : '10s',
+            retry: { ...retry(restoreMayHaveRun ? undefined : 5), maximumInterval: '30s' },
             summary: `rollback: remove any copy of ${what} on ${req.destination}`,
           },
           [ref],
         );
-        await dst.quick.removeMigrationFiles({ migrationId });
-      } catch (err) {
-        // Never two copies: restart the source only if the destination cannot have one.
-        if (restoreMayHaveRun) {
-          progress.rollback = `cannot confirm that ${req.destination} runs no copy (${describeCause(err).message}); the source is left stopped to avoid two copies`;
-          log.error('rollback blocked: destination unreachable after restore may have run', {
-            cause: String(cause),
-          });
-          return 'failed-needs-operator';
-        }
+      if (restoreMayHaveRun) {
+        const fenced = await waitForDestinationOrOperator(removal);
+        if (!fenced) return 'failed-needs-operator';
+        await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+      } else {
+        // The restore never started there: no copy can exist. Clean up if the host answers.
+        const answered = await removal().then(
+          () => true,
+          () => false,
+        );
+        if (answered) await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+        else
+          say(
+            `${req.destination} did not answer (no copy can run there: its restore never started); its files of migration ${migrationId} remain until removed`,
+          );
       }
       return restoreSource();
     });
   }
 
-  /** Puts the source back from its local checkpoint; only once no destination copy can run. */
-  async function restoreSource(): Promise<Outcome> {
-    {
-      progress.rollback = `restoring ${what} on ${req.source} from its local checkpoint`;
-      setCurrentDetails(details());
-      try {
-        await src.long.restore.executeWithOptions(
-          {
-            ...long,
-            taskQueue: hostTaskQueue(req.source),
-            summary: `rollback: restore ${what} on ${req.source} from its checkpoint`,
-          },
-          [step],
-        );
-        await src.long.verify.executeWithOptions(
-          {
-            ...long,
-            taskQueue: hostTaskQueue(req.source),
-            retry: retry(1),
-            summary: `rollback: verify ${what} runs on ${req.source}`,
-          },
-          [{ ...ref, windowMs: DEFAULT_VERIFY_WINDOW_MS }],
-        );
-      } catch (err) {
-        progress.rollback = `restoring ${req.source} from its checkpoint failed (${describeCause(err).message}); images kept in ${req.source}'s migrations/${migrationId}: restore by hand (docs/failure-handling.md)`;
-        log.error('rollback failed', { error: String(err) });
-        return 'failed-needs-operator';
-      }
-      progress.rollback = `${what} runs again on ${req.source}`;
-      await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
-      return 'rolled-back';
+  /**
+   * Resolves true once the destination confirmed it runs no copy, or an operator declared it
+   * down (`ferry resolve ID --destination-is-down`). Meanwhile the source stays stopped.
+   */
+  async function waitForDestinationOrOperator(removal: () => Promise<void>): Promise<boolean> {
+    say(
+      `waiting for ${req.destination} to confirm that no copy of ${what} runs there before restarting it on ${req.source}. ` +
+        `If ${req.destination} is down for good, run: ferry resolve ${info.workflowId} --destination-is-down`,
+    );
+    let removalFailed: unknown;
+    const scope = new CancellationScope();
+    const removed = scope
+      .run(removal)
+      .then(() => true)
+      .catch((err) => {
+        if (!isCancellation(err)) removalFailed = err;
+        return false;
+      });
+    let done = false;
+    void removed.then(() => (done = true));
+    await condition(() => done || destinationDeclaredDown);
+    if (done && (await removed)) return true;
+    if (destinationDeclaredDown) {
+      scope.cancel();
+      say(
+        `the operator declared ${req.destination} down; restarting ${what} on ${req.source} without its confirmation`,
+      );
+      return true;
     }
+    say(
+      `${req.destination} failed to remove its copy of ${what} (${describeCause(removalFailed).message}); ` +
+        `the source stays stopped to avoid two copies. Remove it there, then run: ferry resolve ${info.workflowId} --destination-is-down`,
+    );
+    await condition(() => destinationDeclaredDown);
+    return true;
+  }
+
+  /** Puts the source back from its local checkpoint; the last resort is a fresh start. */
+  async function restoreSource(): Promise<Outcome> {
+    say(`restoring ${what} on ${req.source} from its local checkpoint`);
+    try {
+      await src.long.restore.executeWithOptions(
+        {
+          ...long,
+          taskQueue: src.taskQueue,
+          summary: `rollback: restore ${what} on ${req.source} from its checkpoint`,
+        },
+        [step],
+      );
+      await verifySource();
+    } catch (err) {
+      const why = describeCause(err).message;
+      if (req.allowStartFresh) {
+        say(
+          `restoring the checkpoint on ${req.source} failed (${why}); STARTING ${what} FRESH: its in-memory state is LOST`,
+        );
+        try {
+          await src.long.startFresh.executeWithOptions(
+            {
+              ...long,
+              taskQueue: src.taskQueue,
+              summary: `rollback: start ${what} fresh on ${req.source} (state lost)`,
+            },
+            [ref],
+          );
+          await verifySource();
+          await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+          return 'restarted-fresh';
+        } catch (freshErr) {
+          say(
+            `starting ${what} fresh on ${req.source} failed too (${describeCause(freshErr).message}); ${operatorHelp()}`,
+          );
+          return 'failed-needs-operator';
+        }
+      }
+      say(`restoring the checkpoint on ${req.source} failed (${why}); ${what} is stopped. ${operatorHelp()}`);
+      return 'failed-needs-operator';
+    }
+    say(`${what} runs again on ${req.source} from its checkpoint`);
+    await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+    return 'rolled-back';
+  }
+
+  async function verifySource(): Promise<void> {
+    await src.long.verify.executeWithOptions(
+      {
+        ...long,
+        taskQueue: src.taskQueue,
+        retry: retry(1),
+        summary: `rollback: verify ${what} runs on ${req.source}`,
+      },
+      [{ ...ref, windowMs: DEFAULT_VERIFY_WINDOW_MS }],
+    );
+  }
+
+  function operatorHelp(): string {
+    const images = `STATE/migrations/${migrationId}/images on ${req.source}`;
+    const cmd =
+      req.runtime === 'runc'
+        ? `runc --root STATE/runc restore -d --image-path STATE/migrations/${migrationId}/images -b STATE/workloads/runc/${req.workload}/bundle ${req.workload}`
+        : `criu restore -D STATE/migrations/${migrationId}/images -d`;
+    return `The images are kept in ${images} (STATE = its stateDir). To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
   }
 }
 
+const RESTORE_ATTEMPTS = 3;
+
+/** Worth another attempt: not a cancel, not a type the retry policy gives up on. */
+function retryable(err: unknown): boolean {
+  if (isCancellation(err)) return false;
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure)
+    return !cause.nonRetryable && !NON_RETRYABLE_ERROR_TYPES.includes(cause.type as never);
+  return true;
+}
+
+/** The activity timed out waiting for a worker: it never started on that host. */
 function neverStarted(err: unknown): boolean {
   return (
     err instanceof ActivityFailure &&
@@ -385,11 +508,12 @@ function neverStarted(err: unknown): boolean {
 export function describeCause(err: unknown): { type: string; message: string } {
   let e: unknown = err;
   while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (isCancellation(e)) return { type: 'Cancelled', message: 'the migration was cancelled' };
   if (e instanceof ApplicationFailure) return { type: e.type ?? 'Error', message: e.message };
   if (e instanceof TimeoutFailure)
     return {
       type: ErrorType.HostUnavailable,
-      message: `activity timed out (${e.timeoutType}): is the host's worker running?`,
+      message: `a step timed out (${e.timeoutType}): is that host's worker running?`,
     };
   if (e instanceof Error) return { type: e.name, message: e.message };
   return { type: 'Error', message: String(e) };

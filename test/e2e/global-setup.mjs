@@ -19,6 +19,7 @@ export default async function globalSetup() {
     String(E2E.sshPort),
     '--address-prefix',
     E2E.addressPrefix,
+    '--fault-injection',
   ]);
   if (up.exitCode !== 0) throw new Error(`ferry dev up failed (${up.exitCode}):\n${up.stderr}\n${up.stdout}`);
 }

@@ -1,6 +1,6 @@
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
-import { devDown, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
+import { devDown, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, requireHost } from '../context.js';
@@ -12,6 +12,7 @@ export interface DevUpCliOptions {
   uiPort: string;
   sshPort: string;
   addressPrefix: string;
+  faultInjection?: boolean;
 }
 
 const say = (line: string) => process.stderr.write(`[ferry dev] ${line}\n`);
@@ -33,10 +34,24 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
       uiPort: Number(opts.uiPort),
       sshPort: Number(opts.sshPort),
       addressPrefix: opts.addressPrefix,
+      faultInjection: !!opts.faultInjection,
     },
     say,
   );
   process.stdout.write(`config: ${state.configFile}\nTemporal UI: ${state.temporal.uiUrl}\n`);
+  return EXIT.ok;
+}
+
+export async function devRestartCommand(
+  component: string,
+  opts: { host?: string; dir?: string },
+): Promise<number> {
+  if (component !== 'temporal' && component !== 'worker')
+    throw new CliError(`unknown component "${component}": use temporal or worker --host H`, EXIT.badInput);
+  if (component === 'worker' && !opts.host)
+    throw new CliError('restart worker needs --host H', EXIT.badInput);
+  await devRestart(opts.dir ?? defaultDevDir(), component, opts.host);
+  say(`${component}${opts.host ? ` of ${opts.host}` : ''} restarted`);
   return EXIT.ok;
 }
 

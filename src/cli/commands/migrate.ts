@@ -12,6 +12,7 @@ export interface MigrateCliOptions {
   config?: string;
   verifyWindowMs?: string;
   keepImages?: boolean;
+  allowStartFresh?: boolean;
 }
 
 export function exitCodeFor(result: MigrationResult): number {
@@ -31,6 +32,7 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     destination: opts.to,
     verifyWindowMs: opts.verifyWindowMs === undefined ? undefined : Number(opts.verifyWindowMs),
     keepImages: opts.keepImages,
+    allowStartFresh: opts.allowStartFresh,
   };
   const client = await connectClient(config);
   try {

@@ -1,0 +1,49 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+
+/**
+ * Test-only pauses at fixed points of the host activities, so that a fault test can produce a
+ * real fault (corrupt an image, cut traffic, kill a worker, restart the server) at a precise
+ * moment. Off unless the worker was started with --fault-injection; even then it only reads
+ * STATE/fault-injection.json on its own host. No migration request can turn it on.
+ * Each pause happens once: the worker removes it from the file when it takes it.
+ *
+ *   { "pauseMs": { "before-transfer": 8000, "after-restore": 8000 } }
+ */
+export type FaultPoint = 'before-checkpoint' | 'before-transfer' | 'before-restore' | 'after-restore';
+
+interface FaultSpec {
+  pauseMs?: Partial<Record<FaultPoint, number>>;
+}
+
+export class FaultInjection {
+  constructor(
+    private readonly enabled: boolean,
+    private readonly stateDir: string,
+  ) {}
+
+  static file(stateDir: string): string {
+    return path.join(stateDir, 'fault-injection.json');
+  }
+
+  async at(point: FaultPoint): Promise<void> {
+    if (!this.enabled) return;
+    const text = await readFile(FaultInjection.file(this.stateDir), 'utf8').catch(() => undefined);
+    if (!text) return;
+    const spec = JSON.parse(text) as FaultSpec;
+    const ms = spec.pauseMs?.[point];
+    if (!ms) return;
+    delete spec.pauseMs![point];
+    await writeFile(FaultInjection.file(this.stateDir), JSON.stringify(spec));
+    console.warn(`[fault-injection] pausing ${ms} ms at ${point}`);
+    // Heartbeats keep flowing (the step is alive) and a cancel ends the pause.
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat({ pausedAt: point }), 1_000);
+    try {
+      await Promise.race([new Promise((r) => setTimeout(r, ms)), ctx.cancelled]);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}

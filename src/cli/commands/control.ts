@@ -1,0 +1,41 @@
+import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
+
+async function withClient<T>(
+  configFile: string | undefined,
+  fn: (c: Awaited<ReturnType<typeof connectClient>>) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(await loadCliConfig(configFile));
+  try {
+    return await fn(client);
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError')
+      throw new CliError(
+        `no migration with workflow id ${(err as Error).message}; list them in the Temporal UI`,
+        EXIT.badInput,
+      );
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+export async function cancelCommand(workflowId: string, opts: { config?: string }): Promise<number> {
+  await withClient(opts.config, (c) => c.cancel(workflowId));
+  process.stdout.write(
+    `cancel requested for ${workflowId}: before the freeze it stops, after it the workload is rolled back\n`,
+  );
+  return EXIT.ok;
+}
+
+export async function resolveCommand(
+  workflowId: string,
+  opts: { config?: string; destinationIsDown?: boolean },
+): Promise<number> {
+  await withClient(opts.config, (c) =>
+    c.resolve(workflowId, { destinationIsDown: !!opts.destinationIsDown }),
+  );
+  process.stdout.write(
+    `told ${workflowId} that its destination is down for good; it restores the source now\n`,
+  );
+  return EXIT.ok;
+}
