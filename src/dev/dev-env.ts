@@ -1,4 +1,4 @@
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { Connection } from '@temporalio/client';
@@ -243,7 +243,17 @@ export async function devDown(dirArg: string, say: (line: string) => void): Prom
   const dir = path.resolve(dirArg);
   const state = await readDevState(dir);
   if (!state) {
-    say(`no dev environment in ${dir}`);
+    // No record (e.g. an interrupted run): still leave nothing of ours behind in the folder.
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      say(`no dev environment recorded in ${dir}; removing what is left of one`);
+      for (const m of await unmountUnder(dir)) say(`unmounted ${m}`);
+      await removeTree(dir);
+    } else say(`no dev environment in ${dir}`);
     return;
   }
   for (const h of state.hosts) await stopProcess(h.workerPid, 'worker');

@@ -2,7 +2,7 @@
 // killed processes, iptables rules, a full tmpfs, a corrupted image, a restarted server. The
 // worker's fault-injection switch (started with --fault-injection by the e2e environment) is
 // used only to pause a step so that a fault lands at a precise moment.
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -121,10 +121,22 @@ async function migrationFilesLeft(): Promise<string[]> {
  * pages image instead made CRIU 4.2.1's restore spin forever in an unkillable task; ferry
  * bounds restore time for that, see restoreTimeoutMs.)
  */
-async function corruptImages(images: string): Promise<void> {
-  const file = path.join(images, 'pstree.img');
+async function corruptImages(host: string, workflowId: string): Promise<void> {
+  const migrations = (await readdir(paths(host).migrationsRoot())).filter((m) =>
+    m.startsWith(`${workflowId}-`),
+  );
+  expect(migrations).toHaveLength(1);
+  const file = path.join(paths(host).imagesDir(migrations[0]!), 'pstree.img');
   const size = (await stat(file)).size;
   await writeFile(file, Buffer.alloc(size, 0x5a));
+}
+
+/** A step paused by the fault-injection switch takes the pause off the file when it starts it. */
+async function waitForPause(host: string, point: string): Promise<void> {
+  await waitUntil(`the pause at ${point} on ${host}`, async () => {
+    const text = await readFile(path.join(stateDir(host), 'fault-injection.json'), 'utf8').catch(() => '{}');
+    return !text.includes(point);
+  });
 }
 
 async function removeEverywhere(runtime: RuntimeName, name: string): Promise<void> {
@@ -190,8 +202,7 @@ describe('fault matrix', () => {
       name: 'f-corrupt',
       inject: async (h) => {
         await waitForPhase(h, 'restore');
-        for (const m of await readdir(paths('node-b').migrationsRoot()))
-          await corruptImages(paths('node-b').imagesDir(m));
+        await corruptImages('node-b', h.workflowId);
       },
       expectOutcome: 'rolled-back',
       expectOn: 'node-a',
@@ -296,10 +307,9 @@ describe('fault matrix', () => {
       name: 'f-kill-dst',
       inject: async (h) => {
         await waitForPhase(h, 'restore');
-        await waitUntil(
-          'the copy on node-b',
-          async () => !!(await runtimeOn('node-b', 'runc').inspect('f-kill-dst'))?.running,
-        );
+        // The restore has finished (its step now pauses after it) and the copy runs.
+        await waitForPause('node-b', 'after-restore');
+        expect((await runtimeOn('node-b', 'runc').inspect('f-kill-dst'))?.running).toBe(true);
         process.kill(await workerPid('node-b'), 'SIGKILL');
         await devRestart(E2E.dir, 'worker', 'node-b');
       },
@@ -408,10 +418,9 @@ describe('fault matrix', () => {
         name: 'f-fence',
         inject: async (h) => {
           await waitForPhase(h, 'restore');
-          await waitUntil(
-            'the copy on node-b',
-            async () => !!(await runtimeOn('node-b', 'runc').inspect('f-fence'))?.running,
-          );
+          // The restore has finished (its step now pauses after it) and the copy runs.
+          await waitForPause('node-b', 'after-restore');
+          expect((await runtimeOn('node-b', 'runc').inspect('f-fence'))?.running).toBe(true);
           // The whole host goes away: its worker and the copy it restored.
           process.kill(await workerPid('node-b'), 'SIGKILL');
           await runtimeOn('node-b', 'runc').stop('f-fence');
@@ -453,9 +462,7 @@ describe('fault matrix', () => {
         allowStartFresh: true,
       });
       await waitForPhase(handle, 'restore');
-      for (const host of HOSTS)
-        for (const m of await readdir(paths(host).migrationsRoot()))
-          await corruptImages(paths(host).imagesDir(m));
+      for (const host of HOSTS) await corruptImages(host, handle.workflowId);
       const t0 = Date.now();
       const result = await handle.result();
       const copies = await copiesRunning('process', name);
