@@ -1,6 +1,8 @@
 import { removeTree } from '../runtimes/workload-files.js';
 import type { HostContext } from './host-context.js';
-import type { CleanupInput, WorkloadRef } from './inputs.js';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { CleanupInput, MigrationStepInput, WorkloadRef } from './inputs.js';
 
 export function cleanupActivities(ctx: HostContext) {
   return {
@@ -24,6 +26,29 @@ export function cleanupActivities(ctx: HostContext) {
       const runtime = ctx.runtime(ref.runtime);
       await runtime.stop(ref.workload);
       await runtime.removeFiles(ref.workload);
+    },
+
+    /**
+     * What a rolled-back migration left on a host that was unreachable at the time, run once the
+     * host is back: its images, and the workload's copy if it is not running or was restored by
+     * this very migration (a newer migration's copy is left alone).
+     */
+    async removeLeftovers(input: MigrationStepInput): Promise<{ removedWorkload: boolean }> {
+      const runtime = ctx.runtime(input.runtime);
+      const restoredByThis = await access(
+        path.join(ctx.paths.migrationDir(input.migrationId), `restore-${ctx.host.name}.json`),
+      ).then(
+        () => true,
+        () => false,
+      );
+      const info = await runtime.inspect(input.workload);
+      const removedWorkload = !!info && (!info.running || restoredByThis);
+      if (removedWorkload) {
+        await runtime.stop(input.workload);
+        await runtime.removeFiles(input.workload);
+      }
+      await removeTree(ctx.paths.migrationDir(input.migrationId));
+      return { removedWorkload };
     },
 
     /** Removes a migration's images and logs on this host (idempotent). */

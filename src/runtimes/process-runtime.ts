@@ -21,6 +21,8 @@ import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-
 
 interface ProcessMeta {
   name: string;
+  /** The host whose pid this is: the record travels with the workload's files. */
+  host: string;
   argv: string[];
   pid: number;
   startTime: number;
@@ -59,10 +61,15 @@ export class ProcessRuntime implements WorkloadRuntime {
     return infos.filter((i): i is WorkloadInfo => i !== undefined);
   }
 
+  /** Alive here: a pid recorded on another host (the record came with the files) is not ours. */
+  private async aliveHere(meta: ProcessMeta | undefined): Promise<boolean> {
+    return !!meta && meta.host === this.ctx.host && (await isAlive(meta.pid, meta.startTime));
+  }
+
   async inspect(name: string): Promise<WorkloadInfo | undefined> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta) return undefined;
-    const running = await isAlive(meta.pid, meta.startTime);
+    const running = await this.aliveHere(meta);
     return {
       name,
       runtime: 'process',
@@ -85,7 +92,14 @@ export class ProcessRuntime implements WorkloadRuntime {
   private async recordPid(name: string, argv: string[], pid: number): Promise<void> {
     const startTime = await processStartTime(pid);
     if (startTime === undefined) throw new Error(`workload ${name} (pid ${pid}) exited right after start`);
-    const meta: ProcessMeta = { name, argv, pid, startTime, createdAt: new Date().toISOString() };
+    const meta: ProcessMeta = {
+      name,
+      host: this.ctx.host,
+      argv,
+      pid,
+      startTime,
+      createdAt: new Date().toISOString(),
+    };
     await writeJsonAtomic(this.metaFile(name), meta);
   }
 
@@ -102,7 +116,7 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
-    if (!meta || !(await isAlive(meta.pid, meta.startTime)))
+    if (!meta || !(await this.aliveHere(meta)))
       throw ferryFailure(
         ErrorType.WorkloadNotRunning,
         `process workload ${name} is not running on ${this.ctx.host}`,
@@ -174,7 +188,7 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   async stop(name: string): Promise<void> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
-    if (!meta || !(await isAlive(meta.pid, meta.startTime))) return;
+    if (!meta || !(await this.aliveHere(meta))) return;
     // The workload leads its own session: signal the whole process group it started.
     try {
       process.kill(-meta.pid, 'SIGKILL');

@@ -1,2 +1,3 @@
 // Entry point of the workflow bundle: every workflow type ferry registers.
 export { migrate } from './migrate.js';
+export { cleanupLeftovers } from './cleanup-leftovers.js';

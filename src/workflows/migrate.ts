@@ -6,8 +6,10 @@ import {
   condition,
   isCancellation,
   log,
+  ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
+  startChild,
   sleep,
   setHandler,
   TimeoutFailure,
@@ -29,6 +31,7 @@ import type {
 } from '../domain/types.js';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { progressQuery, resolveSignal } from './definitions.js';
+import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
 
 const DEFAULT_VERIFY_WINDOW_MS = 2_000;
@@ -371,10 +374,12 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           () => false,
         );
         if (answered) await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
-        else
+        else {
           say(
-            `${req.destination} did not answer (no copy can run there: its restore never started); its files of migration ${migrationId} remain until removed`,
+            `${req.destination} did not answer (no copy can run there: its restore never started); what the migration left there is removed when it is back (workflow cleanup-${migrationId})`,
           );
+          await cleanUpDestinationLater();
+        }
       }
       return restoreSource();
     });
@@ -405,8 +410,9 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     if (destinationDeclaredDown) {
       scope.cancel();
       say(
-        `the operator declared ${req.destination} down; restarting ${what} on ${req.source} without its confirmation`,
+        `the operator declared ${req.destination} down; restarting ${what} on ${req.source} without its confirmation (any copy there is removed when it is back: workflow cleanup-${migrationId})`,
       );
+      await cleanUpDestinationLater();
       return true;
     }
     say(
@@ -415,6 +421,16 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     );
     await condition(() => destinationDeclaredDown);
     return true;
+  }
+
+  /** An abandoned child waits for the destination's worker to return, then removes the leftovers. */
+  async function cleanUpDestinationLater(): Promise<void> {
+    await startChild(cleanupLeftovers, {
+      workflowId: `cleanup-${migrationId}`,
+      args: [{ host: req.destination, workload: req.workload, runtime: req.runtime, migrationId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `remove what migration ${migrationId} left on ${req.destination} once it is back`,
+    });
   }
 
   /** Puts the source back from its local checkpoint; the last resort is a fresh start. */
