@@ -481,7 +481,7 @@ describe('fault matrix', () => {
       const copies = await copiesRunning('process', name);
       const lines = parseStatefulOutput(await readOutput('node-a', 'process', name));
       rows.push({
-        fault: 'source checkpoint unusable too (start fresh allowed)',
+        fault: 'source checkpoint unusable too, start fresh allowed (state loss expected)',
         outcome: result.outcome,
         copies: copies.length,
         stateKept: false,
