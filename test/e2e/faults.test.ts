@@ -496,4 +496,39 @@ describe('fault matrix', () => {
       await removeEverywhere('process', name);
     }
   });
+  it('12b. restore of the source checkpoint fails and a fresh start is not allowed: needs an operator', async () => {
+    await setFault('node-b', { 'before-restore': 4_000 });
+    const name = 'f-operator';
+    await spawn('process', name);
+    try {
+      const handle = await client.startMigration({
+        workload: name,
+        runtime: 'process',
+        source: 'node-a',
+        destination: 'node-b',
+      });
+      await waitForPhase(handle, 'restore');
+      for (const host of HOSTS) await corruptImages(host, handle.workflowId);
+      const t0 = Date.now();
+      const result = await handle.result();
+      const copies = await copiesRunning('process', name);
+      rows.push({
+        fault: 'source checkpoint unusable too, no fresh start allowed (none running, images kept)',
+        outcome: result.outcome,
+        copies: copies.length,
+        stateKept: false,
+        recoverMs: Date.now() - t0,
+      });
+      expect(result.outcome).toBe('failed-needs-operator');
+      expect(copies).toEqual([]);
+      // The images stay on the source for the operator, and the result says what to run.
+      const kept = await readdir(paths('node-a').imagesDir(result.migrationId));
+      expect(kept).toContain('inventory.img');
+      expect(result.rollback).toContain(`criu restore -D STATE/migrations/${result.migrationId}/images -d`);
+      expect(await readdir(paths('node-b').migrationsRoot())).toEqual([]);
+    } finally {
+      await removeEverywhere('process', name);
+      for (const host of HOSTS) await execa('rm', ['-rf', paths(host).migrationsRoot()]);
+    }
+  });
 });
