@@ -36,7 +36,7 @@ export function checkpointActivities(ctx: HostContext) {
           `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`,
         );
       }
-      await ctx.faults.at('before-checkpoint');
+      await ctx.faults.at('before-checkpoint', input.workload);
       // Cancelled before the freeze: stop here, the workload keeps running.
       if (Context.current().cancellationSignal.aborted)
         throw new CancelledFailure('cancelled before the final dump');

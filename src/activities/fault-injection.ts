@@ -9,12 +9,13 @@ import { Context } from '@temporalio/activity';
  * STATE/fault-injection.json on its own host. No migration request can turn it on.
  * Each pause happens once: the worker removes it from the file when it takes it.
  *
- *   { "pauseMs": { "before-transfer": 8000, "after-restore": 8000 } }
+ *   { "pauseMs": { "before-transfer": 8000, "after-restore:web": 8000 } }
+ * A key "point:workload" pauses only the steps of that workload.
  */
 export type FaultPoint = 'before-checkpoint' | 'before-transfer' | 'before-restore' | 'after-restore';
 
 interface FaultSpec {
-  pauseMs?: Partial<Record<FaultPoint, number>>;
+  pauseMs?: Record<string, number>;
 }
 
 export class FaultInjection {
@@ -27,14 +28,17 @@ export class FaultInjection {
     return path.join(stateDir, 'fault-injection.json');
   }
 
-  async at(point: FaultPoint): Promise<void> {
+  async at(point: FaultPoint, workload?: string): Promise<void> {
     if (!this.enabled) return;
     const text = await readFile(FaultInjection.file(this.stateDir), 'utf8').catch(() => undefined);
     if (!text) return;
     const spec = JSON.parse(text) as FaultSpec;
-    const ms = spec.pauseMs?.[point];
-    if (!ms) return;
-    delete spec.pauseMs![point];
+    const key = [workload && `${point}:${workload}`, point].find(
+      (k): k is string => !!k && !!spec.pauseMs?.[k],
+    );
+    if (!key) return;
+    const ms = spec.pauseMs![key]!;
+    delete spec.pauseMs![key];
     await writeFile(FaultInjection.file(this.stateDir), JSON.stringify(spec));
     console.warn(`[fault-injection] pausing ${ms} ms at ${point}`);
     // Heartbeats keep flowing (the step is alive) and a cancel ends the pause.

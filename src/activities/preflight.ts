@@ -1,7 +1,8 @@
 import { mkdir, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { ErrorType } from '../domain/errors.js';
-import type { HostFacts, PreflightSourceResult } from '../domain/types.js';
+import type { HostFacts, PreflightSourceResult, WorkloadInfo } from '../domain/types.js';
+import type { RuntimeName } from '../domain/names.js';
 import { criuVersionChecked } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
@@ -15,6 +16,7 @@ export async function describeHost(ctx: HostContext): Promise<HostFacts> {
     criuVersion: await criuVersionChecked(),
     kernel: os.release(),
     freeBytes: fs.bavail * fs.bsize,
+    freeMemoryBytes: os.freemem(),
     runtimes: ctx.host.runtimes,
   };
 }
@@ -22,6 +24,13 @@ export async function describeHost(ctx: HostContext): Promise<HostFacts> {
 export function preflightActivities(ctx: HostContext) {
   return {
     describeHost: () => describeHost(ctx),
+
+    /** Running workloads of the runtimes this host has (or of those asked for). */
+    async listWorkloads(input: { runtimes?: RuntimeName[] }): Promise<WorkloadInfo[]> {
+      const runtimes = ctx.host.runtimes.filter((r) => !input.runtimes || input.runtimes.includes(r));
+      const lists = await Promise.all(runtimes.map((r) => ctx.runtime(r).list()));
+      return lists.flat().filter((w) => w.running);
+    },
 
     /** Source: CRIU works, runtime present, the workload exists and runs. Changes nothing. */
     async preflightSource(ref: WorkloadRef): Promise<PreflightSourceResult> {

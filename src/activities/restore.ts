@@ -20,7 +20,7 @@ export function restoreActivities(ctx: HostContext) {
       const runtime = ctx.runtime(input.runtime);
       // A restore an earlier attempt started may still run (its worker was killed).
       await waitForCommands(ctx.paths.imagesDir(input.migrationId), 10 * 60_000);
-      await ctx.faults.at('before-restore');
+      await ctx.faults.at('before-restore', input.workload);
       const before = await runtime.inspect(input.workload);
       if (before?.running) {
         const earlier = await readJson<RestoreResult>(resultFile);
@@ -43,7 +43,7 @@ export function restoreActivities(ctx: HostContext) {
         alreadyRestored: false,
       };
       await writeJsonAtomic(resultFile, result);
-      await ctx.faults.at('after-restore');
+      await ctx.faults.at('after-restore', input.workload);
       return result;
     },
 

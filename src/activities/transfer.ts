@@ -34,7 +34,7 @@ export function transferActivities(ctx: HostContext) {
     // An rsync an earlier attempt started may still run (its worker was killed): rsync
     // resumes, so stop it and start over from what arrived.
     await killCommands(`${ctx.paths.stateDir}/./${workloadPath}`);
-    if (withImages) await ctx.faults.at('before-transfer');
+    if (withImages) await ctx.faults.at('before-transfer', input.workload);
     let progress: RsyncProgress | undefined;
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.

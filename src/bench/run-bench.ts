@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   const ctxB = new HostContext(config, b);
   const client = await FerryClient.connect({ address: config.temporal.address });
   const rows: Row[] = [];
+  const evacuations: EvacuationRow[] = [];
   try {
     for (const mib of SIZES_MIB) {
       const samples: { floor: Measure[]; ferry: (Measure & { reportedDowntimeMs?: number })[] } = {
@@ -173,13 +174,69 @@ async function main(): Promise<void> {
       }
       rows.push({ mib, floor: median(samples.floor), ferry: median(samples.ferry) });
     }
+    evacuations.push(...(await benchEvacuation(client, ctxA, ctxB)));
   } finally {
     await client.close();
     await devDown(BENCH.dir, log);
   }
-  const table = render(rows, config);
+  const table = render(rows, config) + renderEvacuation(evacuations);
   process.stdout.write(table);
   await writeFile(path.join(REPO_ROOT, 'docs', 'bench-baseline.md'), table);
+}
+
+interface EvacuationRow {
+  concurrency: number;
+  workloads: number;
+  moved: number;
+  totalMs: number;
+}
+const EVACUATION_WORKLOADS = Number(process.env.FERRY_BENCH_EVACUATION_WORKLOADS ?? 10);
+
+/** Evacuating node-a of small process workloads with concurrency 1, 2 and 4. */
+async function benchEvacuation(
+  client: FerryClient,
+  ctxA: HostContext,
+  ctxB: HostContext,
+): Promise<EvacuationRow[]> {
+  const out: EvacuationRow[] = [];
+  const names = Array.from({ length: EVACUATION_WORKLOADS }, (_, i) => `bench-evac-${i + 1}`);
+  for (const concurrency of [1, 2, 4]) {
+    log(`evacuation: ${names.length} workloads, concurrency ${concurrency}`);
+    for (const name of names)
+      await ctxA.runtime('process').spawn(name, { argv: ['ferry-stateful', '4', '20'] });
+    await sleep(1_000);
+    await client.uncordon('node-a');
+    const t0 = Date.now();
+    const r = await client.evacuate({ host: 'node-a', candidates: ['node-b'], concurrency });
+    out.push({ concurrency, workloads: names.length, moved: r.moved, totalMs: Date.now() - t0 });
+    log(`  ${r.moved}/${names.length} moved in ${Date.now() - t0} ms`);
+    for (const ctx of [ctxA, ctxB])
+      for (const name of names) {
+        await ctx.runtime('process').stop(name);
+        await ctx.runtime('process').removeFiles(name);
+      }
+  }
+  await client.uncordon('node-a');
+  return out;
+}
+
+function renderEvacuation(rows: EvacuationRow[]): string {
+  if (!rows.length) return '';
+  const sequential = rows.find((r) => r.concurrency === 1)?.totalMs ?? 0;
+  return [
+    '',
+    '## Evacuation',
+    '',
+    `Evacuating node-a of ${rows[0]!.workloads} process workloads (4 MiB each) to node-b, each a child migrate workflow (2 s verify window included).`,
+    '',
+    '| concurrency | moved | total | speed-up over sequential |',
+    '|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.concurrency} | ${r.moved}/${r.workloads} | ${(r.totalMs / 1000).toFixed(1)} s | ${(sequential / r.totalMs).toFixed(2)}x |`,
+    ),
+    '',
+  ].join('\n');
 }
 
 /** The run with the median downtime (its total and intactness come with it); all must be intact. */

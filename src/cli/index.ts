@@ -12,6 +12,8 @@ import {
   devUpCommand,
 } from './commands/dev.js';
 import { cancelCommand, resolveCommand } from './commands/control.js';
+import { cordonCommand, evacuateCommand } from './commands/evacuate.js';
+import { scheduleActionCommand, scheduleEvacuateCommand, scheduleListCommand } from './commands/schedule.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
 
@@ -84,6 +86,66 @@ program
   .requiredOption('--destination-is-down', 'the destination runs no copy: roll back without its confirmation')
   .option('--config <file>', 'ferry config')
   .action(async (id, opts) => setExit(await resolveCommand(id, opts)));
+
+program
+  .command('evacuate')
+  .description('move every running workload off a host (cordons it first), with bounded concurrency')
+  .argument('<host>', 'the host to empty')
+  .option('--to <hosts>', 'comma-separated destinations (default: every other configured host)')
+  .option('--concurrency <n>', 'migrations at once (default 2)')
+  .option('--deadline <iso>', 'start no migration that could not finish before this time')
+  .option('--runtime <runtimes>', 'only these runtimes, comma-separated')
+  .option('--name <glob>', 'only workloads whose name matches, e.g. "web-*"')
+  .option('--allow-start-fresh', 'last resort when a rollback cannot restore a workload')
+  .option('--json', 'print the per-workload result as JSON')
+  .option('--config <file>', 'ferry config')
+  .addHelpText(
+    'after',
+    '\nExample:\n  ferry evacuate node-a --to node-b,node-c --concurrency 2 --deadline 2026-12-01T02:00:00Z',
+  )
+  .action(async (host, opts) => setExit(await evacuateCommand(host, opts)));
+
+program
+  .command('cordon')
+  .description('mark a host so that no evacuation places workloads on it')
+  .argument('<host>')
+  .option('--reason <text>', 'shown in evacuation results')
+  .option('--config <file>', 'ferry config')
+  .action(async (host, opts) => setExit(await cordonCommand(host, true, opts)));
+program
+  .command('uncordon')
+  .description('let evacuations place workloads on a host again')
+  .argument('<host>')
+  .option('--config <file>', 'ferry config')
+  .action(async (host, opts) => setExit(await cordonCommand(host, false, opts)));
+
+const schedule = program
+  .command('schedule')
+  .description('Temporal Schedules that evacuate a host (e.g. before a reboot window)');
+schedule
+  .command('evacuate')
+  .description('evacuate HOST once (--at) or repeatedly (--cron); overlapping runs are skipped')
+  .argument('<host>')
+  .option('--at <iso>', 'once, at this time')
+  .option('--cron <expr>', 'repeatedly, e.g. "0 2 * * SUN"')
+  .option('--note <text>', 'shown in ferry schedule list and the Temporal UI')
+  .option('--to <hosts>', 'comma-separated destinations')
+  .option('--concurrency <n>', 'migrations at once')
+  .option('--config <file>', 'ferry config')
+  .action(async (host, opts) => setExit(await scheduleEvacuateCommand(host, opts)));
+schedule
+  .command('list')
+  .description('evacuation schedules')
+  .option('--json', 'as JSON')
+  .option('--config <file>', 'ferry config')
+  .action(async (opts) => setExit(await scheduleListCommand(opts)));
+for (const action of ['pause', 'unpause', 'delete'] as const)
+  schedule
+    .command(action)
+    .description(`${action} an evacuation schedule`)
+    .argument('<id>')
+    .option('--config <file>', 'ferry config')
+    .action(async (id, opts) => setExit(await scheduleActionCommand(action, id, opts)));
 
 program
   .command('logs')

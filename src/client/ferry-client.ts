@@ -5,11 +5,15 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
-import { hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import type { MigrateRequest, MigrationProgress, MigrationResult, ResolveSignal } from '../domain/types.js';
 import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate.js';
+import type { evacuateHost, EvacuateRequest, EvacuationResult } from '../workflows/evacuate-host.js';
+import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-host.js';
+import { getCordon, setCordon } from '../activities/control.js';
+import type { CordonState } from '../workflows/host-cordon.js';
 
 /** A request ferry refuses before starting anything; the workload is untouched. */
 export class MigrationRequestError extends Error {
@@ -135,9 +139,177 @@ export class FerryClient {
     }
   }
 
+  /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
+  async startEvacuation(
+    req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
+  ): Promise<WorkflowHandle<typeof evacuateHost>> {
+    const full = this.withCandidates(req);
+    const workflowId = evacuationWorkflowId(req.host);
+    try {
+      return await this.temporal.workflow.start<typeof evacuateHost>('evacuateHost', {
+        taskQueue: WORKFLOW_TASK_QUEUE,
+        workflowId,
+        args: [full],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        staticSummary: `evacuate ${req.host} → ${full.candidates.join(', ')}`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new MigrationRequestError(
+          `host ${req.host} is already being evacuated (workflow ${workflowId}); wait for it or cancel it`,
+        );
+      throw err;
+    }
+  }
+
+  async evacuate(
+    req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
+    onProgress?: (r: EvacuationResult) => void,
+  ): Promise<EvacuationResult> {
+    const handle = await this.startEvacuation(req);
+    let polling = true;
+    const poller = (async () => {
+      while (polling && onProgress) {
+        await handle.query(evacuationQuery).then(onProgress, () => undefined);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    try {
+      return await handle.result();
+    } finally {
+      polling = false;
+      await poller;
+    }
+  }
+
+  /** Candidates default to every other configured host; all names are checked first. */
+  private withCandidates(
+    req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
+  ): EvacuateRequest {
+    const known = this.opts.knownHosts;
+    const bad = [
+      checkName('host', req.host),
+      ...(req.candidates ?? []).map((c) => checkName('host', c)),
+    ].filter(Boolean);
+    if (bad.length) throw new MigrationRequestError(bad.join('\n'));
+    for (const h of [req.host, ...(req.candidates ?? [])])
+      if (known && !known.includes(h))
+        throw new MigrationRequestError(`unknown host "${h}": the configuration has ${known.join(', ')}`);
+    const candidates = req.candidates ?? (known ?? []).filter((h) => h !== req.host);
+    if (candidates.length === 0)
+      throw new MigrationRequestError(
+        `no destination for ${req.host}: give --to or list more hosts in the configuration`,
+      );
+    return { ...req, candidates };
+  }
+
+  async cordon(host: string, reason?: string): Promise<void> {
+    await setCordon(this.temporal, host, true, reason ?? 'by an operator');
+  }
+
+  async uncordon(host: string): Promise<void> {
+    await setCordon(this.temporal, host, false);
+  }
+
+  async cordonState(host: string): Promise<CordonState> {
+    return getCordon(this.temporal, host);
+  }
+
+  /** A Temporal Schedule that evacuates a host once (at) or repeatedly (cron); overlap: skip. */
+  async scheduleEvacuation(opts: {
+    host: string;
+    at?: Date;
+    cron?: string;
+    note?: string;
+    candidates?: string[];
+    concurrency?: number;
+  }): Promise<string> {
+    const req = this.withCandidates({
+      host: opts.host,
+      candidates: opts.candidates,
+      concurrency: opts.concurrency,
+    });
+    if (!opts.at === !opts.cron)
+      throw new MigrationRequestError('give exactly one of --at ISO or --cron EXPR');
+    if (opts.at && Number.isNaN(opts.at.getTime()))
+      throw new MigrationRequestError('--at is not an ISO date, e.g. 2026-12-01T02:00:00Z');
+    const scheduleId = `evacuate-${opts.host}-${opts.at ? opts.at.toISOString().replace(/[:.]/g, '-') : 'cron'}`;
+    await this.temporal.schedule.create({
+      scheduleId,
+      spec: opts.at ? { calendars: [atCalendar(opts.at)] } : { cronExpressions: [opts.cron!] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'evacuateHost',
+        taskQueue: WORKFLOW_TASK_QUEUE,
+        workflowId: evacuationWorkflowId(opts.host),
+        args: [req],
+      },
+      policies: { overlap: 'SKIP', catchupWindow: '5m' },
+      state: { note: opts.note, ...(opts.at ? { remainingActions: 1 } : {}) },
+    });
+    return scheduleId;
+  }
+
+  async listSchedules(): Promise<
+    { id: string; paused: boolean; note?: string; nextRun?: Date; recentRuns: number }[]
+  > {
+    const out = [];
+    for await (const s of this.temporal.schedule.list()) {
+      if (!s.scheduleId.startsWith('evacuate-')) continue;
+      out.push({
+        id: s.scheduleId,
+        paused: s.state.paused,
+        note: s.state.note,
+        nextRun: s.info.nextActionTimes[0],
+        recentRuns: s.info.recentActions.length,
+      });
+    }
+    return out;
+  }
+
+  async setSchedulePaused(id: string, paused: boolean): Promise<void> {
+    const handle = this.temporal.schedule.getHandle(id);
+    await (paused
+      ? handle.pause('paused with ferry schedule pause')
+      : handle.unpause('unpaused with ferry schedule unpause'));
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.temporal.schedule.getHandle(id).delete();
+  }
+
   uiUrl(uiBase: string | undefined, workflowId: string, runId?: string): string | undefined {
     if (!uiBase) return undefined;
     const ns = encodeURIComponent(this.temporal.options.namespace);
     return `${uiBase.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
   }
+}
+
+const MONTHS = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+] as const;
+
+/** A calendar spec that matches one instant (to the second), for one-shot schedules. */
+function atCalendar(at: Date) {
+  return {
+    year: at.getUTCFullYear(),
+    month: MONTHS[at.getUTCMonth()]!,
+    dayOfMonth: at.getUTCDate(),
+    hour: at.getUTCHours(),
+    minute: at.getUTCMinutes(),
+    second: at.getUTCSeconds(),
+    comment: `once at ${at.toISOString()}`,
+  };
 }

@@ -79,6 +79,7 @@ export interface HostFacts {
   criuVersion: string;
   kernel: string;
   freeBytes: number;
+  freeMemoryBytes: number;
   runtimes: RuntimeName[];
 }
 

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HostContext } from '../activities/host-context.js';
 import { createHostActivities } from '../activities/index.js';
+import { controlActivities } from '../activities/control.js';
+import { Client, Connection } from '@temporalio/client';
 import { ConfigError, findHost, loadConfig } from '../config/schema.js';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 
@@ -42,11 +44,14 @@ export async function runHostWorker(opts: {
     activities: createHostActivities(ctx),
     identity: `ferry-${host.name}-activities@${process.pid}`,
   });
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const workflowWorker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: WORKFLOW_TASK_QUEUE,
     ...workflowSource,
+    activities: controlActivities(client),
     identity: `ferry-${host.name}-workflows@${process.pid}`,
   });
   console.log(
@@ -62,5 +67,6 @@ export async function runHostWorker(opts: {
     await Promise.all([activityWorker.run(), workflowWorker.run()]);
   } finally {
     await connection.close();
+    await clientConnection.close();
   }
 }

@@ -65,7 +65,9 @@ describe('bad input is refused clearly and the source is untouched', () => {
   it('unknown host', async () => {
     const r = await migrate(NAME, 'process', 'node-a', 'node-z');
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('unknown destination host "node-z": the configuration has node-a, node-b');
+    expect(r.stderr).toContain(
+      'unknown destination host "node-z": the configuration has node-a, node-b, node-c, node-d',
+    );
     await expectUntouched();
   });
 

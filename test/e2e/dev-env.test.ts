@@ -12,7 +12,7 @@ describe('the dev environment', () => {
     };
     expect(status.up).toBe(true);
     const names = status.components.filter((c) => !c.component.startsWith(' ')).map((c) => c.component);
-    expect(names).toEqual(['temporal', 'sshd node-a', 'worker node-a', 'sshd node-b', 'worker node-b']);
+    expect(names).toEqual(['temporal', ...E2E.hosts.flatMap((h) => [`sshd ${h}`, `worker ${h}`])]);
     expect(status.components.every((c) => c.running || c.component.startsWith(' '))).toBe(true);
   });
 

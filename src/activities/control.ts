@@ -1,0 +1,51 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+import {
+  cordonQuery,
+  cordonWorkflowId,
+  setCordonSignal,
+  type CordonState,
+} from '../workflows/host-cordon.js';
+
+/** Sets a host's cordon: signals its entity workflow, starting it if needed. */
+export async function setCordon(
+  client: Client,
+  host: string,
+  cordoned: boolean,
+  reason?: string,
+): Promise<void> {
+  await client.workflow.signalWithStart('hostCordon', {
+    workflowId: cordonWorkflowId(host),
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    args: [{ host, cordoned: false }],
+    signal: setCordonSignal,
+    signalArgs: [{ cordoned, reason }],
+    staticSummary: `cordon state of host ${host}`,
+  });
+}
+
+export async function getCordon(client: Client, host: string): Promise<CordonState> {
+  try {
+    return await client.workflow.getHandle(cordonWorkflowId(host)).query(cordonQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { host, cordoned: false };
+    throw err;
+  }
+}
+
+/**
+ * Activities that need no particular host, only Temporal: served by every worker on the
+ * shared workflow queue.
+ */
+export function controlActivities(client: Client) {
+  return {
+    async setHostCordon(input: { host: string; cordoned: boolean; reason?: string }): Promise<void> {
+      await setCordon(client, input.host, input.cordoned, input.reason);
+    },
+    async getHostCordons(input: { hosts: string[] }): Promise<CordonState[]> {
+      return Promise.all(input.hosts.map((h) => getCordon(client, h)));
+    },
+  };
+}
+
+export type ControlActivities = ReturnType<typeof controlActivities>;

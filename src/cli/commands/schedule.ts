@@ -1,0 +1,60 @@
+import { MigrationRequestError } from '../../client/ferry-client.js';
+import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
+
+async function withClient<T>(
+  config: string | undefined,
+  fn: (c: Awaited<ReturnType<typeof connectClient>>) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(await loadCliConfig(config));
+  try {
+    return await fn(client);
+  } catch (err) {
+    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    if ((err as Error).name === 'ScheduleNotFoundError')
+      throw new CliError(`no such schedule; see: ferry schedule list`, EXIT.badInput);
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+export async function scheduleEvacuateCommand(
+  host: string,
+  opts: { at?: string; cron?: string; note?: string; to?: string; concurrency?: string; config?: string },
+): Promise<number> {
+  const id = await withClient(opts.config, (c) =>
+    c.scheduleEvacuation({
+      host,
+      at: opts.at ? new Date(opts.at) : undefined,
+      cron: opts.cron,
+      note: opts.note,
+      candidates: opts.to?.split(',').filter(Boolean),
+      concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
+    }),
+  );
+  process.stdout.write(`${id}\n`);
+  return EXIT.ok;
+}
+
+export async function scheduleListCommand(opts: { json?: boolean; config?: string }): Promise<number> {
+  const schedules = await withClient(opts.config, (c) => c.listSchedules());
+  if (opts.json) process.stdout.write(`${JSON.stringify(schedules, null, 2)}\n`);
+  else
+    for (const s of schedules)
+      process.stdout.write(
+        `${s.id.padEnd(48)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRun?.toISOString() ?? '-'}  runs ${s.recentRuns}${s.note ? `  ${s.note}` : ''}\n`,
+      );
+  return EXIT.ok;
+}
+
+export async function scheduleActionCommand(
+  action: 'pause' | 'unpause' | 'delete',
+  id: string,
+  opts: { config?: string },
+): Promise<number> {
+  await withClient(opts.config, (c) =>
+    action === 'delete' ? c.deleteSchedule(id) : c.setSchedulePaused(id, action === 'pause'),
+  );
+  process.stdout.write(`${id}: ${action}d\n`);
+  return EXIT.ok;
+}

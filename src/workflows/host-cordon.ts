@@ -1,0 +1,29 @@
+import { condition, continueAsNew, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+
+export interface CordonState {
+  host: string;
+  cordoned: boolean;
+  reason?: string;
+  sinceMs?: number;
+}
+
+export const setCordonSignal = defineSignal<[{ cordoned: boolean; reason?: string }]>('setCordon');
+export const cordonQuery = defineQuery<CordonState>('cordon');
+export const cordonWorkflowId = (host: string) => `cordon-${host}`;
+
+/**
+ * One long-running entity per host (workflow id cordon-<host>) that holds whether the host is
+ * cordoned: no evacuation places workloads on a cordoned host. It survives restarts of
+ * everything, like any workflow, and starts anew (continue-as-new) to keep its history short.
+ */
+export async function hostCordon(initial: CordonState): Promise<void> {
+  let state = initial;
+  let changes = 0;
+  setHandler(setCordonSignal, ({ cordoned, reason }) => {
+    state = { host: state.host, cordoned, reason: cordoned ? reason : undefined, sinceMs: Date.now() };
+    changes++;
+  });
+  setHandler(cordonQuery, () => state);
+  await condition(() => changes >= 500);
+  await continueAsNew<typeof hostCordon>(state);
+}
