@@ -149,7 +149,7 @@ describe('evacuating a host', () => {
       'evacuate',
       'node-b',
       '--at',
-      new Date(Date.now() + 4_000).toISOString(),
+      new Date(Date.now() + 8_000).toISOString(),
     ]);
     const pausedId = paused.stdout.trim();
     expect((await ferry(['schedule', 'pause', pausedId])).exitCode).toBe(0);
@@ -179,5 +179,19 @@ describe('evacuating a host', () => {
     const after = JSON.parse((await ferry(['schedule', 'list', '--json'])).stdout) as { id: string }[];
     expect(after.map((s) => s.id)).not.toContain(id);
     expect(after.map((s) => s.id)).not.toContain(pausedId);
+  });
+  it('a deadline too close starts no migration and reports what remained', async () => {
+    // Everything sits on node-b now; node-a, node-c and node-d are cordoned: allow node-c.
+    await client.uncordon('node-c');
+    const deadline = new Date(Date.now() + 5_000).toISOString();
+    const run = await ferry(['evacuate', 'node-b', '--to', 'node-c', '--deadline', deadline, '--json']);
+    expect(run.exitCode).toBe(1);
+    const result = JSON.parse(run.stdout) as EvacuationResult;
+    expect(result.rows.length).toBeGreaterThan(0);
+    for (const row of result.rows) {
+      expect(row.outcome).toBe('skipped-deadline');
+      expect(row.cause).toContain(`before ${deadline}`);
+      expect(await hostOf(row.runtime, row.workload)).toEqual(['node-b']);
+    }
   });
 });
