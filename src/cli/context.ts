@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { findHost, loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
 import { defaultDevDir, DevLayout } from '../dev/dev-layout.js';
-import { FerryClient } from '../client/ferry-client.js';
+import { FerryClient, MigrationRequestError } from '../client/ferry-client.js';
 
 /** A failure the CLI reports as one clear line and a given exit code. */
 export class CliError extends Error {
@@ -53,5 +53,26 @@ export async function connectClient(config: FerryConfig): Promise<FerryClient> {
     throw new CliError(
       `cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}. Is the server up (ferry dev up)?`,
     );
+  }
+}
+
+/** Runs fn with a client for the configured cluster; request errors become exit code 2. */
+export async function withClient<T>(
+  configFile: string | undefined,
+  fn: (client: FerryClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(await loadCliConfig(configFile));
+  try {
+    return await fn(client);
+  } catch (err) {
+    const name = (err as Error).name;
+    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    if (name === 'WorkflowNotFoundError')
+      throw new CliError(`no such workflow: ${(err as Error).message}`, EXIT.badInput);
+    if (name === 'ScheduleNotFoundError')
+      throw new CliError('no such schedule; see: ferry schedule list', EXIT.badInput);
+    throw err;
+  } finally {
+    await client.close();
   }
 }

@@ -21,6 +21,7 @@ import { migrateCommand } from './commands/migrate.js';
 process.env.PATH = toolsPath();
 
 let exitCode: number = EXIT.ok;
+const collect = (value: string, previous: string[]) => [...previous, value];
 const setExit = (code: number) => {
   exitCode = code;
 };
@@ -96,6 +97,7 @@ program
   .option('--deadline <iso>', 'start no migration that could not finish before this time')
   .option('--runtime <runtimes>', 'only these runtimes, comma-separated')
   .option('--name <glob>', 'only workloads whose name matches, e.g. "web-*"')
+  .option('--label <key=value>', 'only workloads with this label (repeatable)', collect, [])
   .option('--allow-start-fresh', 'last resort when a rollback cannot restore a workload')
   .option('--json', 'print the per-workload result as JSON')
   .option('--config <file>', 'ferry config')
@@ -204,6 +206,7 @@ dev
   .requiredOption('--host <host>', 'simulated host')
   .requiredOption('--runtime <runtime>', 'runc | process')
   .requiredOption('--name <name>', 'workload name')
+  .option('--label <key=value>', 'a label for evacuation filters (repeatable)', collect, [])
   .addOption(dirOption())
   .argument('<command...>', 'the command, after --')
   .addHelpText(

@@ -1,3 +1,4 @@
+import type { QueryDefinition, Workflow, WorkflowResultType } from '@temporalio/common';
 import {
   Client,
   Connection,
@@ -119,24 +120,7 @@ export class FerryClient {
 
   /** Starts a migration and waits for its result, reporting progress while it runs. */
   async migrate(req: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult> {
-    const handle = await this.startMigration(req);
-    let polling = true;
-    const poller = (async () => {
-      while (polling && onProgress) {
-        try {
-          onProgress(await handle.query(progressQuery));
-        } catch {
-          /* not yet started or just finished */
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    try {
-      return await handle.result();
-    } finally {
-      polling = false;
-      await poller;
-    }
+    return resultWithProgress(await this.startMigration(req), progressQuery, onProgress, 250);
   }
 
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
@@ -167,20 +151,7 @@ export class FerryClient {
     req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
     onProgress?: (r: EvacuationResult) => void,
   ): Promise<EvacuationResult> {
-    const handle = await this.startEvacuation(req);
-    let polling = true;
-    const poller = (async () => {
-      while (polling && onProgress) {
-        await handle.query(evacuationQuery).then(onProgress, () => undefined);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    })();
-    try {
-      return await handle.result();
-    } finally {
-      polling = false;
-      await poller;
-    }
+    return resultWithProgress(await this.startEvacuation(req), evacuationQuery, onProgress, 500);
   }
 
   /** Candidates default to every other configured host; all names are checked first. */
@@ -312,4 +283,30 @@ function atCalendar(at: Date) {
     second: at.getUTCSeconds(),
     comment: `once at ${at.toISOString()}`,
   };
+}
+
+/** Waits for a workflow's result, polling a progress query meanwhile (when asked to). */
+async function resultWithProgress<W extends Workflow, P>(
+  handle: WorkflowHandle<W>,
+  query: QueryDefinition<P>,
+  onProgress: ((p: P) => void) | undefined,
+  everyMs: number,
+): Promise<WorkflowResultType<W>> {
+  let polling = !!onProgress;
+  const poller = (async () => {
+    while (polling) {
+      // Not yet started or just finished: skip this round.
+      await handle.query<P>(query).then(
+        (p) => onProgress?.(p),
+        () => undefined,
+      );
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  try {
+    return await handle.result();
+  } finally {
+    polling = false;
+    await poller;
+  }
 }

@@ -84,3 +84,22 @@ export function globToRegExp(glob: string): RegExp {
     .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
+
+/** A workload matches when it has every key=value of the selector. */
+export function matchesLabels(
+  labels: Record<string, string> | undefined,
+  selector: Record<string, string> | undefined,
+): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+/** "k=v" strings (CLI) into a selector; refuses anything else. */
+export function parseLabels(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const m = /^([A-Za-z0-9_.-]{1,63})=([A-Za-z0-9_.:-]{0,63})$/.exec(p);
+    if (!m) throw new Error(`label "${p}" must look like key=value (letters, digits, "_.-"; value also ":")`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}

@@ -72,6 +72,8 @@ export interface WorkloadInfo {
   pid?: number;
   /** Resident memory of the workload's process tree, bytes. */
   rssBytes?: number;
+  /** Labels given at start (runc: OCI annotations "ferry.label.<key>"); they travel with it. */
+  labels?: Record<string, string>;
 }
 
 export interface HostFacts {

@@ -6,6 +6,18 @@ export interface OciConfigInput {
   hostname: string;
   cgroupsPath: string;
   env?: string[];
+  labels?: Record<string, string>;
+}
+
+const LABEL_PREFIX = 'ferry.label.';
+
+export function labelsFromAnnotations(
+  annotations: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  const entries = Object.entries(annotations ?? {}).filter(([k]) => k.startsWith(LABEL_PREFIX));
+  return entries.length
+    ? Object.fromEntries(entries.map(([k, v]) => [k.slice(LABEL_PREFIX.length), v]))
+    : undefined;
 }
 
 const DEFAULT_ENV = ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'HOME=/'];
@@ -30,6 +42,9 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
     },
     root: { path: 'rootfs', readonly: false },
     hostname: input.hostname,
+    annotations: Object.fromEntries(
+      Object.entries(input.labels ?? {}).map(([k, v]) => [`${LABEL_PREFIX}${k}`, v]),
+    ),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       {

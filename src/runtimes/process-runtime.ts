@@ -23,6 +23,7 @@ interface ProcessMeta {
   name: string;
   /** The host whose pid this is: the record travels with the workload's files. */
   host: string;
+  labels?: Record<string, string>;
   argv: string[];
   pid: number;
   startTime: number;
@@ -76,6 +77,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       running,
       pid: running ? meta.pid : undefined,
       rssBytes: running ? await treeRssBytes(meta.pid) : undefined,
+      labels: meta.labels,
     };
   }
 
@@ -85,11 +87,16 @@ export class ProcessRuntime implements WorkloadRuntime {
       wait: false,
       timeoutMs: 30_000,
     });
-    await this.recordPid(name, opts.argv, started.childPid);
+    await this.recordPid(name, opts.argv, started.childPid, opts.labels);
     return { name, runtime: 'process', running: true, pid: started.childPid };
   }
 
-  private async recordPid(name: string, argv: string[], pid: number): Promise<void> {
+  private async recordPid(
+    name: string,
+    argv: string[],
+    pid: number,
+    labels?: Record<string, string>,
+  ): Promise<void> {
     const startTime = await processStartTime(pid);
     if (startTime === undefined) throw new Error(`workload ${name} (pid ${pid}) exited right after start`);
     const meta: ProcessMeta = {
@@ -98,6 +105,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       argv,
       pid,
       startTime,
+      labels,
       createdAt: new Date().toISOString(),
     };
     await writeJsonAtomic(this.metaFile(name), meta);
@@ -111,7 +119,7 @@ export class ProcessRuntime implements WorkloadRuntime {
         `no recorded command line for process workload ${name} on ${this.ctx.host}`,
       );
     await this.stop(name);
-    return this.spawn(name, { argv: meta.argv });
+    return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
@@ -181,7 +189,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       }
     }
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    await this.recordPid(name, meta.argv, pid);
+    await this.recordPid(name, meta.argv, pid, meta.labels);
     const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
   }

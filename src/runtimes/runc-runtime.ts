@@ -5,7 +5,7 @@ import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../activities/failure.js';
 import { CommandError, run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
-import { cgroupsPathFor, ociConfig, withCgroupsPath } from './oci-config.js';
+import { cgroupsPathFor, labelsFromAnnotations, ociConfig, withCgroupsPath } from './oci-config.js';
 import { buildBusyboxRootfs } from './rootfs.js';
 import { startUnderShim } from './shim.js';
 import { readRestoreStats, runDump } from './criu-steps.js';
@@ -88,7 +88,15 @@ export class RuncRuntime implements WorkloadRuntime {
       running,
       pid: running ? st?.pid : undefined,
       rssBytes: running && st ? await treeRssBytes(st.pid) : undefined,
+      labels: await this.labels(name),
     };
+  }
+
+  private async labels(name: string): Promise<Record<string, string> | undefined> {
+    const config = await readFile(path.join(this.bundle(name), 'config.json'), 'utf8').catch(() => undefined);
+    return config
+      ? labelsFromAnnotations((JSON.parse(config) as { annotations?: Record<string, string> }).annotations)
+      : undefined;
   }
 
   async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
@@ -99,6 +107,7 @@ export class RuncRuntime implements WorkloadRuntime {
       argv: opts.argv,
       hostname: name,
       cgroupsPath: cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name),
+      labels: opts.labels,
     });
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
     return this.start(name);

@@ -21,6 +21,7 @@ export interface RestoreOutcome {
 export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
+  labels?: Record<string, string>;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   RUNTIMES,
   type RuntimeName,
 } from '../domain/names.js';
-import { globToRegExp, planPlacement, type PlacementCandidate } from '../domain/placement.js';
+import { globToRegExp, matchesLabels, planPlacement, type PlacementCandidate } from '../domain/placement.js';
 import type { Outcome } from '../domain/types.js';
 import { migrate } from './migrate.js';
 
@@ -34,6 +34,8 @@ export interface EvacuateRequest {
   runtimes?: RuntimeName[];
   /** Shell-style name filter, e.g. "web-*". */
   namePattern?: string;
+  /** Only workloads with all these labels. */
+  labels?: Record<string, string>;
   allowStartFresh?: boolean;
 }
 
@@ -111,7 +113,9 @@ export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResu
     source.describeHost(),
   ]);
   const filter = req.namePattern ? globToRegExp(req.namePattern) : undefined;
-  const selected = workloads.filter((w) => !filter || filter.test(w.name));
+  const selected = workloads.filter(
+    (w) => (!filter || filter.test(w.name)) && matchesLabels(w.labels, req.labels),
+  );
   const cordons = await control.getHostCordons({ hosts: req.candidates });
   const candidates: PlacementCandidate[] = [];
   await Promise.all(

@@ -1,5 +1,9 @@
 // Shared by the end-to-end tests: where their dev environment lives and how to call the CLI.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import type { RuntimeName } from '../../src/domain/names.js';
+import { createRuntime } from '../../src/runtimes/index.js';
+import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
+import { HostPaths } from '../../src/runtimes/host-paths.js';
 import path from 'node:path';
 import { toolsPath } from '../../src/dev/dev-layout.js';
 // @ts-expect-error plain JavaScript shared with the global setup
@@ -57,4 +61,38 @@ export async function waitForLines(
       );
     await sleep(100);
   }
+}
+
+export const runtimeOn = (host: string, runtime: RuntimeName) =>
+  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
+
+/** Overwrites the process-tree image with garbage: CRIU refuses it at once. */
+export async function corruptProcessTreeImage(imagesDir: string): Promise<void> {
+  const file = path.join(imagesDir, 'pstree.img');
+  await writeFile(file, Buffer.alloc((await stat(file)).size, 0x5a));
+}
+
+/** Where the workload runs now (every host of the environment is asked). */
+export async function hostsRunning(
+  runtime: RuntimeName,
+  name: string,
+  hosts: readonly string[] = E2E.hosts,
+): Promise<string[]> {
+  const on: string[] = [];
+  for (const h of hosts) if ((await runtimeOn(h, runtime).inspect(name))?.running) on.push(h);
+  return on;
+}
+
+/** Its output on host keeps growing, the counter never restarted or skipped, the memory checksum never changed. */
+export async function stateContinues(
+  host: string,
+  runtime: RuntimeName,
+  name: string,
+  watchMs = 400,
+): Promise<boolean> {
+  const before = parseStatefulOutput(await readOutput(host, runtime, name)).length;
+  await sleep(watchMs);
+  const lines = parseStatefulOutput(await readOutput(host, runtime, name));
+  const c = analyseContinuity(lines);
+  return lines.length > before && c.restarts === 0 && c.counterBreaks === 0 && c.distinctChecksums === 1;
 }

@@ -1,17 +1,23 @@
 // Evacuating a host (issue: evacuateHost and schedules) against the real dev environment:
 // four simulated hosts, runc and process workloads, a real restore failure.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryClient } from '../../src/client/ferry-client.js';
-import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { RuntimeName } from '../../src/domain/names.js';
-import { createRuntime } from '../../src/runtimes/index.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
 import type { EvacuationResult } from '../../src/workflows/evacuate-host.js';
-import { E2E, ferry, readOutput, sleep, stateDir, waitForLines } from './env.js';
+import {
+  corruptProcessTreeImage,
+  E2E,
+  ferry,
+  hostsRunning,
+  runtimeOn,
+  sleep,
+  stateContinues,
+  stateDir,
+  waitForLines,
+} from './env.js';
 
-const runtimeOn = (host: string, runtime: RuntimeName) =>
-  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
 const WORKLOADS: [RuntimeName, string][] = [
   ['runc', 'e-web1'],
   ['runc', 'e-web2'],
@@ -19,6 +25,7 @@ const WORKLOADS: [RuntimeName, string][] = [
   ['process', 'e-calc2'],
   ['runc', 'e-bad'],
 ];
+const ALL: [RuntimeName, string][] = [...WORKLOADS, ['runc', 'e-cache'], ['runc', 'e-other']];
 let client: FerryClient;
 
 async function spawn(host: string, runtime: RuntimeName, name: string): Promise<void> {
@@ -39,19 +46,9 @@ async function spawn(host: string, runtime: RuntimeName, name: string): Promise<
   await waitForLines(host, runtime, name, 10);
 }
 
-async function hostOf(runtime: RuntimeName, name: string): Promise<string[]> {
-  const on: string[] = [];
-  for (const h of E2E.hosts) if ((await runtimeOn(h, runtime).inspect(name))?.running) on.push(h);
-  return on;
-}
-
-async function continuous(host: string, runtime: RuntimeName, name: string): Promise<boolean> {
-  const before = parseStatefulOutput(await readOutput(host, runtime, name)).length;
-  await sleep(300);
-  const lines = parseStatefulOutput(await readOutput(host, runtime, name));
-  const c = analyseContinuity(lines);
-  return lines.length > before && c.restarts === 0 && c.counterBreaks === 0 && c.distinctChecksums === 1;
-}
+const hostOf = (runtime: RuntimeName, name: string) => hostsRunning(runtime, name);
+const continuous = (host: string, runtime: RuntimeName, name: string) =>
+  stateContinues(host, runtime, name, 300);
 
 /** While e-bad waits before its restore, damage its images there: a real restore failure. */
 async function corruptWhenPaused(): Promise<void> {
@@ -62,9 +59,7 @@ async function corruptWhenPaused(): Promise<void> {
       const migrations = await readdir(new HostPaths(stateDir(host)).migrationsRoot()).catch(() => []);
       const m = migrations.find((x) => x.startsWith('migrate-runc-node-a-e-bad-'));
       if (!m) continue;
-      const file = path.join(new HostPaths(stateDir(host)).imagesDir(m), 'pstree.img');
-      const size = (await stat(file)).size;
-      await writeFile(file, Buffer.alloc(size, 0x5a));
+      await corruptProcessTreeImage(new HostPaths(stateDir(host)).imagesDir(m));
       return;
     }
     await sleep(100);
@@ -81,7 +76,7 @@ describe('evacuating a host', () => {
     for (const h of E2E.hosts) {
       await client.uncordon(h);
       await writeFile(path.join(stateDir(h), 'fault-injection.json'), '{}');
-      for (const [rt, name] of WORKLOADS) {
+      for (const [rt, name] of ALL) {
         await runtimeOn(h, rt).stop(name);
         await runtimeOn(h, rt).removeFiles(name);
       }
@@ -193,5 +188,41 @@ describe('evacuating a host', () => {
       expect(row.cause).toContain(`before ${deadline}`);
       expect(await hostOf(row.runtime, row.workload)).toEqual(['node-b']);
     }
+  });
+
+  it('moves only the workloads with the given label', async () => {
+    await client.uncordon('node-d');
+    const labelled = ['--label', 'tier=cache'];
+    for (const [name, extra] of [
+      ['e-cache', labelled],
+      ['e-other', []],
+    ] as const) {
+      const r = await ferry([
+        'dev',
+        'spawn',
+        '--host',
+        'node-d',
+        '--runtime',
+        'runc',
+        '--name',
+        name,
+        ...extra,
+        '--',
+        '/bin/ferry-stateful',
+        '4',
+        '10',
+      ]);
+      expect(r.exitCode).toBe(0);
+      await waitForLines('node-d', 'runc', name, 5);
+    }
+    const run = await ferry(['evacuate', 'node-d', '--to', 'node-c', '--label', 'tier=cache', '--json']);
+    expect(run.exitCode).toBe(0);
+    const result = JSON.parse(run.stdout) as EvacuationResult;
+    expect(result.rows.map((r) => [r.workload, r.outcome, r.destination])).toEqual([
+      ['e-cache', 'migrated', 'node-c'],
+    ]);
+    expect(await hostOf('runc', 'e-cache')).toEqual(['node-c']);
+    expect(await hostOf('runc', 'e-other')).toEqual(['node-d']);
+    expect((await runtimeOn('node-c', 'runc').inspect('e-cache'))?.labels).toEqual({ tier: 'cache' });
   });
 });

@@ -2,7 +2,7 @@
 // killed processes, iptables rules, a full tmpfs, a corrupted image, a restarted server. The
 // worker's fault-injection switch (started with --fault-injection by the e2e environment) is
 // used only to pause a step so that a fault lands at a precise moment.
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -11,9 +11,20 @@ import { readDevState, devRestart } from '../../src/dev/dev-env.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { RuntimeName } from '../../src/domain/names.js';
 import type { MigrateRequest, MigrationResult, Phase } from '../../src/domain/types.js';
-import { createRuntime } from '../../src/runtimes/index.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
-import { ROOT, E2E, ferry, readOutput, sleep, stateDir, waitForLines } from './env.js';
+import {
+  corruptProcessTreeImage,
+  E2E,
+  ferry,
+  hostsRunning,
+  readOutput,
+  ROOT,
+  runtimeOn,
+  sleep,
+  stateContinues,
+  stateDir,
+  waitForLines,
+} from './env.js';
 
 interface Row {
   fault: string;
@@ -24,8 +35,6 @@ interface Row {
 }
 const rows: Row[] = [];
 const HOSTS = ['node-a', 'node-b'] as const;
-const runtimeOn = (host: string, runtime: RuntimeName) =>
-  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
 const paths = (host: string) => new HostPaths(stateDir(host));
 let client: FerryClient;
 
@@ -115,20 +124,8 @@ async function destinationCleanedOnceBack(name: string): Promise<void> {
   });
 }
 
-async function copiesRunning(runtime: RuntimeName, name: string): Promise<string[]> {
-  const on: string[] = [];
-  for (const host of HOSTS) if ((await runtimeOn(host, runtime).inspect(name))?.running) on.push(host);
-  return on;
-}
-
-/** The surviving copy's output: the counter continues, the memory checksum never changes. */
-async function stateKeptOn(host: string, runtime: RuntimeName, name: string): Promise<boolean> {
-  const before = parseStatefulOutput(await readOutput(host, runtime, name)).length;
-  await sleep(500);
-  const lines = parseStatefulOutput(await readOutput(host, runtime, name));
-  const c = analyseContinuity(lines);
-  return lines.length > before && c.restarts === 0 && c.counterBreaks === 0 && c.distinctChecksums === 1;
-}
+const copiesRunning = (runtime: RuntimeName, name: string) => hostsRunning(runtime, name, HOSTS);
+const stateKeptOn = stateContinues;
 
 async function migrationFilesLeft(): Promise<string[]> {
   const left: string[] = [];
@@ -147,9 +144,7 @@ async function corruptImages(host: string, workflowId: string): Promise<void> {
     m.startsWith(`${workflowId}-`),
   );
   expect(migrations).toHaveLength(1);
-  const file = path.join(paths(host).imagesDir(migrations[0]!), 'pstree.img');
-  const size = (await stat(file)).size;
-  await writeFile(file, Buffer.alloc(size, 0x5a));
+  await corruptProcessTreeImage(paths(host).imagesDir(migrations[0]!));
 }
 
 /** A step paused by the fault-injection switch takes the pause off the file when it starts it. */
@@ -461,73 +456,65 @@ describe('fault matrix', () => {
     }
   });
 
-  it('12. restore of the source checkpoint fails too: start fresh only when allowed', async () => {
-    // Both restores fail (the images are corrupted on both hosts); the request allows a fresh start.
+  /** Both checkpoints (destination and source) become unusable once the images are in place. */
+  async function bothCheckpointsUnusable(name: string, fault: string, allowStartFresh: boolean) {
     await setFault('node-b', { 'before-restore': 4_000 });
-    const name = 'f-fresh';
     await spawn('process', name);
+    const handle = await client.startMigration({
+      workload: name,
+      runtime: 'process',
+      source: 'node-a',
+      destination: 'node-b',
+      allowStartFresh,
+    });
+    await waitForPhase(handle, 'restore');
+    for (const host of HOSTS) await corruptImages(host, handle.workflowId);
+    const t0 = Date.now();
+    const result = await handle.result();
+    const copies = await copiesRunning('process', name);
+    rows.push({
+      fault,
+      outcome: result.outcome,
+      copies: copies.length,
+      stateKept: false,
+      recoverMs: Date.now() - t0,
+    });
+    return { result, copies };
+  }
+
+  it('12. restore of the source checkpoint fails too: start fresh only when allowed', async () => {
     try {
-      const handle = await client.startMigration({
-        workload: name,
-        runtime: 'process',
-        source: 'node-a',
-        destination: 'node-b',
-        allowStartFresh: true,
-      });
-      await waitForPhase(handle, 'restore');
-      for (const host of HOSTS) await corruptImages(host, handle.workflowId);
-      const t0 = Date.now();
-      const result = await handle.result();
-      const copies = await copiesRunning('process', name);
-      const lines = parseStatefulOutput(await readOutput('node-a', 'process', name));
-      rows.push({
-        fault: 'source checkpoint unusable too, start fresh allowed (state loss expected)',
-        outcome: result.outcome,
-        copies: copies.length,
-        stateKept: false,
-        recoverMs: Date.now() - t0,
-      });
+      const { result, copies } = await bothCheckpointsUnusable(
+        'f-fresh',
+        'source checkpoint unusable too, start fresh allowed (state loss expected)',
+        true,
+      );
       expect(result.outcome).toBe('restarted-fresh');
       expect(copies).toEqual(['node-a']);
+      const lines = parseStatefulOutput(await readOutput('node-a', 'process', 'f-fresh'));
       expect(analyseContinuity(lines).restarts).toBe(1); // loudly: the state was lost
       expect(result.rollback).toContain('STARTING process/f-fresh FRESH');
       expect(await migrationFilesLeft()).toEqual([]);
     } finally {
-      await removeEverywhere('process', name);
+      await removeEverywhere('process', 'f-fresh');
     }
   });
+
   it('12b. restore of the source checkpoint fails and a fresh start is not allowed: needs an operator', async () => {
-    await setFault('node-b', { 'before-restore': 4_000 });
-    const name = 'f-operator';
-    await spawn('process', name);
     try {
-      const handle = await client.startMigration({
-        workload: name,
-        runtime: 'process',
-        source: 'node-a',
-        destination: 'node-b',
-      });
-      await waitForPhase(handle, 'restore');
-      for (const host of HOSTS) await corruptImages(host, handle.workflowId);
-      const t0 = Date.now();
-      const result = await handle.result();
-      const copies = await copiesRunning('process', name);
-      rows.push({
-        fault: 'source checkpoint unusable too, no fresh start allowed (none running, images kept)',
-        outcome: result.outcome,
-        copies: copies.length,
-        stateKept: false,
-        recoverMs: Date.now() - t0,
-      });
+      const { result, copies } = await bothCheckpointsUnusable(
+        'f-operator',
+        'source checkpoint unusable too, no fresh start allowed (none running, images kept)',
+        false,
+      );
       expect(result.outcome).toBe('failed-needs-operator');
       expect(copies).toEqual([]);
       // The images stay on the source for the operator, and the result says what to run.
-      const kept = await readdir(paths('node-a').imagesDir(result.migrationId));
-      expect(kept).toContain('inventory.img');
+      expect(await readdir(paths('node-a').imagesDir(result.migrationId))).toContain('inventory.img');
       expect(result.rollback).toContain(`criu restore -D STATE/migrations/${result.migrationId}/images -d`);
       expect(await readdir(paths('node-b').migrationsRoot())).toEqual([]);
     } finally {
-      await removeEverywhere('process', name);
+      await removeEverywhere('process', 'f-operator');
       for (const host of HOSTS) await execa('rm', ['-rf', paths(host).migrationsRoot()]);
     }
   });

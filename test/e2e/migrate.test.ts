@@ -3,12 +3,8 @@ import path from 'node:path';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { RuntimeName } from '../../src/domain/names.js';
-import { createRuntime } from '../../src/runtimes/index.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
-import { ferry, readOutput, sleep, stateDir, waitForLines } from './env.js';
-
-const runtimeOn = (host: string, runtime: RuntimeName) =>
-  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
+import { ferry, readOutput, runtimeOn, sleep, stateDir, waitForLines } from './env.js';
 
 /**
  * A workload with 64 MiB of pseudo-random memory (its checksum in every line) and a counter

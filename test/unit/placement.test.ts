@@ -1,5 +1,7 @@
 import {
   globToRegExp,
+  matchesLabels,
+  parseLabels,
   planPlacement,
   versionAtLeast,
   type PlacementCandidate,
@@ -78,5 +80,15 @@ describe('placement', () => {
     expect(globToRegExp('web-*').test('xweb-1')).toBe(false);
     expect(globToRegExp('db.?').test('db.1')).toBe(true);
     expect(globToRegExp('db.?').test('dbx1')).toBe(false);
+  });
+
+  it('selects by labels', () => {
+    expect(matchesLabels({ tier: 'cache', team: 'a' }, { tier: 'cache' })).toBe(true);
+    expect(matchesLabels({ tier: 'web' }, { tier: 'cache' })).toBe(false);
+    expect(matchesLabels(undefined, { tier: 'cache' })).toBe(false);
+    expect(matchesLabels(undefined, undefined)).toBe(true);
+    expect(parseLabels(['tier=cache', 'zone=eu-1'])).toEqual({ tier: 'cache', zone: 'eu-1' });
+    expect(() => parseLabels(['tier'])).toThrow(/key=value/);
+    expect(() => parseLabels(['a=b;rm'])).toThrow(/key=value/);
   });
 });

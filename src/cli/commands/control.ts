@@ -1,23 +1,4 @@
-import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
-
-async function withClient<T>(
-  configFile: string | undefined,
-  fn: (c: Awaited<ReturnType<typeof connectClient>>) => Promise<T>,
-): Promise<T> {
-  const client = await connectClient(await loadCliConfig(configFile));
-  try {
-    return await fn(client);
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError')
-      throw new CliError(
-        `no migration with workflow id ${(err as Error).message}; list them in the Temporal UI`,
-        EXIT.badInput,
-      );
-    throw err;
-  } finally {
-    await client.close();
-  }
-}
+import { EXIT, withClient } from '../context.js';
 
 export async function cancelCommand(workflowId: string, opts: { config?: string }): Promise<number> {
   await withClient(opts.config, (c) => c.cancel(workflowId));

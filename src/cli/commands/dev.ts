@@ -4,6 +4,7 @@ import { devDown, devRestart, devStatus, devUp, readDevState } from '../../dev/d
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, requireHost } from '../context.js';
+import { parseLabels } from '../../domain/placement.js';
 
 export interface DevUpCliOptions {
   hosts: string;
@@ -80,7 +81,7 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
 
 export async function devSpawnCommand(
   argv: string[],
-  opts: { host: string; runtime: string; name: string; dir?: string },
+  opts: { host: string; runtime: string; name: string; label?: string[]; dir?: string },
 ): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
@@ -97,7 +98,13 @@ export async function devSpawnCommand(
   if (existing)
     throw new CliError(`${opts.runtime}/${opts.name} already exists on ${opts.host}`, EXIT.badInput);
   process.env.PATH = toolsPath();
-  const info = await runtime.spawn(opts.name, { argv });
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = opts.label?.length ? parseLabels(opts.label) : undefined;
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.badInput);
+  }
+  const info = await runtime.spawn(opts.name, { argv, labels });
   process.stdout.write(
     `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}\n`,
   );

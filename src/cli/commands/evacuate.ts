@@ -1,5 +1,6 @@
 import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
+import { parseLabels } from '../../domain/placement.js';
 import type { EvacuationResult } from '../../workflows/evacuate-host.js';
 import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
 
@@ -9,6 +10,7 @@ export interface EvacuateCliOptions {
   deadline?: string;
   runtime?: string;
   name?: string;
+  label?: string[];
   json?: boolean;
   allowStartFresh?: boolean;
   config?: string;
@@ -33,6 +35,12 @@ export async function evacuateCommand(host: string, opts: EvacuateCliOptions): P
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32))
     throw new CliError('--concurrency must be an integer from 1 to 32', EXIT.badInput);
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = opts.label?.length ? parseLabels(opts.label) : undefined;
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.badInput);
+  }
   const client = await connectClient(await loadCliConfig(opts.config));
   try {
     let last = '';
@@ -44,6 +52,7 @@ export async function evacuateCommand(host: string, opts: EvacuateCliOptions): P
         deadline: opts.deadline,
         runtimes: runtimes as RuntimeName[] | undefined,
         namePattern: opts.name,
+        labels,
         allowStartFresh: opts.allowStartFresh,
       },
       (r) => {

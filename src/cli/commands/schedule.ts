@@ -1,22 +1,4 @@
-import { MigrationRequestError } from '../../client/ferry-client.js';
-import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
-
-async function withClient<T>(
-  config: string | undefined,
-  fn: (c: Awaited<ReturnType<typeof connectClient>>) => Promise<T>,
-): Promise<T> {
-  const client = await connectClient(await loadCliConfig(config));
-  try {
-    return await fn(client);
-  } catch (err) {
-    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
-    if ((err as Error).name === 'ScheduleNotFoundError')
-      throw new CliError(`no such schedule; see: ferry schedule list`, EXIT.badInput);
-    throw err;
-  } finally {
-    await client.close();
-  }
-}
+import { EXIT, withClient } from '../context.js';
 
 export async function scheduleEvacuateCommand(
   host: string,
