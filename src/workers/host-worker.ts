@@ -42,6 +42,10 @@ export async function runHostWorker(opts: {
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(host.name),
     activities: createHostActivities(ctx),
+    // Heartbeats reach the server within a second: progress is fresh and a cancel lands
+    // before a paused or long step goes on (the default throttle is 80 % of the timeout).
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
     identity: `ferry-${host.name}-activities@${process.pid}`,
   });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
