@@ -12,6 +12,7 @@ import {
   devUpCommand,
 } from './commands/dev.js';
 import { cancelCommand, resolveCommand } from './commands/control.js';
+import { lsCommand, setupCommand, showCommand } from './commands/history.js';
 import { cordonCommand, evacuateCommand } from './commands/evacuate.js';
 import { scheduleActionCommand, scheduleEvacuateCommand, scheduleListCommand } from './commands/schedule.js';
 import { logsCommand } from './commands/logs.js';
@@ -72,6 +73,30 @@ program
       faultInjection: !!opts.faultInjection,
     });
   });
+
+program
+  .command('ls')
+  .description('recent and ongoing migrations (from Temporal visibility)')
+  .option('--running', 'only those still running')
+  .option('--host <host>', 'only those from or to this host')
+  .option('--limit <n>', 'at most this many (default 50)')
+  .option('--json', 'as JSON')
+  .option('--config <file>', 'ferry config')
+  .action(async (opts) => setExit(await lsCommand(opts)));
+
+program
+  .command('show')
+  .description('one migration: phases, timings, outcome, cause, UI link')
+  .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web')
+  .option('--json', 'as JSON')
+  .option('--config <file>', 'ferry config')
+  .action(async (id, opts) => setExit(await showCommand(id, opts)));
+
+program
+  .command('setup')
+  .description("register ferry's search attributes on the configured Temporal cluster (idempotent)")
+  .option('--config <file>', 'ferry config')
+  .action(async (opts) => setExit(await setupCommand(opts)));
 
 program
   .command('cancel')

@@ -134,4 +134,31 @@ describe('live migration between two simulated hosts', () => {
     const c = analyseContinuity(parseStatefulOutput(await readOutput('node-a', 'process', 'e2e-calc')));
     expect(c).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
   });
+
+  it('lists and shows finished migrations from Temporal visibility; setup is idempotent', async () => {
+    const ls = await ferry(['ls', '--host', 'node-a', '--json']);
+    expect(ls.exitCode).toBe(0);
+    const rows = JSON.parse(ls.stdout) as {
+      workflowId: string;
+      outcome?: string;
+      workload?: string;
+      status: string;
+    }[];
+    const web = rows.find((r) => r.workflowId === 'migrate-runc-node-a-e2e-web');
+    expect(web).toMatchObject({ workload: 'e2e-web', outcome: 'migrated', status: 'COMPLETED' });
+    expect((await ferry(['ls', '--host', 'node-z'])).stderr).toContain('unknown host "node-z"');
+    expect(JSON.parse((await ferry(['ls', '--running', '--json'])).stdout)).toEqual([]);
+
+    const show = await ferry(['show', 'migrate-runc-node-a-e2e-web', '--json']);
+    expect(show.exitCode).toBe(0);
+    const result = JSON.parse(show.stdout) as MigrationResult & { uiUrl?: string };
+    expect(result.outcome).toBe('migrated');
+    expect(result.phases.map((p) => p.phase)).toContain('restore');
+    expect(result.uiUrl).toContain('/workflows/migrate-runc-node-a-e2e-web/');
+    expect((await ferry(['show', 'migrate-runc-node-a-nope'])).exitCode).toBe(2);
+
+    const setup = await ferry(['setup']);
+    expect(setup.exitCode).toBe(0);
+    expect(setup.stdout).toContain('already registered: FerryWorkload');
+  });
 });

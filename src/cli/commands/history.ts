@@ -1,0 +1,128 @@
+import { checkName } from '../../domain/names.js';
+import type { MigrationProgress, MigrationResult } from '../../domain/types.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
+import { progressQuery } from '../../workflows/definitions.js';
+import { CliError, EXIT, loadCliConfig, withClient } from '../context.js';
+import { formatResult } from '../format.js';
+
+interface ListedMigration {
+  workflowId: string;
+  status: string;
+  startTime: string;
+  workload?: string;
+  runtime?: string;
+  source?: string;
+  destination?: string;
+  phase?: string;
+  outcome?: string;
+}
+
+const sa = (attrs: Record<string, unknown> | undefined, name: string) => {
+  const v = attrs?.[name];
+  return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v);
+};
+
+/** Recent and ongoing migrations, from Temporal visibility (search attributes). */
+export async function lsCommand(opts: {
+  running?: boolean;
+  host?: string;
+  json?: boolean;
+  limit?: string;
+  config?: string;
+}): Promise<number> {
+  if (opts.host !== undefined) {
+    const problem = checkName('host', opts.host);
+    if (problem) throw new CliError(problem, EXIT.badInput);
+    const config = await loadCliConfig(opts.config);
+    if (!config.hosts.some((h) => h.name === opts.host))
+      throw new CliError(
+        `unknown host "${opts.host}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
+        EXIT.badInput,
+      );
+  }
+  // Host names are validated above ([a-z0-9_.-] only), so they are safe inside the query.
+  const clauses = ["WorkflowType = 'migrate'"];
+  if (opts.running) clauses.push("ExecutionStatus = 'Running'");
+  if (opts.host) clauses.push(`(FerrySource = '${opts.host}' OR FerryDestination = '${opts.host}')`);
+  const limit = Number(opts.limit ?? 50);
+  const rows = await withClient(opts.config, async (client) => {
+    const out: ListedMigration[] = [];
+    for await (const w of client.temporal.workflow.list({ query: clauses.join(' AND ') })) {
+      const attrs = w.searchAttributes as Record<string, unknown> | undefined;
+      out.push({
+        workflowId: w.workflowId,
+        status: w.status.name,
+        startTime: w.startTime.toISOString(),
+        workload: sa(attrs, 'FerryWorkload'),
+        runtime: sa(attrs, 'FerryRuntime'),
+        source: sa(attrs, 'FerrySource'),
+        destination: sa(attrs, 'FerryDestination'),
+        phase: sa(attrs, 'FerryPhase'),
+        outcome: sa(attrs, 'FerryOutcome'),
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else
+    for (const r of rows)
+      process.stdout.write(
+        `${r.startTime}  ${r.status.padEnd(10)} ${`${r.runtime}/${r.workload}`.padEnd(24)} ${r.source} → ${r.destination}  ${r.outcome ?? r.phase ?? ''}  ${r.workflowId}\n`,
+      );
+  return EXIT.ok;
+}
+
+/** One migration: phases, timings, outcome, cause and the UI link. */
+export async function showCommand(
+  workflowId: string,
+  opts: { json?: boolean; config?: string },
+): Promise<number> {
+  const config = await loadCliConfig(opts.config);
+  return withClient(opts.config, async (client) => {
+    const handle = client.temporal.workflow.getHandle(workflowId);
+    const description = await handle.describe();
+    const ui = client.uiUrl(config.temporal.uiUrl, workflowId, description.runId);
+    if (description.status.name === 'RUNNING') {
+      const progress: MigrationProgress = await handle.query(progressQuery);
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify({ status: 'RUNNING', progress, uiUrl: ui }, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `running: phase ${progress.phase}; ${progress.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}${progress.rollback ? `\nrollback: ${progress.rollback}` : ''}\n${ui ?? ''}\n`,
+        );
+      return EXIT.ok;
+    }
+    if (description.status.name !== 'COMPLETED') {
+      process.stdout.write(`${workflowId}: ${description.status.name}${ui ? `\n${ui}` : ''}\n`);
+      return EXIT.failed;
+    }
+    const result = (await handle.result()) as MigrationResult;
+    process.stdout.write(
+      opts.json ? `${JSON.stringify({ ...result, uiUrl: ui }, null, 2)}\n` : `${formatResult(result, ui)}\n`,
+    );
+    return EXIT.ok;
+  });
+}
+
+/** Registers ferry's search attributes on any cluster (the dev server gets them at start). */
+export async function setupCommand(opts: { config?: string }): Promise<number> {
+  const config = await loadCliConfig(opts.config);
+  const added = await withClient(opts.config, async (client) => {
+    const ops = client.temporal.connection.operatorService;
+    const existing = await ops.listSearchAttributes({ namespace: config.temporal.namespace });
+    const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !(n in (existing.customAttributes ?? {})));
+    if (missing.length)
+      await ops.addSearchAttributes({
+        namespace: config.temporal.namespace,
+        searchAttributes: Object.fromEntries(missing.map((n) => [n, 2 /* KEYWORD */])),
+      });
+    return missing;
+  });
+  process.stdout.write(
+    added.length
+      ? `registered search attributes: ${added.join(', ')}\n`
+      : `search attributes already registered: ${SEARCH_ATTRIBUTE_NAMES.join(', ')}\n`,
+  );
+  return EXIT.ok;
+}
