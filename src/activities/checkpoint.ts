@@ -4,8 +4,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { waitForCommands } from './stale-commands.js';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
-import type { CheckpointResult } from '../domain/types.js';
-import { parseDumpStats } from '../criu/stats.js';
+import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
+import { readDumpStats } from '../runtimes/criu-steps.js';
 import { ferryFailure } from './failure.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
@@ -30,7 +30,8 @@ export function checkpointActivities(ctx: HostContext) {
       if (!info?.running) {
         // A previous attempt may have dumped it and died before recording the result.
         const log = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
-        if (/Dumping finished successfully/.test(log)) return recordFromDisk();
+        if (/Dumping finished successfully/.test(log))
+          return record(Date.now(), 0, await readDumpStats(work));
         throw ferryFailure(
           ErrorType.WorkloadNotRunning,
           `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`,
@@ -46,27 +47,20 @@ export function checkpointActivities(ctx: HostContext) {
       const frozenAtMs = Date.now();
       const outcome = await withHeartbeat(
         () => runtime.checkpoint(input.workload, input.migrationId),
-        () => ({
-          phase: 'checkpoint',
-        }),
+        () => ({ phase: 'checkpoint' }),
       );
-      await makePrivate(images);
-      const result: CheckpointResult = {
-        frozenAtMs,
-        durationMs: Date.now() - frozenAtMs,
-        imageBytes: await directorySize(images),
-        stats: outcome.stats,
-      };
-      await writeJsonAtomic(resultFile, result);
-      return result;
+      return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);
 
-      async function recordFromDisk(): Promise<CheckpointResult> {
-        const stats = parseDumpStats(
-          await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()),
-        );
+      /** Makes the images private and records the result, so that a retry finds it. */
+      async function record(
+        frozenAt: number,
+        durationMs: number,
+        stats: CriuDumpStats,
+      ): Promise<CheckpointResult> {
+        await makePrivate(images);
         const result: CheckpointResult = {
-          frozenAtMs: Date.now(),
-          durationMs: 0,
+          frozenAtMs: frozenAt,
+          durationMs,
           imageBytes: await directorySize(images),
           stats,
         };

@@ -26,3 +26,8 @@ function currentContext(): Context | undefined {
     return undefined; // called outside an activity (CLI, tests)
   }
 }
+
+/** One heartbeat, when called inside an activity (a no-op from the CLI and tests). */
+export function heartbeat(details: unknown): void {
+  currentContext()?.heartbeat(details);
+}

@@ -10,9 +10,6 @@ export interface MigrationStepInput extends WorkloadRef {
 export interface TransferInput extends MigrationStepInput {
   destination: string;
 }
-export interface PreflightDestinationInput extends MigrationStepInput {
-  neededBytes: number;
-}
 export interface VerifyInput extends WorkloadRef {
   windowMs: number;
 }

@@ -6,7 +6,7 @@ import type { RuntimeName } from '../domain/names.js';
 import { criuVersionChecked } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
-import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
+import type { MigrationStepInput, WorkloadRef } from './inputs.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -55,8 +55,11 @@ export function preflightActivities(ctx: HostContext) {
       return { facts, workload: info };
     },
 
-    /** Destination: CRIU works, runtime present, no running copy, room for the images. */
-    async preflightDestination(input: PreflightDestinationInput): Promise<HostFacts> {
+    /**
+     * Destination: CRIU works, runtime present, no running copy. Its free space comes back in
+     * the facts; the workflow checks it against the source's memory (imageSpaceNeeded).
+     */
+    async preflightDestination(input: MigrationStepInput): Promise<HostFacts> {
       const runtime = ctx.runtime(input.runtime);
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
@@ -67,13 +70,6 @@ export function preflightActivities(ctx: HostContext) {
           ErrorType.WorkloadAlreadyOnDestination,
           `a ${input.runtime} workload "${input.workload}" already runs on ${ctx.host.name}; remove it there or pick another destination`,
         );
-      // Images need about the workload's resident memory; keep a margin for the bundle and logs.
-      const needed = Math.ceil(input.neededBytes * 1.2) + 64 * 1024 * 1024;
-      if (facts.freeBytes < needed)
-        throw ferryFailure(
-          ErrorType.InsufficientSpace,
-          `${ctx.host.name} has ${mib(facts.freeBytes)} MiB free in ${ctx.paths.stateDir}, the migration needs about ${mib(needed)} MiB`,
-        );
       // Images hold process memory: their folders are private from the start.
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
@@ -81,5 +77,3 @@ export function preflightActivities(ctx: HostContext) {
     },
   };
 }
-
-const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from './heartbeat.js';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
@@ -34,12 +34,4 @@ export function verifyActivities(ctx: HostContext) {
       }
     },
   };
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
 }

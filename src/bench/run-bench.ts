@@ -13,6 +13,7 @@ import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysi
 import { run } from '../exec/run.js';
 import { HostPaths } from '../runtimes/host-paths.js';
 import { startUnderShim } from '../runtimes/shim.js';
+import { cgroupsPathFor, withCgroupsPath } from '../runtimes/oci-config.js';
 import { rsyncPush, type SshOptions } from '../transfer/rsync.js';
 
 const BENCH = {
@@ -95,9 +96,11 @@ async function floor(config: FerryConfig, a: HostConfig, b: HostConfig, name: st
   await push([pa.imagesDir(id), pa.workloadDir('runc', name)]);
   const bundle = path.join(pb.workloadDir('runc', name), 'bundle');
   const configFile = path.join(bundle, 'config.json');
-  const oci = JSON.parse(await readFile(configFile, 'utf8'));
-  oci.linux.cgroupsPath = `${pb.cgroupParent(b.name)}/${name}`;
-  await writeFile(configFile, JSON.stringify(oci));
+  const oci = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+  await writeFile(
+    configFile,
+    JSON.stringify(withCgroupsPath(oci, cgroupsPathFor(pb.cgroupParent(b.name), name))),
+  );
   await mkdir(pb.workDir(id), { recursive: true });
   await startUnderShim(
     pb.outputLog('runc', name),

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { Connection } from '@temporalio/client';
+import { FerryClient } from '../client/ferry-client.js';
 import { loadConfig } from '../config/schema.js';
 import { checkName, hostTaskQueue, RUNTIMES } from '../domain/names.js';
 import { run } from '../exec/run.js';
@@ -9,6 +9,7 @@ import { createRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../runtimes/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { unmountUnder } from '../runtimes/mounts.js';
+import { removeCgroupTree } from '../runtimes/cgroups.js';
 import { DevLayout, REPO_ROOT, toolsPath, type DevOptions, type DevState } from './dev-layout.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
@@ -132,7 +133,7 @@ export async function startWorker(
 async function waitForWorker(state: DevState, hostName: string): Promise<void> {
   await waitFor(
     `the worker of ${hostName} to poll its task queue`,
-    () => hasPoller(state.temporal.address, hostTaskQueue(hostName)),
+    () => hasPoller(state.temporal.address, hostName),
     90_000,
     `see ${new DevLayout(state.dir).log(`worker-${hostName}`)}`,
   );
@@ -164,18 +165,13 @@ export async function devRestart(
   await writeJsonAtomic(layout.stateFile, state);
 }
 
-async function hasPoller(address: string, taskQueue: string): Promise<boolean> {
+async function hasPoller(address: string, host: string): Promise<boolean> {
   try {
-    const conn = await Connection.connect({ address, connectTimeout: '2s' });
+    const client = await FerryClient.connect({ address });
     try {
-      const res = await conn.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue },
-        taskQueueType: 2,
-      });
-      return (res.pollers?.length ?? 0) > 0;
+      return await client.hasWorker(host);
     } finally {
-      await conn.close();
+      await client.close();
     }
   } catch {
     return false;
@@ -267,7 +263,7 @@ export async function devDown(dirArg: string, say: (line: string) => void): Prom
       }
     }
     await removeStoppedRuncContainers(paths.runcRoot(), say);
-    await removeCgroups(paths.cgroupParent(h.name));
+    await removeCgroupTree(paths.cgroupParent(h.name));
     await closeSshMasters(h.stateDir);
     await stopProcess(h.sshdPid, 'sshd');
   }
@@ -285,22 +281,4 @@ async function removeStoppedRuncContainers(root: string, say: (line: string) => 
       say(`  runc delete ${id}: ${(err as Error).message}`),
     );
   }
-}
-
-/** runc leaves the parents of its cgroups (/ferry/<host>-<id>) in every hierarchy: remove them, leaves first. */
-async function removeCgroups(parent: string): Promise<void> {
-  const hierarchies = await readdir('/sys/fs/cgroup').catch(() => []);
-  const roots = hierarchies.length ? hierarchies.map((h) => path.join('/sys/fs/cgroup', h)) : [];
-  roots.push('/sys/fs/cgroup'); // cgroup v2: a single hierarchy
-  for (const root of roots) {
-    await rmdirDeep(path.join(root, parent));
-    await rmdir(path.join(root, 'ferry')).catch(() => undefined); // only when empty
-  }
-}
-
-async function rmdirDeep(dir: string): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
-  if (!entries) return;
-  for (const e of entries) if (e.isDirectory()) await rmdirDeep(path.join(dir, e.name));
-  await rmdir(dir).catch(() => undefined);
 }

@@ -20,7 +20,10 @@ export interface Placement {
   unplaced: { workload: PlacementWorkload; reason: string }[];
 }
 
-const MARGIN_BYTES = 64 * 1024 * 1024;
+/** Room a workload's checkpoint images need on disk: about its memory, plus a margin for the bundle and logs. */
+export function imageSpaceNeeded(rssBytes: number): number {
+  return Math.ceil(rssBytes * 1.2) + 64 * 1024 * 1024;
+}
 
 /** "4.2.1" >= "4.2"? Compares numerically, field by field. */
 export function versionAtLeast(version: string, minimum: string): boolean {
@@ -46,7 +49,7 @@ export function planPlacement(
   const left = candidates.map((c) => ({ ...c, placed: 0 }));
   const placement: Placement = { assignments: [], unplaced: [] };
   for (const w of [...workloads].sort((x, y) => y.rssBytes - x.rssBytes || x.name.localeCompare(y.name))) {
-    const needDisk = Math.ceil(w.rssBytes * 1.2) + MARGIN_BYTES;
+    const needDisk = imageSpaceNeeded(w.rssBytes);
     const reasons: string[] = [];
     const eligible = left.filter((c) => {
       if (!c.runtimes.includes(w.runtime)) return void reasons.push(`${c.host}: no ${w.runtime}`);

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
@@ -29,4 +29,22 @@ export async function killCgroupTasks(cgroupPath: string): Promise<number> {
     }
   }
   return pids.size;
+}
+
+/**
+ * Removes a cgroup and the empty ones below it in every hierarchy, leaves first (runc leaves
+ * the parents of its containers' cgroups behind), then its parent when that is empty too.
+ */
+export async function removeCgroupTree(cgroupPath: string): Promise<void> {
+  for (const dir of await cgroupDirs(cgroupPath)) {
+    await rmdirDeep(dir);
+    await rmdir(path.dirname(dir)).catch(() => undefined); // only when empty
+  }
+}
+
+async function rmdirDeep(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return;
+  for (const e of entries) if (e.isDirectory()) await rmdirDeep(path.join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
-import type { CriuRestoreStats } from '../domain/types.js';
+import type { CriuDumpStats, CriuRestoreStats } from '../domain/types.js';
 import { ferryFailure } from '../activities/failure.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
@@ -25,8 +25,11 @@ export async function runDump(
       `${label} failed: ${await explainCriuFailure(err, logPath)}`,
     );
   }
-  const stats = parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
-  return { stats, logPath };
+  return { stats: await readDumpStats(work), logPath };
+}
+
+export async function readDumpStats(work: string): Promise<CriuDumpStats> {
+  return parseDumpStats(await readFile(path.join(work, 'stats-dump')).catch(() => new Uint8Array()));
 }
 
 export async function readRestoreStats(work: string): Promise<CriuRestoreStats> {

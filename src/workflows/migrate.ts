@@ -30,6 +30,7 @@ import type {
   PhaseTiming,
 } from '../domain/types.js';
 import { validateMigrateRequest } from '../domain/validation.js';
+import { imageSpaceNeeded } from '../domain/placement.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
@@ -193,11 +194,11 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
             taskQueue: dst.taskQueue,
             summary: `preflight ${what} on ${req.destination} (destination)`,
           },
-          [{ ...step, neededBytes: 0 }],
+          [step],
         ),
       ]);
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
-      const needed = Math.ceil((source.workload.rssBytes ?? 0) * 1.2) + 64 * 1024 * 1024;
+      const needed = imageSpaceNeeded(source.workload.rssBytes ?? 0);
       if (destination.freeBytes < needed)
         throw ApplicationFailure.nonRetryable(
           `${req.destination} has ${mib(destination.freeBytes)} MiB free, ${what} needs about ${mib(needed)} MiB for its images`,

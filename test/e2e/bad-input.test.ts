@@ -7,7 +7,7 @@ import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-
 import { createRuntime } from '../../src/runtimes/index.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
 import { FerryClient } from '../../src/client/ferry-client.js';
-import { E2E, ferry, readOutput, sleep, stateDir, waitForLines } from './env.js';
+import { E2E, ferry, readOutput, sleep, spawnStateful, stateDir } from './env.js';
 
 const victim = createRuntime('process', { host: 'node-a', paths: new HostPaths(stateDir('node-a')) });
 const NAME = 'e2e-victim';
@@ -24,25 +24,7 @@ async function expectUntouched(): Promise<void> {
 
 describe('bad input is refused clearly and the source is untouched', () => {
   beforeAll(async () => {
-    expect(
-      (
-        await ferry([
-          'dev',
-          'spawn',
-          '--host',
-          'node-a',
-          '--runtime',
-          'process',
-          '--name',
-          NAME,
-          '--',
-          'ferry-stateful',
-          '8',
-          '20',
-        ])
-      ).exitCode,
-    ).toBe(0);
-    await waitForLines('node-a', 'process', NAME, 5);
+    await spawnStateful('node-a', 'process', NAME, { mib: 8, intervalMs: 20, lines: 5 });
   });
   afterAll(async () => {
     await victim.stop(NAME);

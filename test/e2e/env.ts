@@ -96,3 +96,33 @@ export async function stateContinues(
   const c = analyseContinuity(lines);
   return lines.length > before && c.restarts === 0 && c.counterBreaks === 0 && c.distinctChecksums === 1;
 }
+
+/**
+ * Starts ferry-stateful (MiB of random memory, a line every intervalMs) as a workload on a
+ * simulated host through the real CLI, and waits until it has printed `lines` lines.
+ */
+export async function spawnStateful(
+  host: string,
+  runtime: RuntimeName,
+  name: string,
+  opts: { mib?: number; intervalMs?: number; lines?: number; extra?: string[] } = {},
+): Promise<string> {
+  const program = runtime === 'runc' ? '/bin/ferry-stateful' : 'ferry-stateful';
+  const argv = [program, String(opts.mib ?? 16), String(opts.intervalMs ?? 10)];
+  const r = await ferry([
+    'dev',
+    'spawn',
+    '--host',
+    host,
+    '--runtime',
+    runtime,
+    '--name',
+    name,
+    ...(opts.extra ?? []),
+    '--',
+    ...argv,
+  ]);
+  if (r.exitCode !== 0)
+    throw new Error(`ferry dev spawn ${runtime}/${name} on ${host} failed (${r.exitCode}):\n${r.stderr}`);
+  return waitForLines(host, runtime, name, opts.lines ?? 20);
+}

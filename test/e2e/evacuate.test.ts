@@ -13,6 +13,7 @@ import {
   hostsRunning,
   runtimeOn,
   sleep,
+  spawnStateful,
   stateContinues,
   stateDir,
   waitForLines,
@@ -29,21 +30,7 @@ const ALL: [RuntimeName, string][] = [...WORKLOADS, ['runc', 'e-cache'], ['runc'
 let client: FerryClient;
 
 async function spawn(host: string, runtime: RuntimeName, name: string): Promise<void> {
-  const argv = runtime === 'runc' ? ['/bin/ferry-stateful', '16', '10'] : ['ferry-stateful', '16', '10'];
-  const r = await ferry([
-    'dev',
-    'spawn',
-    '--host',
-    host,
-    '--runtime',
-    runtime,
-    '--name',
-    name,
-    '--',
-    ...argv,
-  ]);
-  expect(r.exitCode).toBe(0);
-  await waitForLines(host, runtime, name, 10);
+  await spawnStateful(host, runtime, name, { lines: 10 });
 }
 
 const hostOf = (runtime: RuntimeName, name: string) => hostsRunning(runtime, name);
@@ -197,22 +184,7 @@ describe('evacuating a host', () => {
       ['e-cache', labelled],
       ['e-other', []],
     ] as const) {
-      const r = await ferry([
-        'dev',
-        'spawn',
-        '--host',
-        'node-d',
-        '--runtime',
-        'runc',
-        '--name',
-        name,
-        ...extra,
-        '--',
-        '/bin/ferry-stateful',
-        '4',
-        '10',
-      ]);
-      expect(r.exitCode).toBe(0);
+      await spawnStateful('node-d', 'runc', name, { mib: 4, lines: 5, extra: [...extra] });
       await waitForLines('node-d', 'runc', name, 5);
     }
     const run = await ferry(['evacuate', 'node-d', '--to', 'node-c', '--label', 'tier=cache', '--json']);

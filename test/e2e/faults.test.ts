@@ -21,9 +21,9 @@ import {
   ROOT,
   runtimeOn,
   sleep,
+  spawnStateful,
   stateContinues,
   stateDir,
-  waitForLines,
 } from './env.js';
 
 interface Row {
@@ -58,22 +58,7 @@ afterAll(async () => {
 });
 
 async function spawn(runtime: RuntimeName, name: string, mib = 16): Promise<void> {
-  const argv =
-    runtime === 'runc' ? ['/bin/ferry-stateful', String(mib), '10'] : ['ferry-stateful', String(mib), '10'];
-  const r = await ferry([
-    'dev',
-    'spawn',
-    '--host',
-    'node-a',
-    '--runtime',
-    runtime,
-    '--name',
-    name,
-    '--',
-    ...argv,
-  ]);
-  expect(r.exitCode).toBe(0);
-  await waitForLines('node-a', runtime, name, 20);
+  await spawnStateful('node-a', runtime, name, { mib });
 }
 
 async function setFault(host: string, pauseMs: Record<string, number>): Promise<void> {

@@ -4,7 +4,7 @@ import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { RuntimeName } from '../../src/domain/names.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
-import { ferry, readOutput, runtimeOn, sleep, stateDir, waitForLines } from './env.js';
+import { ferry, readOutput, runtimeOn, sleep, spawnStateful, stateDir } from './env.js';
 
 /**
  * A workload with 64 MiB of pseudo-random memory (its checksum in every line) and a counter
@@ -13,23 +13,11 @@ import { ferry, readOutput, runtimeOn, sleep, stateDir, waitForLines } from './e
 async function migrateAndCheck(
   runtime: RuntimeName,
   name: string,
-  command: string[],
   extra: string[] = [],
 ): Promise<MigrationResult> {
-  const spawn = await ferry([
-    'dev',
-    'spawn',
-    '--host',
-    'node-a',
-    '--runtime',
-    runtime,
-    '--name',
-    name,
-    '--',
-    ...command,
-  ]);
-  expect(spawn).toMatchObject({ exitCode: 0 });
-  const before = parseStatefulOutput(await waitForLines('node-a', runtime, name, 20));
+  const before = parseStatefulOutput(
+    await spawnStateful('node-a', runtime, name, { mib: 64, intervalMs: 20 }),
+  );
   expect(before[0]!.counter).toBe(1);
 
   const run = await ferry([
@@ -96,19 +84,14 @@ describe('live migration between two simulated hosts', () => {
   });
 
   it('moves a runc container and its state continues', async () => {
-    await migrateAndCheck('runc', 'e2e-web', ['/bin/ferry-stateful', '64', '20']);
+    await migrateAndCheck('runc', 'e2e-web');
     // Images are removed on both hosts after success.
     for (const host of ['node-a', 'node-b'])
       expect(await readdir(new HostPaths(stateDir(host)).migrationsRoot())).toEqual([]);
   });
 
   it('moves a plain process tree and its state continues; kept images are private', async () => {
-    const result = await migrateAndCheck(
-      'process',
-      'e2e-calc',
-      ['ferry-stateful', '64', '20'],
-      ['--keep-images'],
-    );
+    const result = await migrateAndCheck('process', 'e2e-calc', ['--keep-images']);
     const images = new HostPaths(stateDir('node-b')).imagesDir(result.migrationId);
     expect((await stat(images)).mode & 0o777).toBe(0o700);
     const files = await readdir(images);
