@@ -1,5 +1,6 @@
 import { removeTree } from '../runtimes/workload-files.js';
 import type { HostContext } from './host-context.js';
+import { killCommands } from './stale-commands.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { CleanupInput, MigrationStepInput, WorkloadRef } from './inputs.js';
@@ -18,6 +19,7 @@ export function cleanupActivities(ctx: HostContext) {
         await runtime.stop(input.workload);
         await runtime.removeFiles(input.workload);
       }
+      await killCommands(ctx.paths.imagesDir(input.migrationId));
       if (!input.keepImages) await removeTree(ctx.paths.migrationDir(input.migrationId));
     },
 
@@ -53,6 +55,8 @@ export function cleanupActivities(ctx: HostContext) {
 
     /** Removes a migration's images and logs on this host (idempotent). */
     async removeMigrationFiles(input: { migrationId: string }): Promise<void> {
+      // A page server of the migration still waiting for a dump must not outlive it.
+      await killCommands(ctx.paths.migrationDir(input.migrationId));
       await removeTree(ctx.paths.migrationDir(input.migrationId));
     },
   };

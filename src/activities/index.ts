@@ -1,6 +1,7 @@
 import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
+import { pageServerActivities } from './page-server.js';
 import { preflightActivities } from './preflight.js';
 import { restoreActivities } from './restore.js';
 import { transferActivities } from './transfer.js';
@@ -12,6 +13,7 @@ export function createHostActivities(ctx: HostContext) {
     ...preflightActivities(ctx),
     ...checkpointActivities(ctx),
     ...transferActivities(ctx),
+    ...pageServerActivities(ctx),
     ...restoreActivities(ctx),
     ...verifyActivities(ctx),
     ...cleanupActivities(ctx),

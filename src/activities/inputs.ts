@@ -1,4 +1,6 @@
+import type { RequestedMode } from '../domain/modes.js';
 import type { RuntimeName } from '../domain/names.js';
+import type { PageServerAddress } from '../runtimes/runtime.js';
 
 export interface WorkloadRef {
   workload: string;
@@ -7,8 +9,18 @@ export interface WorkloadRef {
 export interface MigrationStepInput extends WorkloadRef {
   migrationId: string;
 }
+export interface PreflightDestinationInput extends MigrationStepInput {
+  /** Only post-copy needs its extra probe. */
+  mode?: RequestedMode;
+}
+export interface CheckpointInput extends MigrationStepInput {
+  /** Streamed mode: the destination's page server receives the pages. */
+  pageServer?: PageServerAddress;
+}
 export interface TransferInput extends MigrationStepInput {
   destination: string;
+  /** The pages are already there (streamed): send the rest, never delete them. */
+  pagesStreamed?: boolean;
 }
 export interface VerifyInput extends WorkloadRef {
   windowMs: number;

@@ -3,10 +3,10 @@ import os from 'node:os';
 import { ErrorType } from '../domain/errors.js';
 import type { HostFacts, PreflightSourceResult, WorkloadInfo } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
-import { criuVersionChecked } from '../criu/criu.js';
+import { criuFeature, criuVersionChecked } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
-import type { MigrationStepInput, WorkloadRef } from './inputs.js';
+import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -59,7 +59,7 @@ export function preflightActivities(ctx: HostContext) {
      * Destination: CRIU works, runtime present, no running copy. Its free space comes back in
      * the facts; the workflow checks it against the source's memory (imageSpaceNeeded).
      */
-    async preflightDestination(input: MigrationStepInput): Promise<HostFacts> {
+    async preflightDestination(input: PreflightDestinationInput): Promise<HostFacts> {
       const runtime = ctx.runtime(input.runtime);
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
@@ -73,7 +73,21 @@ export function preflightActivities(ctx: HostContext) {
       // Images hold process memory: their folders are private from the start.
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
+      if (input.mode === 'postcopy') facts.postcopyUnavailable = await postcopyUnavailable(facts);
       return facts;
     },
   };
+}
+
+/**
+ * Why this host cannot restore lazily (post-copy), or undefined. userfaultfd is required; and
+ * with CRIU 4.2.1 and 4.3 on Linux 6.18 the lazy page transfer itself fails on the first page
+ * (4.2.1: "page-pipe: splice: Bad file descriptor" in the source's dump; 4.3: "BUG at
+ * page-xfer.c" in lazy-pages), for runc and plain processes alike: docs/migration-modes.md.
+ * ferry therefore does not run post-copy yet and says so before anything is frozen.
+ */
+async function postcopyUnavailable(facts: HostFacts): Promise<string | undefined> {
+  if (!(await criuFeature('uffd-noncoop')))
+    return `${facts.host} has no non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)`;
+  return `lazy page transfer fails with CRIU ${facts.criuVersion} on Linux ${facts.kernel} (verified for CRIU 4.2.1 and 4.3; see docs/migration-modes.md), so ferry does not run post-copy yet`;
 }

@@ -1,6 +1,7 @@
 import { ErrorType } from '../domain/errors.js';
 import type { TransferResult } from '../domain/types.js';
 import { Context } from '@temporalio/activity';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { killCommands } from './stale-commands.js';
 import { CommandError } from '../exec/run.js';
@@ -13,6 +14,8 @@ import type { TransferInput } from './inputs.js';
 
 // Host-local files that must not travel: pid records and runc's own logs.
 const WORKLOAD_EXCLUDES = ['*.pid', 'runc.log'];
+// Streamed pages already sit in the destination's images folder: never send nor delete them.
+const STREAMED_EXCLUDES = ['pages-*.img', 'pagemap-*.img'];
 
 export function transferActivities(ctx: HostContext) {
   async function sshOptions(): Promise<SshOptions> {
@@ -46,7 +49,9 @@ export function transferActivities(ctx: HostContext) {
               paths,
               to: dest.ssh,
               toRoot: dest.stateDir,
-              excludes: WORKLOAD_EXCLUDES,
+              excludes: input.pagesStreamed
+                ? [...WORKLOAD_EXCLUDES, ...STREAMED_EXCLUDES]
+                : WORKLOAD_EXCLUDES,
               deleteExtraneous: true,
               timeoutMs: 60 * 60_000,
             },
@@ -76,5 +81,46 @@ export function transferActivities(ctx: HostContext) {
     presync: (input: TransferInput) => push(input, false),
     /** After the final dump: the images plus the workload's files (bundle, rootfs changes, log). */
     transfer: (input: TransferInput) => push(input, true),
+
+    /**
+     * Rollback of a streamed migration, on the destination: the source's checkpoint lacks its
+     * pages (they were streamed here), so they go back before the source is restored.
+     */
+    async returnImages(input: TransferInput): Promise<TransferResult> {
+      const started = Date.now();
+      const to = ctx.peer(input.destination);
+      // Only the pages: the rest of the source's own checkpoint is intact and authoritative.
+      const images = ctx.paths.imagesDir(input.migrationId);
+      const pages = (await readdir(images).catch(() => [] as string[]))
+        .filter((f) => /^(pages|pagemap)-\d+\.img$/.test(f))
+        .map((f) => path.relative(ctx.paths.stateDir, path.join(images, f)));
+      if (!pages.length)
+        throw ferryFailure(
+          ErrorType.TransferFailed,
+          `no streamed pages of ${input.migrationId} on ${ctx.host.name}`,
+        );
+      try {
+        const { bytesSent } = await withHeartbeat(async () =>
+          rsyncPush(
+            {
+              fromRoot: ctx.paths.stateDir,
+              paths: pages,
+              to: to.ssh,
+              toRoot: to.stateDir,
+              timeoutMs: 60 * 60_000,
+            },
+            await sshOptions(),
+            () => undefined,
+            Context.current().cancellationSignal,
+          ),
+        );
+        return { bytesSent, durationMs: Date.now() - started };
+      } catch (err) {
+        throw ferryFailure(
+          ErrorType.TransferFailed,
+          `returning images from ${ctx.host.name} to ${to.name}: ${(err as Error).message}`,
+        );
+      }
+    },
   };
 }

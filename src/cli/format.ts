@@ -14,6 +14,7 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
   const lines = [
     `${r.outcome === 'migrated' ? '✔' : '✘'} ${r.runtime}/${r.workload}: ${r.source} → ${r.destination}: ${r.outcome}`,
   ];
+  if (r.mode) lines.push(`  mode: ${r.mode} (${r.modeReason ?? 'requested'})`);
   if (r.cause) lines.push(`  cause: ${r.cause.type}: ${r.cause.message}`);
   if (r.rollback) lines.push(`  rollback: ${r.rollback}`);
   if (r.outcome === 'restarted-fresh')

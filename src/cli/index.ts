@@ -56,6 +56,14 @@ program
     '--allow-start-fresh',
     'if the source cannot be restored after a failure, start it fresh there (state lost)',
   )
+  .option(
+    '--mode <mode>',
+    'auto | stop-and-copy | streamed | precopy | postcopy (default auto; docs/migration-modes.md)',
+  )
+  .option(
+    '--accept-postcopy-risk',
+    'required with --mode postcopy: a failure after the destination started loses the workload',
+  )
   .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
   .addHelpText('after', '\nExample:\n  ferry migrate web --runtime runc --from node-a --to node-b --json')
   .action(async (workload, opts) => setExit(await migrateCommand(workload, opts)));

@@ -16,6 +16,8 @@ export const ErrorType = {
   VerifyFailed: 'VerifyFailed',
   HostUnavailable: 'HostUnavailable',
   CommandFailed: 'CommandFailed',
+  /** The requested migration mode cannot run between these hosts (or for this runtime). */
+  ModeUnavailable: 'ModeUnavailable',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -30,4 +32,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.CriuUnavailable,
   ErrorType.InsufficientSpace,
   ErrorType.VerifyFailed,
+  ErrorType.ModeUnavailable,
 ];

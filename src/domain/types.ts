@@ -1,3 +1,4 @@
+import type { MigrationMode, RequestedMode } from './modes.js';
 import type { RuntimeName } from './names.js';
 
 /** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
@@ -15,12 +16,20 @@ export interface MigrateRequest {
    * the workload fresh on the source (its in-memory state is lost; outcome restarted-fresh).
    */
   allowStartFresh?: boolean;
+  /** How to move memory (docs/migration-modes.md); auto by default. */
+  mode?: RequestedMode;
+  /**
+   * Required with mode postcopy: once the lazy restore has started, a failure loses the
+   * workload on both hosts.
+   */
+  acceptPostcopyRisk?: boolean;
 }
 
 export type Phase =
   | 'validating'
   | 'preflight'
   | 'presync'
+  | 'precopy'
   | 'checkpoint'
   | 'transfer'
   | 'restore'
@@ -79,10 +88,14 @@ export interface WorkloadInfo {
 export interface HostFacts {
   host: string;
   criuVersion: string;
+  /** Soft-dirty tracking (pre-copy rounds possible); filled in by the pre-copy preflight. */
+  dirtyTracking?: boolean;
   kernel: string;
   freeBytes: number;
   freeMemoryBytes: number;
   runtimes: RuntimeName[];
+  /** Undefined when this host can take part in a post-copy migration, else why not. */
+  postcopyUnavailable?: string;
 }
 
 export interface PreflightSourceResult {
@@ -138,6 +151,11 @@ export interface MigrationResult {
   phases: PhaseTiming[];
   criu: { dump?: CriuDumpStats; restore?: CriuRestoreStats };
   criuVersions: { source?: string; destination?: string };
+  /** The mode that ran and why it was chosen (e.g. why pre-copy was skipped). */
+  mode?: MigrationMode;
+  modeReason?: string;
+  /** Streamed mode: where the destination's page server listened. */
+  pageServer?: { address: string; port: number };
 }
 
 export interface MigrationProgress {

@@ -1,4 +1,5 @@
 import { checkName, isRuntimeName, RUNTIMES } from './names.js';
+import { isRequestedMode, REQUESTED_MODES } from './modes.js';
 import type { MigrateRequest } from './types.js';
 
 /** Every problem with a migrate request, each naming the fix. Empty when valid. */
@@ -16,7 +17,14 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
   if (destination) problems.push(`destination ${destination}`);
   if (!source && !destination && req.source === req.destination)
     problems.push(`source and destination are both "${req.source}": pick a different destination host`);
-  for (const flag of ['keepImages', 'allowStartFresh'] as const)
+  if (req.mode !== undefined && !isRequestedMode(req.mode))
+    problems.push(`unknown mode ${JSON.stringify(req.mode)}: use one of ${REQUESTED_MODES.join(', ')}`);
+  if (req.mode === 'postcopy' && req.acceptPostcopyRisk !== true)
+    problems.push(
+      'mode postcopy can lose the workload on both hosts if anything fails once the destination has started it; ' +
+        'opt in with acceptPostcopyRisk: true (CLI: --accept-postcopy-risk), see docs/migration-modes.md',
+    );
+  for (const flag of ['keepImages', 'allowStartFresh', 'acceptPostcopyRisk'] as const)
     if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
       problems.push(`${flag} must be true or false`);
   if (

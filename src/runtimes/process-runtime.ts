@@ -7,10 +7,11 @@ import { run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { isPidBusy } from '../criu/log.js';
 import { startUnderShim } from './shim.js';
-import { readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
+import { pageServerArgs, readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
 import type {
+  CheckpointOptions,
   CheckpointOutcome,
   RestoreOutcome,
   RuntimeContext,
@@ -122,7 +123,11 @@ export class ProcessRuntime implements WorkloadRuntime {
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: CheckpointOptions = {},
+  ): Promise<CheckpointOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await this.aliveHere(meta)))
       throw ferryFailure(
@@ -134,10 +139,26 @@ export class ProcessRuntime implements WorkloadRuntime {
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
     await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
     return runDump(`criu dump of ${name}`, work, (logPath) =>
-      run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4'], {
-        timeoutMs: 10 * 60_000,
-        logPath,
-      }),
+      run(
+        'criu',
+        [
+          'dump',
+          '-t',
+          String(meta.pid),
+          '-D',
+          images,
+          '-W',
+          work,
+          '-o',
+          'dump.log',
+          '-v4',
+          ...pageServerArgs(opts),
+        ],
+        {
+          timeoutMs: 10 * 60_000,
+          logPath,
+        },
+      ),
     );
   }
 

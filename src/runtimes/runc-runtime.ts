@@ -11,6 +11,7 @@ import { startUnderShim } from './shim.js';
 import { readRestoreStats, runDump } from './criu-steps.js';
 import { treeRssBytes } from './procfs.js';
 import type {
+  CheckpointOptions,
   CheckpointOutcome,
   RestoreOutcome,
   RuntimeContext,
@@ -131,7 +132,11 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: CheckpointOptions = {},
+  ): Promise<CheckpointOutcome> {
     const st = await this.state(name);
     if (st?.status !== 'running')
       throw ferryFailure(
@@ -146,6 +151,7 @@ export class RuncRuntime implements WorkloadRuntime {
           '--log',
           path.join(work, 'runc.log'),
           'checkpoint',
+          ...(opts.pageServer ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`] : []),
           '--image-path',
           images,
           '--work-path',

@@ -18,6 +18,15 @@ export interface RestoreOutcome {
   logPath: string;
 }
 
+/** Where the final dump sends memory pages instead of the local images folder. */
+export interface PageServerAddress {
+  address: string;
+  port: number;
+}
+export interface CheckpointOptions {
+  pageServer?: PageServerAddress;
+}
+
 export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
@@ -35,8 +44,11 @@ export interface WorkloadRuntime {
   list(): Promise<WorkloadInfo[]>;
   inspect(name: string): Promise<WorkloadInfo | undefined>;
   spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo>;
-  /** Final dump: the workload is frozen, dumped and stopped. */
-  checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome>;
+  /**
+   * Final dump: the workload is frozen, dumped and stopped. With opts.pageServer its memory
+   * pages go straight to that CRIU page server; the other images stay local.
+   */
+  checkpoint(name: string, migrationId: string, opts?: CheckpointOptions): Promise<CheckpointOutcome>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string): Promise<RestoreOutcome>;
   /**

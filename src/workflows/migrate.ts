@@ -31,6 +31,8 @@ import type {
 } from '../domain/types.js';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { imageSpaceNeeded } from '../domain/placement.js';
+import { chooseMode, type MigrationMode } from '../domain/modes.js';
+import { runPrecopyRounds } from './precopy-hook.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
@@ -91,6 +93,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   const dst = hostActivities(req.destination);
   const startedAt = Date.now();
   let destinationDeclaredDown = false;
+  let mode = 'stop-and-copy' as MigrationMode;
 
   const progress: MigrationProgress = {
     phase: 'validating',
@@ -194,7 +197,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
             taskQueue: dst.taskQueue,
             summary: `preflight ${what} on ${req.destination} (destination)`,
           },
-          [step],
+          [{ ...step, mode: req.mode }],
         ),
       ]);
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
@@ -204,6 +207,19 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           `${req.destination} has ${mib(destination.freeBytes)} MiB free, ${what} needs about ${mib(needed)} MiB for its images`,
           ErrorType.InsufficientSpace,
         );
+      const choice = chooseMode(req.mode ?? 'auto', {
+        runtime: req.runtime,
+        rssBytes: source.workload.rssBytes ?? 0,
+        dirtyTracking: source.facts.dirtyTracking ?? false,
+        postcopyUnavailable: destination.postcopyUnavailable,
+      });
+      if (!choice.ok) throw ApplicationFailure.nonRetryable(choice.reason, ErrorType.ModeUnavailable);
+      mode = choice.mode;
+      result.mode = mode;
+      result.modeReason = choice.reason;
+      // Post-copy has no run path yet: chooseMode refuses it while every host reports why.
+      if (mode === 'postcopy')
+        throw ApplicationFailure.nonRetryable('postcopy is not available', ErrorType.ModeUnavailable);
       if (source.facts.kernel !== destination.kernel)
         log.warn('source and destination kernels differ', {
           source: source.facts.kernel,
@@ -221,6 +237,15 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       );
       progress.bytesTransferred += r.bytesSent;
     });
+    if (mode === 'precopy')
+      await phase('precopy', () =>
+        runPrecopyRounds({
+          migrationId,
+          workload: req.workload,
+          source: req.source,
+          destination: req.destination,
+        }),
+      );
   } catch (err) {
     // The destination preflight may have created the migration's folder even when the source
     // preflight failed: always clean up there.
@@ -231,12 +256,34 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   // 3. Final dump: the workload freezes; downtime starts.
   let checkpoint: CheckpointResult;
   try {
-    checkpoint = await phase('checkpoint', () =>
-      src.long.checkpoint.executeWithOptions(
-        { ...long, taskQueue: src.taskQueue, summary: `checkpoint ${what} on ${req.source} (final dump)` },
-        [step],
-      ),
-    );
+    checkpoint = await phase('checkpoint', async () => {
+      // Streamed: the pages go straight into a page server on the destination, which never
+      // outlives this step (it also exits by itself after the dump).
+      const pageServer =
+        mode === 'streamed'
+          ? await dst.quick.startPageServer.executeWithOptions(
+              {
+                ...quick,
+                taskQueue: dst.taskQueue,
+                summary: `start a CRIU page server on ${req.destination}`,
+              },
+              [step],
+            )
+          : undefined;
+      if (pageServer) result.pageServer = pageServer;
+      try {
+        return await src.long.checkpoint.executeWithOptions(
+          {
+            ...long,
+            taskQueue: src.taskQueue,
+            summary: `checkpoint ${what} on ${req.source} (final dump${pageServer ? `, pages streamed to ${pageServer.address}:${pageServer.port}` : ''})`,
+          },
+          [{ ...step, pageServer }],
+        );
+      } finally {
+        if (pageServer) await nonCancellable(() => dst.quick.stopPageServer(step)).catch(() => undefined);
+      }
+    });
     result.criu.dump = checkpoint.stats;
     result.imageBytes = checkpoint.imageBytes;
   } catch (err) {
@@ -246,6 +293,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         () => true,
         () => false,
       );
+      if (!stillRuns) await bringPagesBack();
       await cleanupDestinationBeforeFreeze();
       if (stillRuns) {
         await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
@@ -267,7 +315,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           taskQueue: src.taskQueue,
           summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
         },
-        [{ ...step, destination: req.destination }],
+        [{ ...step, destination: req.destination, pagesStreamed: mode === 'streamed' }],
       );
       progress.bytesTransferred += sent.bytesSent;
     });
@@ -348,6 +396,26 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       await dst.quick.removeWorkload(ref).catch(() => undefined);
   }
 
+  /** Streamed mode: the source's checkpoint has no pages (they went to the destination). */
+  async function bringPagesBack(): Promise<void> {
+    if (mode !== 'streamed') return;
+    say(`bringing the streamed memory pages of ${what} back from ${req.destination}`);
+    await dst.long.returnImages
+      .executeWithOptions(
+        {
+          ...long,
+          taskQueue: dst.taskQueue,
+          summary: `rollback: return the streamed pages of ${what} to ${req.source}`,
+        },
+        [{ ...step, destination: req.source }],
+      )
+      .catch((err) =>
+        say(
+          `the pages of ${what} could not be brought back from ${req.destination}: ${describeCause(err).message}`,
+        ),
+      );
+  }
+
   /** After the freeze: first make sure no copy runs on the destination, then the source. */
   async function rollBack(restoreMayHaveRun: boolean): Promise<Outcome> {
     return phase('rollback', async () => {
@@ -367,6 +435,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       if (restoreMayHaveRun) {
         const fenced = await waitForDestinationOrOperator(removal);
         if (!fenced) return 'failed-needs-operator';
+        await bringPagesBack();
         await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
       } else {
         // The restore never started there: no copy can exist. Clean up if the host answers.
@@ -374,8 +443,10 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           () => true,
           () => false,
         );
-        if (answered) await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
-        else {
+        if (answered) {
+          await bringPagesBack();
+          await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+        } else {
           say(
             `${req.destination} did not answer (no copy can run there: its restore never started); what the migration left there is removed when it is back (workflow cleanup-${migrationId})`,
           );

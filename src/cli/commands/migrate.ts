@@ -13,6 +13,8 @@ export interface MigrateCliOptions {
   verifyWindowMs?: string;
   keepImages?: boolean;
   allowStartFresh?: boolean;
+  mode?: string;
+  acceptPostcopyRisk?: boolean;
 }
 
 export function exitCodeFor(result: MigrationResult): number {
@@ -33,6 +35,9 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     verifyWindowMs: opts.verifyWindowMs === undefined ? undefined : Number(opts.verifyWindowMs),
     keepImages: opts.keepImages,
     allowStartFresh: opts.allowStartFresh,
+    // Checked (with a clear message) by the request validation before anything starts.
+    mode: opts.mode as MigrateRequest['mode'],
+    acceptPostcopyRisk: opts.acceptPostcopyRisk,
   };
   const client = await connectClient(config);
   try {

@@ -1,0 +1,66 @@
+// Migration modes and the choice among them. Pure and deterministic: used by the workflow.
+import type { RuntimeName } from './names.js';
+
+/** What a request may ask for (docs/migration-modes.md). */
+export const REQUESTED_MODES = ['auto', 'stop-and-copy', 'streamed', 'precopy', 'postcopy'] as const;
+export type RequestedMode = (typeof REQUESTED_MODES)[number];
+/** What a migration runs. */
+export type MigrationMode = Exclude<RequestedMode, 'auto'>;
+
+export const isRequestedMode = (v: unknown): v is RequestedMode =>
+  typeof v === 'string' && (REQUESTED_MODES as readonly string[]).includes(v);
+
+/** Below this much memory, pre-copy rounds cost more than the freeze they save. */
+export const PRECOPY_MIN_BYTES = 256 * 1024 * 1024;
+
+/** Host facts the choice depends on, gathered by the preflight of both hosts. */
+export interface ModeFacts {
+  runtime: RuntimeName;
+  /** Resident memory of the workload on the source. */
+  rssBytes: number;
+  /** The source kernel tracks dirty pages (`criu check --feature mem_dirty_track`). */
+  dirtyTracking: boolean;
+  /** Lazy migration works between these hosts; undefined when it does, else why not. */
+  postcopyUnavailable?: string;
+}
+
+export type ModeChoice = { ok: true; mode: MigrationMode; reason: string } | { ok: false; reason: string };
+
+/**
+ * auto: pre-copy when the kernel tracks dirty pages and the workload is large enough to
+ * benefit, else stop-and-copy (rsync; measured no slower than streaming on every size, see
+ * docs/bench-downtime.md). Never post-copy unless asked: it can lose the workload.
+ * A forced mode the hosts cannot run is refused with the reason, before anything is frozen.
+ */
+export function chooseMode(requested: RequestedMode, facts: ModeFacts): ModeChoice {
+  const mib = Math.round(facts.rssBytes / 2 ** 20);
+  const noTracking =
+    'the source kernel does not track dirty pages (criu check --feature mem_dirty_track fails: no CONFIG_MEM_SOFT_DIRTY)';
+  switch (requested) {
+    case 'auto':
+      if (!facts.dirtyTracking)
+        return { ok: true, mode: 'stop-and-copy', reason: `pre-copy skipped: ${noTracking}` };
+      if (facts.rssBytes < PRECOPY_MIN_BYTES)
+        return {
+          ok: true,
+          mode: 'stop-and-copy',
+          reason: `pre-copy skipped: ${mib} MiB is below ${PRECOPY_MIN_BYTES / 2 ** 20} MiB, where rounds cost more than they save`,
+        };
+      return { ok: true, mode: 'precopy', reason: `${mib} MiB and the kernel tracks dirty pages` };
+    case 'precopy':
+      return facts.dirtyTracking
+        ? { ok: true, mode: 'precopy', reason: 'requested' }
+        : { ok: false, reason: `precopy cannot run: ${noTracking}` };
+    case 'postcopy':
+      if (facts.runtime !== 'runc')
+        return {
+          ok: false,
+          reason: `postcopy needs a container runtime (own PID and mount namespaces); ${facts.runtime} workloads cannot be restored lazily`,
+        };
+      return facts.postcopyUnavailable
+        ? { ok: false, reason: `postcopy cannot run: ${facts.postcopyUnavailable}` }
+        : { ok: true, mode: 'postcopy', reason: 'requested, risk accepted' };
+    default:
+      return { ok: true, mode: requested, reason: 'requested' };
+  }
+}

@@ -1,0 +1,66 @@
+import { chooseMode, PRECOPY_MIN_BYTES, type ModeFacts } from '../../src/domain/modes.js';
+import { validateMigrateRequest } from '../../src/domain/validation.js';
+
+const MiB = 2 ** 20;
+const facts = (over: Partial<ModeFacts> = {}): ModeFacts => ({
+  runtime: 'runc',
+  rssBytes: 512 * MiB,
+  dirtyTracking: false,
+  ...over,
+});
+
+describe('chooseMode', () => {
+  it('auto: stop-and-copy without dirty tracking, saying why pre-copy was skipped', () => {
+    const c = chooseMode('auto', facts());
+    expect(c).toMatchObject({ ok: true, mode: 'stop-and-copy' });
+    expect(c.reason).toContain('mem_dirty_track');
+  });
+  it('auto: pre-copy with dirty tracking and enough memory, stop-and-copy below the threshold', () => {
+    expect(chooseMode('auto', facts({ dirtyTracking: true }))).toMatchObject({ ok: true, mode: 'precopy' });
+    const small = chooseMode('auto', facts({ dirtyTracking: true, rssBytes: PRECOPY_MIN_BYTES - 1 }));
+    expect(small).toMatchObject({ ok: true, mode: 'stop-and-copy' });
+    expect(small.reason).toContain('below 256 MiB');
+  });
+  it('auto never picks post-copy, even when it is available', () => {
+    for (const dirtyTracking of [true, false])
+      for (const rssBytes of [MiB, 4096 * MiB])
+        expect(chooseMode('auto', facts({ dirtyTracking, rssBytes }))).not.toMatchObject({
+          mode: 'postcopy',
+        });
+  });
+  it('forced precopy without dirty tracking is refused with the reason', () => {
+    const c = chooseMode('precopy', facts());
+    expect(c.ok).toBe(false);
+    expect(c.reason).toMatch(/precopy cannot run: .*mem_dirty_track/);
+    expect(chooseMode('precopy', facts({ dirtyTracking: true }))).toMatchObject({
+      ok: true,
+      mode: 'precopy',
+    });
+  });
+  it('postcopy needs runc and a host that can do it', () => {
+    expect(chooseMode('postcopy', facts({ runtime: 'process' }))).toMatchObject({ ok: false });
+    const broken = chooseMode('postcopy', facts({ postcopyUnavailable: 'no userfaultfd' }));
+    expect(broken).toEqual({ ok: false, reason: 'postcopy cannot run: no userfaultfd' });
+    expect(chooseMode('postcopy', facts())).toMatchObject({ ok: true, mode: 'postcopy' });
+  });
+  it('stop-and-copy and streamed run as asked on any host', () => {
+    for (const m of ['stop-and-copy', 'streamed'] as const)
+      expect(chooseMode(m, facts({ runtime: 'process', rssBytes: 0 }))).toMatchObject({ ok: true, mode: m });
+  });
+});
+
+describe('mode in the migrate request', () => {
+  const base = { workload: 'web', runtime: 'runc' as const, source: 'node-a', destination: 'node-b' };
+  it('accepts the known modes and refuses others', () => {
+    for (const mode of ['auto', 'stop-and-copy', 'streamed', 'precopy'] as const)
+      expect(validateMigrateRequest({ ...base, mode })).toEqual([]);
+    expect(validateMigrateRequest({ ...base, mode: 'fast' as never })[0]).toContain('unknown mode "fast"');
+  });
+  it('postcopy needs the explicit opt-in', () => {
+    expect(validateMigrateRequest({ ...base, mode: 'postcopy' })[0]).toContain('--accept-postcopy-risk');
+    expect(validateMigrateRequest({ ...base, mode: 'postcopy', acceptPostcopyRisk: true })).toEqual([]);
+    expect(validateMigrateRequest({ ...base, acceptPostcopyRisk: 'yes' as never })[0]).toContain(
+      'acceptPostcopyRisk must be true or false',
+    );
+  });
+});
