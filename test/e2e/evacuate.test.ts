@@ -122,7 +122,14 @@ describe('evacuating a host', () => {
 
   it('a schedule --at a few seconds ahead fires and evacuates; pause prevents a run; delete removes it', async () => {
     // node-c -> node-b (node-a and node-d are cordoned).
-    const at = new Date(Date.now() + 5_000).toISOString();
+    const onC = async () => {
+      let n = 0;
+      for (const [rt, name] of WORKLOADS) if ((await runtimeOn('node-c', rt).inspect(name))?.running) n++;
+      return n;
+    };
+    expect(await onC()).toBeGreaterThan(0);
+    // Far enough ahead that creating and pausing both schedules finishes first on a loaded machine.
+    const at = new Date(Date.now() + 15_000).toISOString();
     const created = await ferry(['schedule', 'evacuate', 'node-c', '--at', at, '--note', 'reboot window']);
     expect(created.exitCode).toBe(0);
     const id = created.stdout.trim();
@@ -131,17 +138,11 @@ describe('evacuating a host', () => {
       'evacuate',
       'node-b',
       '--at',
-      new Date(Date.now() + 8_000).toISOString(),
+      new Date(Date.now() + 20_000).toISOString(),
     ]);
     const pausedId = paused.stdout.trim();
     expect((await ferry(['schedule', 'pause', pausedId])).exitCode).toBe(0);
 
-    const onC = async () => {
-      let n = 0;
-      for (const [rt, name] of WORKLOADS) if ((await runtimeOn('node-c', rt).inspect(name))?.running) n++;
-      return n;
-    };
-    expect(await onC()).toBeGreaterThan(0);
     for (let i = 0; i < 120 && (await onC()) > 0; i++) await sleep(500);
     expect(await onC()).toBe(0);
 
