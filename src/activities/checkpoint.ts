@@ -9,14 +9,18 @@ import { readDumpStats } from '../runtimes/criu-steps.js';
 import { ferryFailure } from './failure.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
-import type { MigrationStepInput } from './inputs.js';
+import type { CheckpointInput } from './inputs.js';
+import { precopyParentLink } from '../domain/precopy.js';
 import { directorySize, makePrivate } from './disk-usage.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 
 export function checkpointActivities(ctx: HostContext) {
   return {
-    /** Final dump on the source. Downtime starts here. Idempotent across retries. */
-    async checkpoint(input: MigrationStepInput): Promise<CheckpointResult> {
+    /**
+     * Final dump on the source. Downtime starts here. Idempotent across retries. After pre-copy,
+     * the last round is its parent: only pages dirtied since are written.
+     */
+    async checkpoint(input: CheckpointInput): Promise<CheckpointResult> {
       const resultFile = path.join(ctx.paths.migrationDir(input.migrationId), 'checkpoint.json');
       const done = await readJson<CheckpointResult>(resultFile);
       if (done) return done;
@@ -46,7 +50,10 @@ export function checkpointActivities(ctx: HostContext) {
       await mkdir(work, { recursive: true, mode: 0o700 });
       const frozenAtMs = Date.now();
       const outcome = await withHeartbeat(
-        () => runtime.checkpoint(input.workload, input.migrationId),
+        () =>
+          runtime.checkpoint(input.workload, input.migrationId, {
+            parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
+          }),
         () => ({ phase: 'checkpoint' }),
       );
       return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);

@@ -2,6 +2,7 @@ import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
 import { preflightActivities } from './preflight.js';
+import { precopyActivities } from './precopy.js';
 import { restoreActivities } from './restore.js';
 import { transferActivities } from './transfer.js';
 import { verifyActivities } from './verify.js';
@@ -11,6 +12,7 @@ export function createHostActivities(ctx: HostContext) {
   return {
     ...preflightActivities(ctx),
     ...checkpointActivities(ctx),
+    ...precopyActivities(ctx),
     ...transferActivities(ctx),
     ...restoreActivities(ctx),
     ...verifyActivities(ctx),

@@ -18,3 +18,11 @@ export interface CleanupInput extends MigrationStepInput {
   removeWorkloadFiles: boolean;
   keepImages: boolean;
 }
+export interface PreDumpInput extends MigrationStepInput {
+  /** 1, 2, ...: round n uses round n-1 as its parent. */
+  round: number;
+}
+export interface CheckpointInput extends MigrationStepInput {
+  /** The last pre-copy round: the final dump writes only pages dirtied since. */
+  parentRound?: number;
+}

@@ -16,6 +16,8 @@ export const ErrorType = {
   VerifyFailed: 'VerifyFailed',
   HostUnavailable: 'HostUnavailable',
   CommandFailed: 'CommandFailed',
+  /** Pre-copy was required but the source kernel does not track dirty pages. */
+  PrecopyUnsupported: 'PrecopyUnsupported',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -30,4 +32,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.CriuUnavailable,
   ErrorType.InsufficientSpace,
   ErrorType.VerifyFailed,
+  ErrorType.PrecopyUnsupported,
 ];

@@ -1,4 +1,5 @@
 import type { RuntimeName } from './names.js';
+import type { PrecopyRequest, PrecopySummary } from './precopy.js';
 
 /** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
 export interface MigrateRequest {
@@ -15,12 +16,15 @@ export interface MigrateRequest {
    * the workload fresh on the source (its in-memory state is lost; outcome restarted-fresh).
    */
   allowStartFresh?: boolean;
+  /** Pre-copy rounds before the final dump (docs/precopy.md). Omitted: none. */
+  precopy?: PrecopyRequest;
 }
 
 export type Phase =
   | 'validating'
   | 'preflight'
   | 'presync'
+  | 'precopy'
   | 'checkpoint'
   | 'transfer'
   | 'restore'
@@ -83,6 +87,10 @@ export interface HostFacts {
   freeBytes: number;
   freeMemoryBytes: number;
   runtimes: RuntimeName[];
+  /** The kernel tracks dirty pages (`criu check --feature mem_dirty_track`): pre-copy can run. */
+  dirtyTracking: boolean;
+  /** Why not, when dirtyTracking is false (CRIU's own words). */
+  dirtyTrackingReason?: string;
 }
 
 export interface PreflightSourceResult {
@@ -138,6 +146,8 @@ export interface MigrationResult {
   phases: PhaseTiming[];
   criu: { dump?: CriuDumpStats; restore?: CriuRestoreStats };
   criuVersions: { source?: string; destination?: string };
+  /** Present when the request asked for pre-copy: its rounds, or why it was skipped. */
+  precopy?: PrecopySummary;
 }
 
 export interface MigrationProgress {

@@ -12,6 +12,7 @@ import { readRestoreStats, runDump } from './criu-steps.js';
 import { treeRssBytes } from './procfs.js';
 import type {
   CheckpointOutcome,
+  PreDumpFolders,
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
@@ -131,25 +132,41 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+  async checkpoint(name: string, migrationId: string, opts: { parent?: string } = {}): Promise<CheckpointOutcome> {
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, []);
+  }
+
+  /** runc turns on memory tracking itself for --pre-dump and --parent-path (relative to the images). */
+  async preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome> {
+    return this.dump(name, 'runc checkpoint --pre-dump', round, ['--pre-dump']);
+  }
+
+  private async dump(
+    name: string,
+    label: string,
+    dirs: PreDumpFolders,
+    extra: string[],
+  ): Promise<CheckpointOutcome> {
     const st = await this.state(name);
     if (st?.status !== 'running')
       throw ferryFailure(
         ErrorType.WorkloadNotRunning,
         `runc container ${name} is not running on ${this.ctx.host}`,
       );
-    const images = this.ctx.paths.imagesDir(migrationId);
-    const work = this.ctx.paths.workDir(migrationId);
-    return runDump(`runc checkpoint of ${name}`, work, (logPath) =>
+    return runDump(`${label} of ${name}`, dirs.work, (logPath) =>
       this.runc(
         [
           '--log',
-          path.join(work, 'runc.log'),
+          path.join(dirs.work, 'runc.log'),
           'checkpoint',
+          ...extra,
           '--image-path',
-          images,
+          dirs.images,
           '--work-path',
-          work,
+          dirs.work,
+          ...(dirs.parent ? ['--parent-path', dirs.parent] : []),
           name,
         ],
         { timeoutMs: 10 * 60_000, logPath },

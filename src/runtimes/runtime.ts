@@ -18,6 +18,12 @@ export interface RestoreOutcome {
   logPath: string;
 }
 
+export interface PreDumpFolders {
+  images: string;
+  work: string;
+  parent?: string;
+}
+
 export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
@@ -35,8 +41,16 @@ export interface WorkloadRuntime {
   list(): Promise<WorkloadInfo[]>;
   inspect(name: string): Promise<WorkloadInfo | undefined>;
   spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo>;
-  /** Final dump: the workload is frozen, dumped and stopped. */
-  checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome>;
+  /**
+   * Final dump: the workload is frozen, dumped and stopped. With `parent` (the last pre-copy
+   * round's folder, relative to the images folder) only pages dirtied since that round are written.
+   */
+  checkpoint(name: string, migrationId: string, opts?: { parent?: string }): Promise<CheckpointOutcome>;
+  /**
+   * One pre-copy round while the workload keeps running: its memory (only pages dirtied since
+   * `parent`, relative to `images`, when given) goes to `images`; CRIU's log and stats to `work`.
+   */
+  preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string): Promise<RestoreOutcome>;
   /**

@@ -22,6 +22,7 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { hostTaskQueue } from '../domain/names.js';
 import type {
   CheckpointResult,
+  HostFacts,
   MigrateRequest,
   MigrationProgress,
   MigrationResult,
@@ -34,6 +35,8 @@ import { imageSpaceNeeded } from '../domain/placement.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
+import { precopyBeforeFreeze } from './precopy-step.js';
+import { precopyTable, type PrecopySummary } from '../domain/precopy.js';
 
 const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
@@ -152,7 +155,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     const rows = progress.phases.map((p) => `| ${p.phase} | ${p.durationMs} ms |`).join('\n');
     return `**${what}**: ${req.source} → ${req.destination}, phase **${progress.phase}**${
       progress.rollback ? `\n\nRollback: ${progress.rollback}` : ''
-    }\n\n| phase | took |\n|---|---|\n${rows}`;
+    }\n\n| phase | took |\n|---|---|\n${rows}${result.precopy ? `\n\n**pre-copy**\n\n${precopyTable(result.precopy)}` : ''}`;
   }
 
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
@@ -180,7 +183,9 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   // Compensation must run to its end even when the workflow itself is being cancelled.
   const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
-  // 1-2. Preflight on both hosts at once, then pre-copy the workload's files. Nothing frozen.
+  // 1-2. Preflight on both hosts at once, then pre-copy the workload's files (and, when asked,
+  // its memory in rounds: docs/precopy.md). Nothing frozen.
+  let sourceFacts: HostFacts | undefined;
   try {
     await phase('preflight', async () => {
       const [source, destination] = await Promise.all([
@@ -198,6 +203,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         ),
       ]);
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
+      sourceFacts = source.facts;
       const needed = imageSpaceNeeded(source.workload.rssBytes ?? 0);
       if (destination.freeBytes < needed)
         throw ApplicationFailure.nonRetryable(
@@ -221,6 +227,23 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       );
       progress.bytesTransferred += r.bytesSent;
     });
+    if (req.precopy?.enabled && sourceFacts) {
+      const summary: PrecopySummary = { rounds: [] };
+      result.precopy = summary;
+      await phase('precopy', () =>
+        precopyBeforeFreeze({
+          req: { ...req, precopy: req.precopy! },
+          migrationId,
+          sourceFacts: sourceFacts!,
+          sourceTaskQueue: src.taskQueue,
+          longOptions: long,
+          summary,
+          onRound: () => setCurrentDetails(details()),
+          describe: describeCause,
+        }),
+      );
+      progress.bytesTransferred += summary.rounds.reduce((sum, r) => sum + r.bytesSent, 0);
+    }
   } catch (err) {
     // The destination preflight may have created the migration's folder even when the source
     // preflight failed: always clean up there.
@@ -233,8 +256,12 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   try {
     checkpoint = await phase('checkpoint', () =>
       src.long.checkpoint.executeWithOptions(
-        { ...long, taskQueue: src.taskQueue, summary: `checkpoint ${what} on ${req.source} (final dump)` },
-        [step],
+        {
+          ...long,
+          taskQueue: src.taskQueue,
+          summary: `checkpoint ${what} on ${req.source} (final dump${result.precopy?.finalParentRound ? `, parent: pre-copy round ${result.precopy.finalParentRound}` : ''})`,
+        },
+        [{ ...step, parentRound: result.precopy?.finalParentRound }],
       ),
     );
     result.criu.dump = checkpoint.stats;

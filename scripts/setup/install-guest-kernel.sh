@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Pieces of the pre-copy proof guest (docs/precopy.md): qemu, and Debian's stock kernel (which
+# tracks dirty pages, unlike many VM kernels) with the modules the guest loads. Idempotent;
+# cached under $FERRY_TOOLS/guest. The package name moves with the kernel's version: it is
+# resolved through linux-image-amd64.
+set -euo pipefail
+TOOLS="${FERRY_TOOLS:?}"
+GUEST="$TOOLS/guest"
+say() { echo "[setup] $*"; }
+
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+dpkg-query -W -f='${Status}' cpio 2>/dev/null | grep -q 'install ok installed' || need+=(cpio)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/kernel-version" ]; then
+  say "guest kernel: $(cat "$GUEST/kernel-version") (cached)"; exit 0
+fi
+pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: *\(linux-image-[0-9].*\)$/\1/p' | head -n1)"
+if [ -z "$pkg" ]; then apt-get update -qq; pkg="$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: *\(linux-image-[0-9].*\)$/\1/p' | head -n1)"; fi
+[ -n "$pkg" ] || { echo "[setup] cannot resolve linux-image-amd64 to a kernel package" >&2; exit 1; }
+say "guest kernel: downloading $pkg"
+rm -rf "$GUEST.tmp" && mkdir -p "$GUEST.tmp/deb" "$GUEST.tmp/root"
+(cd "$GUEST.tmp/deb" && apt-get download "$pkg" >/dev/null)
+dpkg -x "$GUEST.tmp/deb"/*.deb "$GUEST.tmp/root"
+version="${pkg#linux-image-}"
+mkdir -p "$GUEST.tmp/out/modules"
+cp "$GUEST.tmp/root/boot/vmlinuz-$version" "$GUEST.tmp/out/vmlinuz"
+grep -q '^CONFIG_MEM_SOFT_DIRTY=y' "$GUEST.tmp/root/boot/config-$version" \
+  || { echo "[setup] $pkg has no CONFIG_MEM_SOFT_DIRTY" >&2; exit 1; }
+# Modules the guest loads, in order (dependencies first).
+for m in netfs 9pnet 9pnet_virtio 9p nfnetlink nf_tables inet_diag tcp_diag udp_diag unix_diag netlink_diag af_packet_diag; do
+  f="$(find "$GUEST.tmp/root/lib/modules/$version" -name "$m.ko*" | head -n1)"
+  if [ -z "$f" ]; then say "guest kernel: module $m not in $pkg (built in?)"; continue; fi
+  case "$f" in
+    *.xz) xz -dc "$f" > "$GUEST.tmp/out/modules/$m.ko" ;;
+    *.zst) zstd -qdc "$f" > "$GUEST.tmp/out/modules/$m.ko" ;;
+    *) cp "$f" "$GUEST.tmp/out/modules/$m.ko" ;;
+  esac
+  echo "$m" >> "$GUEST.tmp/out/modules/order"
+done
+echo "$version" > "$GUEST.tmp/out/kernel-version"
+rm -rf "$GUEST" && mv "$GUEST.tmp/out" "$GUEST" && rm -rf "$GUEST.tmp"
+say "guest kernel: $version (CONFIG_MEM_SOFT_DIRTY=y) in $GUEST"

@@ -1,0 +1,70 @@
+// Wires the pre-copy loop into the migrate workflow: activities on the source, the skip/force
+// decision from the source's preflight facts, figures in the result and activity summaries.
+import { ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
+import type { HostActivities } from '../activities/index.js';
+import { ErrorType } from '../domain/errors.js';
+import { precopyPolicy, type PrecopySummary } from '../domain/precopy.js';
+import type { HostFacts, MigrateRequest } from '../domain/types.js';
+import { runPrecopyRounds } from './precopy-rounds.js';
+
+export interface PrecopyStepContext {
+  req: MigrateRequest & { precopy: NonNullable<MigrateRequest['precopy']> };
+  migrationId: string;
+  sourceFacts: HostFacts;
+  /** The source's task queue and the options of its long steps (heartbeats, retries). */
+  sourceTaskQueue: string;
+  longOptions: ActivityOptions;
+  /** Filled as rounds complete (the result and the progress query share it). */
+  summary: PrecopySummary;
+  onRound: () => void;
+  describe: (err: unknown) => { type: string; message: string };
+}
+
+/** Pre-copy before the freeze, or the reason it was skipped (forced: PrecopyUnsupported). */
+export async function precopyBeforeFreeze(c: PrecopyStepContext): Promise<PrecopySummary> {
+  const { req, sourceFacts } = c;
+  const what = `${req.runtime}/${req.workload}`;
+  if (!sourceFacts.dirtyTracking) {
+    const why = `${req.source}: ${sourceFacts.dirtyTrackingReason ?? 'the kernel does not track dirty pages'}`;
+    if (req.precopy.required)
+      throw ApplicationFailure.nonRetryable(
+        `pre-copy was required but cannot run on ${why}`,
+        ErrorType.PrecopyUnsupported,
+      );
+    c.summary.skipped = why;
+    log.info(`pre-copy skipped: ${why}`);
+    return c.summary;
+  }
+  const step = { workload: req.workload, runtime: req.runtime, migrationId: c.migrationId };
+  const source = proxyActivities<HostActivities>({ ...c.longOptions, taskQueue: c.sourceTaskQueue });
+  const opts = (summary: string): ActivityOptions => ({ ...c.longOptions, taskQueue: c.sourceTaskQueue, summary });
+  return runPrecopyRounds(
+    precopyPolicy(req.precopy),
+    {
+      preDump: (round) =>
+        source.preDump.executeWithOptions(
+          opts(
+            `pre-copy round ${round} of ${what} on ${req.source}${round > 1 ? ` (pages dirtied since round ${round - 1})` : ' (all memory)'}`,
+          ),
+          [{ ...step, round }],
+        ),
+      ship: (round) =>
+        source.shipPrecopyRounds.executeWithOptions(
+          opts(`ship pre-copy round ${round} of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`),
+          [{ ...step, destination: req.destination }],
+        ),
+      onRound: c.onRound,
+      isFatal: (err) => {
+        if (isCancellation(err)) return true;
+        const type = c.describe(err).type;
+        return type === ErrorType.WorkloadNotRunning || type === 'Cancelled';
+      },
+      describe: (err) => {
+        const d = c.describe(err);
+        return `${d.type}: ${d.message}`;
+      },
+    },
+    c.summary,
+  );
+}
