@@ -17,7 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-if [ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/kernel-version" ]; then
+LAYOUT=3 # bump when the set of modules changes
+if [ -f "$GUEST/vmlinuz" ] && [ "$(cat "$GUEST/layout" 2>/dev/null)" = "$LAYOUT" ]; then
   say "guest kernel: $(cat "$GUEST/kernel-version") (cached)"; exit 0
 fi
 pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: *\(linux-image-[0-9].*\)$/\1/p' | head -n1)"
@@ -32,17 +33,23 @@ mkdir -p "$GUEST.tmp/out/modules"
 cp "$GUEST.tmp/root/boot/vmlinuz-$version" "$GUEST.tmp/out/vmlinuz"
 grep -q '^CONFIG_MEM_SOFT_DIRTY=y' "$GUEST.tmp/root/boot/config-$version" \
   || { echo "[setup] $pkg has no CONFIG_MEM_SOFT_DIRTY" >&2; exit 1; }
-# Modules the guest loads, in order (dependencies first).
-for m in netfs 9pnet 9pnet_virtio 9p nfnetlink nf_tables inet_diag tcp_diag udp_diag unix_diag netlink_diag af_packet_diag; do
-  f="$(find "$GUEST.tmp/root/lib/modules/$version" -name "$m.ko*" | head -n1)"
-  if [ -z "$f" ]; then say "guest kernel: module $m not in $pkg (built in?)"; continue; fi
-  case "$f" in
-    *.xz) xz -dc "$f" > "$GUEST.tmp/out/modules/$m.ko" ;;
-    *.zst) zstd -qdc "$f" > "$GUEST.tmp/out/modules/$m.ko" ;;
-    *) cp "$f" "$GUEST.tmp/out/modules/$m.ko" ;;
-  esac
+# Modules the guest loads, each after what it depends on (read from the module's own modinfo).
+moddir="$GUEST.tmp/root/lib/modules/$version"
+modfile() { find "$moddir" -name "$1.ko*" | head -n1; }
+unpack() { case "$1" in *.xz) xz -dc "$1" ;; *.zst) zstd -qdc "$1" ;; *) cat "$1" ;; esac; }
+declare -A added=()
+add() {
+  local m="$1" f d
+  [ -z "${added[$m]:-}" ] || return 0
+  added[$m]=1
+  f="$(modfile "$m")"
+  if [ -z "$f" ]; then say "guest kernel: module $m not in $pkg (built in?)"; return 0; fi
+  unpack "$f" > "$GUEST.tmp/out/modules/$m.ko"
+  for d in $(grep -a -o 'depends=[a-z0-9_,-]*' "$GUEST.tmp/out/modules/$m.ko" | head -n1 | sed 's/^depends=//; s/,/ /g'); do add "$d"; done
   echo "$m" >> "$GUEST.tmp/out/modules/order"
-done
+}
+for m in virtio_pci 9pnet_virtio 9p crc32c_generic nfnetlink nf_tables inet_diag tcp_diag udp_diag unix_diag netlink_diag af_packet_diag; do add "$m"; done
 echo "$version" > "$GUEST.tmp/out/kernel-version"
+echo "$LAYOUT" > "$GUEST.tmp/out/layout"
 rm -rf "$GUEST" && mv "$GUEST.tmp/out" "$GUEST" && rm -rf "$GUEST.tmp"
 say "guest kernel: $version (CONFIG_MEM_SOFT_DIRTY=y) in $GUEST"

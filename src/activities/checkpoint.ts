@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile } from 'node:fs/promises';
 import { waitForCommands } from './stale-commands.js';
@@ -7,7 +6,7 @@ import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
 import { readDumpStats } from '../runtimes/criu-steps.js';
 import { ferryFailure } from './failure.js';
-import { withHeartbeat } from './heartbeat.js';
+import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';
 import { precopyParentLink } from '../domain/precopy.js';
@@ -43,7 +42,7 @@ export function checkpointActivities(ctx: HostContext) {
       }
       await ctx.faults.at('before-checkpoint', input.workload);
       // Cancelled before the freeze: stop here, the workload keeps running.
-      if (Context.current().cancellationSignal.aborted)
+      if (activityCancelled())
         throw new CancelledFailure('cancelled before the final dump');
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
