@@ -1,0 +1,76 @@
+import { FerryClient } from '../../src/client/ferry-client.js';
+import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
+import { describeHost } from '../../src/activities/preflight.js';
+import { HostContext } from '../../src/activities/host-context.js';
+import { findHost, loadConfig } from '../../src/config/schema.js';
+import { dirtyTrackingSupport } from '../../src/criu/criu.js';
+import { CONFIG_FILE, E2E, readOutput, runtimeOn, spawnStateful } from './env.js';
+
+/**
+ * This machine's kernel has no dirty-page tracking (docs/precopy.md): a migration that asks for
+ * pre-copy still migrates, with the reason recorded; one that requires it fails before the
+ * freeze. On a host whose kernel does track dirty pages, the same requests run rounds instead.
+ */
+describe('pre-copy between simulated hosts (this machine\'s kernel)', () => {
+  let client: FerryClient;
+  let tracks: boolean;
+  beforeAll(async () => {
+    client = await FerryClient.connect({ address: `127.0.0.1:${E2E.temporalPort}` });
+    tracks = (await dirtyTrackingSupport()).supported;
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('preflight host facts say whether the kernel tracks dirty pages, and why not', async () => {
+    const config = await loadConfig(CONFIG_FILE);
+    const facts = await describeHost(new HostContext(config, findHost(config, 'node-a')!));
+    expect(facts.dirtyTracking).toBe(tracks);
+    if (tracks) expect(facts.dirtyTrackingReason).toBeUndefined();
+    else expect(facts.dirtyTrackingReason).toMatch(/does not track dirty pages.*Dirty tracking is OFF/);
+  });
+
+  it('enabled: skipped with the reason, the migration goes on', async () => {
+    await spawnStateful('node-a', 'process', 'pc-skip', { mib: 16, intervalMs: 20 });
+    const result = await client.migrate({
+      workload: 'pc-skip',
+      runtime: 'process',
+      source: 'node-a',
+      destination: 'node-b',
+      precopy: { enabled: true },
+    });
+    expect(result.outcome).toBe('migrated');
+    if (tracks) expect(result.precopy?.rounds.length).toBeGreaterThanOrEqual(1);
+    else {
+      expect(result.precopy?.skipped).toMatch(/^node-a: .*does not track dirty pages.*Dirty tracking is OFF/);
+      expect(result.precopy?.rounds).toEqual([]);
+    }
+    expect(result.phases.map((p) => p.phase)).toContain('precopy');
+    const lines = parseStatefulOutput(await readOutput('node-b', 'process', 'pc-skip'));
+    expect(analyseContinuity(lines)).toMatchObject({ restarts: 0, distinctChecksums: 1 });
+    await runtimeOn('node-b', 'process').stop('pc-skip');
+    await runtimeOn('node-b', 'process').removeFiles('pc-skip');
+  });
+
+  it('required: fails before the freeze with PrecopyUnsupported, the workload keeps running', async () => {
+    await spawnStateful('node-a', 'process', 'pc-req', { mib: 16, intervalMs: 20 });
+    const result = await client.migrate({
+      workload: 'pc-req',
+      runtime: 'process',
+      source: 'node-a',
+      destination: 'node-b',
+      precopy: { enabled: true, required: true },
+    });
+    const left = tracks ? 'node-b' : 'node-a';
+    if (tracks) expect(result.outcome).toBe('migrated');
+    else {
+      expect(result.outcome).toBe('failed-before-freeze');
+      expect(result.cause?.type).toBe('PrecopyUnsupported');
+      expect(result.cause?.message).toMatch(/pre-copy was required but cannot run on node-a/);
+      expect((await runtimeOn('node-a', 'process').inspect('pc-req'))?.running).toBe(true);
+      expect(await runtimeOn('node-b', 'process').inspect('pc-req')).toBeUndefined();
+    }
+    await runtimeOn(left, 'process').stop('pc-req');
+    await runtimeOn(left, 'process').removeFiles('pc-req');
+  });
+});
