@@ -10,7 +10,7 @@ say() { echo "[setup] $*"; }
 
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-dpkg-query -W -f='${Status}' cpio 2>/dev/null | grep -q 'install ok installed' || need+=(cpio)
+for p in cpio xz-utils; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
   apt-get update -qq
