@@ -42,8 +42,7 @@ export function checkpointActivities(ctx: HostContext) {
       }
       await ctx.faults.at('before-checkpoint', input.workload);
       // Cancelled before the freeze: stop here, the workload keeps running.
-      if (activityCancelled())
-        throw new CancelledFailure('cancelled before the final dump');
+      if (activityCancelled()) throw new CancelledFailure('cancelled before the final dump');
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });

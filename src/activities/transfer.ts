@@ -42,7 +42,11 @@ export function transferActivities(ctx: HostContext) {
       what === 'precopy'
         ? [roundsPath]
         : what === 'transfer'
-          ? [relative(ctx.paths.imagesDir(input.migrationId)), ...(hasRounds ? [roundsPath] : []), workloadPath]
+          ? [
+              relative(ctx.paths.imagesDir(input.migrationId)),
+              ...(hasRounds ? [roundsPath] : []),
+              workloadPath,
+            ]
           : [workloadPath];
     // An rsync an earlier attempt started may still run (its worker was killed): rsync
     // resumes, so stop it and start over from what arrived.

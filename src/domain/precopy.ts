@@ -38,8 +38,7 @@ export const DEFAULT_PRECOPY_POLICY: PrecopyPolicy = {
 export type PrecopyStopReason = 'few-pages' | 'fits-downtime-budget' | 'not-shrinking' | 'round-limit';
 
 export type PrecopyDecision =
-  | { stop: false; detail: string }
-  | { stop: true; reason: PrecopyStopReason; detail: string };
+  { stop: false; detail: string } | { stop: true; reason: PrecopyStopReason; detail: string };
 
 /**
  * Pages the final dump will write, predicted from the rounds so far: rounds shrink roughly
@@ -99,7 +98,11 @@ export function precopyDecision(
       detail: `round ${last.round} wrote ${last.pagesWritten} pages, more than ${policy.shrinkRatio} x round ${prev.round}'s ${prev.pagesWritten}`,
     };
   if (rounds.length >= policy.maxRounds)
-    return { stop: true, reason: 'round-limit', detail: `${rounds.length} rounds ran (limit ${policy.maxRounds})` };
+    return {
+      stop: true,
+      reason: 'round-limit',
+      detail: `${rounds.length} rounds ran (limit ${policy.maxRounds})`,
+    };
   return {
     stop: false,
     detail: `round ${last.round} wrote ${last.pagesWritten} pages; another round`,

@@ -5,8 +5,12 @@ import { runPrecopyGuest } from './run-guest.js';
 const mib = Number(process.argv[2] ?? 32);
 const { report, bootToReportMs } = await runPrecopyGuest({ workloadMiB: mib });
 const kib = (b: number) => Math.round(b / 1024);
-const lines = [`guest kernel ${report.kernel}, CRIU ${report.criuVersion}, boot to report ${bootToReportMs} ms`];
-lines.push(`dirty-page tracking: ${report.dirtyTracking.supported ? 'supported' : report.dirtyTracking.reason}`);
+const lines = [
+  `guest kernel ${report.kernel}, CRIU ${report.criuVersion}, boot to report ${bootToReportMs} ms`,
+];
+lines.push(
+  `dirty-page tracking: ${report.dirtyTracking.supported ? 'supported' : report.dirtyTracking.reason}`,
+);
 if (report.error) lines.push(`ERROR: ${report.error}`);
 if (report.precopy) lines.push('', precopyTable(report.precopy));
 if (report.finalDump) {

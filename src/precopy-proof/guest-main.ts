@@ -16,11 +16,11 @@ import { parseBytesSent } from '../transfer/rsync.js';
 import { runPrecopyRounds } from '../workflows/precopy-rounds.js';
 import { REPORT_MARK } from './report-mark.js';
 
-
 async function main(): Promise<void> {
   const root = process.argv[2] ?? '/tmp/ferry-precopy-guest';
   const mib = Number(process.argv[3] ?? 32);
-  const tools = process.argv[4] ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../.tools/bin');
+  const tools =
+    process.argv[4] ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../.tools/bin');
   process.env.PATH = `${tools}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
   const host = (name: string) => ({
     name,
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const [a, b] = config.hosts.map((h) => new HostContext(config, h)) as [HostContext, HostContext];
   const srcActs = createHostActivities(a);
   const dstActs = createHostActivities(b);
-  const report: Record<string, unknown> = { kernel: (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim() };
+  const report: Record<string, unknown> = {
+    kernel: (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim(),
+  };
   report.criuVersion = await criuVersionChecked();
   const dirty = await dirtyTrackingSupport();
   report.dirtyTracking = dirty;
@@ -50,7 +52,9 @@ async function main(): Promise<void> {
   const ref = { workload, runtime: 'process' as const };
   const migrationId = 'proof-1';
   const step = { ...ref, migrationId };
-  await a.runtime('process').spawn(workload, { argv: [path.join(bin, 'ferry-stateful'), String(mib), '100', '0'] });
+  await a
+    .runtime('process')
+    .spawn(workload, { argv: [path.join(bin, 'ferry-stateful'), String(mib), '100', '0'] });
   await waitForLines(a.paths.outputLog('process', workload), 5);
 
   // rsync between the two host folders (what shipPrecopyRounds/transfer do over SSH).
@@ -58,7 +62,14 @@ async function main(): Promise<void> {
     const started = Date.now();
     const { stdout } = await run(
       'rsync',
-      ['-a', '--relative', '--delete', '--stats', ...paths.map((p) => `${a.paths.stateDir}/./${p}`), `${b.paths.stateDir}/`],
+      [
+        '-a',
+        '--relative',
+        '--delete',
+        '--stats',
+        ...paths.map((p) => `${a.paths.stateDir}/./${p}`),
+        `${b.paths.stateDir}/`,
+      ],
       { timeoutMs: 10 * 60_000 },
     );
     return { bytesSent: parseBytesSent(stdout), durationMs: Date.now() - started };
@@ -82,14 +93,18 @@ async function main(): Promise<void> {
 
   const checkpoint = await srcActs.checkpoint({ ...step, parentRound: summary.finalParentRound });
   report.finalDump = checkpoint;
-  report.finalParentLink = await readlink(path.join(a.paths.imagesDir(migrationId), 'parent')).catch(() => null);
+  report.finalParentLink = await readlink(path.join(a.paths.imagesDir(migrationId), 'parent')).catch(
+    () => null,
+  );
   const finalShip = await ship([
     rel(a.paths.imagesDir(migrationId)),
     rel(a.paths.roundsDir(migrationId)),
     rel(a.paths.workloadDir('process', workload)),
   ]);
   report.finalShip = finalShip;
-  report.parentLinkAfterRsync = await readlink(path.join(b.paths.imagesDir(migrationId), 'parent')).catch(() => null);
+  report.parentLinkAfterRsync = await readlink(path.join(b.paths.imagesDir(migrationId), 'parent')).catch(
+    () => null,
+  );
 
   const restored = await dstActs.restore(step);
   report.restore = restored;

@@ -69,12 +69,16 @@ async function buildInitramfs(dir: string, workloadMiB: number): Promise<string>
     await mkdir(path.join(tree, d), { recursive: true });
   await copyFile('/bin/busybox', path.join(tree, 'bin/busybox'));
   const order = (await readFile(path.join(GUEST, 'modules/order'), 'utf8')).split('\n').filter(Boolean);
-  for (const m of order) await copyFile(path.join(GUEST, 'modules', `${m}.ko`), path.join(tree, 'modules', `${m}.ko`));
+  for (const m of order)
+    await copyFile(path.join(GUEST, 'modules', `${m}.ko`), path.join(tree, 'modules', `${m}.ko`));
   await writeFile(path.join(tree, 'init'), initScript(order, workloadMiB));
   await chmod(path.join(tree, 'init'), 0o755);
   const files = await listTree(tree);
   const out = path.join(dir, 'initramfs.cpio');
-  await run('cpio', ['-o', '-H', 'newc', '--quiet', '-F', out], { cwd: tree, input: files.join('\n') + '\n' });
+  await run('cpio', ['-o', '-H', 'newc', '--quiet', '-F', out], {
+    cwd: tree,
+    input: files.join('\n') + '\n',
+  });
   return out;
 }
 
@@ -89,7 +93,9 @@ async function listTree(root: string, rel = '.'): Promise<string[]> {
 }
 
 /** Boots the guest, runs the proof, returns its report (or throws with the console's tail). */
-export async function runPrecopyGuest(opts: { workloadMiB?: number; timeoutMs?: number } = {}): Promise<GuestRun> {
+export async function runPrecopyGuest(
+  opts: { workloadMiB?: number; timeoutMs?: number } = {},
+): Promise<GuestRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'precopy-guest-'));
   try {
     const initrd = await buildInitramfs(dir, opts.workloadMiB ?? 32);
@@ -121,8 +127,13 @@ export async function runPrecopyGuest(opts: { workloadMiB?: number; timeoutMs?: 
       { timeoutMs: opts.timeoutMs ?? 15 * 60_000 },
     );
     const line = stdout.split('\n').find((l) => l.includes(REPORT_MARK));
-    if (!line) throw new Error(`the guest printed no report; console tail:\n${stdout.split('\n').slice(-40).join('\n')}`);
-    const report = JSON.parse(line.slice(line.indexOf(REPORT_MARK) + REPORT_MARK.length).trim()) as GuestReport;
+    if (!line)
+      throw new Error(
+        `the guest printed no report; console tail:\n${stdout.split('\n').slice(-40).join('\n')}`,
+      );
+    const report = JSON.parse(
+      line.slice(line.indexOf(REPORT_MARK) + REPORT_MARK.length).trim(),
+    ) as GuestReport;
     return { report, console: stdout, bootToReportMs: Date.now() - started };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -156,7 +156,11 @@ export class ProcessRuntime implements WorkloadRuntime {
     );
   }
 
-  async checkpoint(name: string, migrationId: string, opts: { parent?: string } = {}): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: { parent?: string } = {},
+  ): Promise<CheckpointOutcome> {
     const meta = await this.runningMeta(name);
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);

@@ -132,7 +132,11 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
-  async checkpoint(name: string, migrationId: string, opts: { parent?: string } = {}): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: { parent?: string } = {},
+  ): Promise<CheckpointOutcome> {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, []);

@@ -38,7 +38,11 @@ export async function precopyBeforeFreeze(c: PrecopyStepContext): Promise<Precop
   }
   const step = { workload: req.workload, runtime: req.runtime, migrationId: c.migrationId };
   const source = proxyActivities<HostActivities>({ ...c.longOptions, taskQueue: c.sourceTaskQueue });
-  const opts = (summary: string): ActivityOptions => ({ ...c.longOptions, taskQueue: c.sourceTaskQueue, summary });
+  const opts = (summary: string): ActivityOptions => ({
+    ...c.longOptions,
+    taskQueue: c.sourceTaskQueue,
+    summary,
+  });
   return runPrecopyRounds(
     precopyPolicy(req.precopy),
     {
@@ -51,7 +55,9 @@ export async function precopyBeforeFreeze(c: PrecopyStepContext): Promise<Precop
         ),
       ship: (round) =>
         source.shipPrecopyRounds.executeWithOptions(
-          opts(`ship pre-copy round ${round} of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`),
+          opts(
+            `ship pre-copy round ${round} of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
+          ),
           [{ ...step, destination: req.destination }],
         ),
       onRound: c.onRound,

@@ -11,7 +11,7 @@ import { CONFIG_FILE, E2E, readOutput, runtimeOn, spawnStateful } from './env.js
  * pre-copy still migrates, with the reason recorded; one that requires it fails before the
  * freeze. On a host whose kernel does track dirty pages, the same requests run rounds instead.
  */
-describe('pre-copy between simulated hosts (this machine\'s kernel)', () => {
+describe("pre-copy between simulated hosts (this machine's kernel)", () => {
   let client: FerryClient;
   let tracks: boolean;
   beforeAll(async () => {

@@ -25,8 +25,26 @@ const r = (round: number, pagesWritten: number, over: Partial<PrecopyRound> = {}
 // Recorded in the proof guest (Debian 6.1.0-56-amd64, CRIU 4.2.1, ferry-stateful 32 MiB, 0 % dirty):
 // round 1 wrote all memory, round 2 what the counter and stack touched in between.
 const GUEST_ROUNDS: PrecopyRound[] = [
-  { round: 1, pagesWritten: 8209, pagesSkipped: 0, pagesScanned: 8436, imageBytes: 33624378, bytesSent: 33632955, dumpMs: 2553, shipMs: 9251 },
-  { round: 2, pagesWritten: 6, pagesSkipped: 8203, pagesScanned: 8436, imageBytes: 24820, bytesSent: 25328, dumpMs: 5955, shipMs: 2696 },
+  {
+    round: 1,
+    pagesWritten: 8209,
+    pagesSkipped: 0,
+    pagesScanned: 8436,
+    imageBytes: 33624378,
+    bytesSent: 33632955,
+    dumpMs: 2553,
+    shipMs: 9251,
+  },
+  {
+    round: 2,
+    pagesWritten: 6,
+    pagesSkipped: 8203,
+    pagesScanned: 8436,
+    imageBytes: 24820,
+    bytesSent: 25328,
+    dumpMs: 5955,
+    shipMs: 2696,
+  },
 ];
 
 describe('precopy stop rule', () => {
@@ -66,7 +84,9 @@ describe('precopy stop rule', () => {
   it('checks few pages before the budget, the budget before not-shrinking', () => {
     const policy = { ...DEFAULT_PRECOPY_POLICY, downtimeBudgetMs: 1_000_000 };
     expect(precopyDecision(GUEST_ROUNDS, policy)).toMatchObject({ reason: 'few-pages' });
-    expect(precopyDecision([r(1, 1000), r(2, 990)], policy)).toMatchObject({ reason: 'fits-downtime-budget' });
+    expect(precopyDecision([r(1, 1000), r(2, 990)], policy)).toMatchObject({
+      reason: 'fits-downtime-budget',
+    });
   });
 
   it('never predicts more pages than the last round wrote', () => {
@@ -84,7 +104,9 @@ describe('precopy stop rule', () => {
     const t = precopyTable({ rounds: GUEST_ROUNDS, stopReason: 'few-pages', stopDetail: 'x' });
     expect(t).toContain('| 2 | 6 | 8203 |');
     expect(t).toContain('stopped: few-pages');
-    expect(precopyTable({ rounds: [], skipped: 'node-a: no soft-dirty' })).toBe('pre-copy skipped: node-a: no soft-dirty');
+    expect(precopyTable({ rounds: [], skipped: 'node-a: no soft-dirty' })).toBe(
+      'pre-copy skipped: node-a: no soft-dirty',
+    );
   });
 });
 
@@ -123,7 +145,9 @@ describe('precopy loop', () => {
 describe('precopy request', () => {
   const base = { workload: 'web', runtime: 'runc' as const, source: 'a', destination: 'b' };
   it('accepts sensible options and names every problem', () => {
-    expect(validateMigrateRequest({ ...base, precopy: { enabled: true, maxRounds: 3, downtimeBudgetMs: 500 } })).toEqual([]);
+    expect(
+      validateMigrateRequest({ ...base, precopy: { enabled: true, maxRounds: 3, downtimeBudgetMs: 500 } }),
+    ).toEqual([]);
     const problems = validateMigrateRequest({
       ...base,
       precopy: { enabled: 'yes', maxRounds: 0, shrinkRatio: 2 } as never,
