@@ -27,7 +27,12 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
     lines.push(
       `  criu dump: frozen ${ms(us(r.criu.dump.frozenTimeUs))}, ${r.criu.dump.pagesWritten ?? '-'} pages written; restore: ${ms(us(r.criu.restore?.restoreTimeUs))}, ${r.criu.restore?.pagesRestored ?? '-'} pages (CRIU ${r.criuVersions.source ?? '?'} → ${r.criuVersions.destination ?? '?'})`,
     );
-  if (r.precopy) lines.push(...precopyTable(r.precopy).split('\n').map((l) => `  ${l}`));
+  if (r.precopy)
+    lines.push(
+      ...precopyTable(r.precopy)
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   if (uiUrl) lines.push(`  history: ${uiUrl}`);
   return lines.join('\n');
 }
