@@ -46,11 +46,17 @@ export async function precopyBeforeFreeze(c: PrecopyStepContext): Promise<Precop
   return runPrecopyRounds(
     precopyPolicy(req.precopy),
     {
+      // One attempt only: an attempt that failed may already have reset the dirty bits, so
+      // redoing the round against the same parent could miss pages. The loop then ends the
+      // rounds and the final dump is a full one.
       preDump: (round) =>
         source.preDump.executeWithOptions(
-          opts(
-            `pre-copy round ${round} of ${what} on ${req.source}${round > 1 ? ` (pages dirtied since round ${round - 1})` : ' (all memory)'}`,
-          ),
+          {
+            ...opts(
+              `pre-copy round ${round} of ${what} on ${req.source}${round > 1 ? ` (pages dirtied since round ${round - 1})` : ' (all memory)'}`,
+            ),
+            retry: { ...c.longOptions.retry, maximumAttempts: 1 },
+          },
           [{ ...step, round }],
         ),
       ship: (round) =>
