@@ -1,4 +1,5 @@
 import { FerryClient } from '../../src/client/ferry-client.js';
+import type { MigrateRequest, MigrationResult } from '../../src/domain/types.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import { describeHost } from '../../src/activities/preflight.js';
 import { HostContext } from '../../src/activities/host-context.js';
@@ -22,6 +23,17 @@ describe("pre-copy between simulated hosts (this machine's kernel)", () => {
     await client.close();
   });
 
+  async function migrateWith(name: string, precopy: MigrateRequest['precopy']): Promise<MigrationResult> {
+    await spawnStateful('node-a', 'process', name, { mib: 16, intervalMs: 20 });
+    return client.migrate({
+      workload: name,
+      runtime: 'process',
+      source: 'node-a',
+      destination: 'node-b',
+      precopy,
+    });
+  }
+
   it('preflight host facts say whether the kernel tracks dirty pages, and why not', async () => {
     const config = await loadConfig(CONFIG_FILE);
     const facts = await describeHost(new HostContext(config, findHost(config, 'node-a')!));
@@ -31,14 +43,7 @@ describe("pre-copy between simulated hosts (this machine's kernel)", () => {
   });
 
   it('enabled: skipped with the reason, the migration goes on', async () => {
-    await spawnStateful('node-a', 'process', 'pc-skip', { mib: 16, intervalMs: 20 });
-    const result = await client.migrate({
-      workload: 'pc-skip',
-      runtime: 'process',
-      source: 'node-a',
-      destination: 'node-b',
-      precopy: { enabled: true },
-    });
+    const result = await migrateWith('pc-skip', { enabled: true });
     expect(result.outcome).toBe('migrated');
     if (tracks) expect(result.precopy?.rounds.length).toBeGreaterThanOrEqual(1);
     else {
@@ -53,14 +58,7 @@ describe("pre-copy between simulated hosts (this machine's kernel)", () => {
   });
 
   it('required: fails before the freeze with PrecopyUnsupported, the workload keeps running', async () => {
-    await spawnStateful('node-a', 'process', 'pc-req', { mib: 16, intervalMs: 20 });
-    const result = await client.migrate({
-      workload: 'pc-req',
-      runtime: 'process',
-      source: 'node-a',
-      destination: 'node-b',
-      precopy: { enabled: true, required: true },
-    });
+    const result = await migrateWith('pc-req', { enabled: true, required: true });
     const left = tracks ? 'node-b' : 'node-a';
     if (tracks) expect(result.outcome).toBe('migrated');
     else {
