@@ -33,9 +33,11 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
   exit 1
 fi
 
-# 3. CRIU and 4. the Temporal CLI
+# 3. CRIU, 4. the Temporal CLI, and the pre-copy proof guest
 bash "$ROOT/scripts/setup/install-criu.sh"
 bash "$ROOT/scripts/setup/install-temporal-cli.sh"
+# The pre-copy proof guest: qemu and Debian's stock kernel (docs/precopy.md)
+bash "$ROOT/scripts/setup/install-guest-kernel.sh"
 
 # 5. npm dependencies (only when the lock file changed)
 cd "$ROOT"

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile } from 'node:fs/promises';
 import { waitForCommands } from './stale-commands.js';
@@ -7,15 +6,19 @@ import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
 import { readDumpStats } from '../runtimes/criu-steps.js';
 import { ferryFailure } from './failure.js';
-import { withHeartbeat } from './heartbeat.js';
+import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';
+import { precopyParentLink } from '../domain/precopy.js';
 import { directorySize, makePrivate } from './disk-usage.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 
 export function checkpointActivities(ctx: HostContext) {
   return {
-    /** Final dump on the source. Downtime starts here. Idempotent across retries. */
+    /**
+     * Final dump on the source. Downtime starts here. Idempotent across retries. After pre-copy,
+     * the last round is its parent: only pages dirtied since are written.
+     */
     async checkpoint(input: CheckpointInput): Promise<CheckpointResult> {
       const resultFile = path.join(ctx.paths.migrationDir(input.migrationId), 'checkpoint.json');
       const done = await readJson<CheckpointResult>(resultFile);
@@ -39,14 +42,17 @@ export function checkpointActivities(ctx: HostContext) {
       }
       await ctx.faults.at('before-checkpoint', input.workload);
       // Cancelled before the freeze: stop here, the workload keeps running.
-      if (Context.current().cancellationSignal.aborted)
-        throw new CancelledFailure('cancelled before the final dump');
+      if (activityCancelled()) throw new CancelledFailure('cancelled before the final dump');
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
       const frozenAtMs = Date.now();
       const outcome = await withHeartbeat(
-        () => runtime.checkpoint(input.workload, input.migrationId, { pageServer: input.pageServer }),
+        () =>
+          runtime.checkpoint(input.workload, input.migrationId, {
+            pageServer: input.pageServer,
+            parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
+          }),
         () => ({ phase: 'checkpoint' }),
       );
       return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);

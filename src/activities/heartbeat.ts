@@ -31,3 +31,8 @@ function currentContext(): Context | undefined {
 export function heartbeat(details: unknown): void {
   currentContext()?.heartbeat(details);
 }
+
+/** The current activity was asked to cancel (false outside an activity: the guest proof, tests). */
+export function activityCancelled(): boolean {
+  return currentContext()?.cancellationSignal.aborted ?? false;
+}

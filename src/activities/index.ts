@@ -3,6 +3,7 @@ import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
 import { pageServerActivities } from './page-server.js';
 import { preflightActivities } from './preflight.js';
+import { precopyActivities } from './precopy.js';
 import { restoreActivities } from './restore.js';
 import { transferActivities } from './transfer.js';
 import { verifyActivities } from './verify.js';
@@ -12,6 +13,7 @@ export function createHostActivities(ctx: HostContext) {
   return {
     ...preflightActivities(ctx),
     ...checkpointActivities(ctx),
+    ...precopyActivities(ctx),
     ...transferActivities(ctx),
     ...pageServerActivities(ctx),
     ...restoreActivities(ctx),

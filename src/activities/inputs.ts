@@ -16,6 +16,8 @@ export interface PreflightDestinationInput extends MigrationStepInput {
 export interface CheckpointInput extends MigrationStepInput {
   /** Streamed mode: the destination's page server receives the pages. */
   pageServer?: PageServerAddress;
+  /** The last pre-copy round: the final dump writes only pages dirtied since. */
+  parentRound?: number;
 }
 export interface TransferInput extends MigrationStepInput {
   destination: string;
@@ -29,4 +31,8 @@ export interface CleanupInput extends MigrationStepInput {
   /** Source side: the workload has moved, remove its files here too. */
   removeWorkloadFiles: boolean;
   keepImages: boolean;
+}
+export interface PreDumpInput extends MigrationStepInput {
+  /** 1, 2, ...: round n uses round n-1 as its parent. */
+  round: number;
 }

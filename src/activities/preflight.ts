@@ -3,7 +3,7 @@ import os from 'node:os';
 import { ErrorType } from '../domain/errors.js';
 import type { HostFacts, PreflightSourceResult, WorkloadInfo } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
-import { criuFeature, criuVersionChecked } from '../criu/criu.js';
+import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
 import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
@@ -11,13 +11,17 @@ import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
   const fs = await statfs(ctx.paths.stateDir);
+  const criuVersion = await criuVersionChecked();
+  const dirty = await dirtyTrackingSupport();
   return {
     host: ctx.host.name,
-    criuVersion: await criuVersionChecked(),
+    criuVersion,
     kernel: os.release(),
     freeBytes: fs.bavail * fs.bsize,
     freeMemoryBytes: os.freemem(),
     runtimes: ctx.host.runtimes,
+    dirtyTracking: dirty.supported,
+    ...(dirty.reason ? { dirtyTrackingReason: dirty.reason } : {}),
   };
 }
 

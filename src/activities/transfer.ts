@@ -3,6 +3,7 @@ import type { TransferResult } from '../domain/types.js';
 import { Context } from '@temporalio/activity';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { access } from 'node:fs/promises';
 import { killCommands } from './stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
@@ -27,17 +28,33 @@ export function transferActivities(ctx: HostContext) {
     };
   }
 
-  async function push(input: TransferInput, withImages: boolean): Promise<TransferResult> {
+  type What = 'presync' | 'transfer' | 'precopy';
+  async function push(input: TransferInput, what: What): Promise<TransferResult> {
     const started = Date.now();
     const dest = ctx.peer(input.destination);
     const relative = (dir: string) => path.relative(ctx.paths.stateDir, dir);
     const workloadPath = relative(ctx.paths.workloadDir(input.runtime, input.workload));
-    const paths = [workloadPath];
-    if (withImages) paths.unshift(relative(ctx.paths.imagesDir(input.migrationId)));
+    const roundsPath = relative(ctx.paths.roundsDir(input.migrationId));
+    const hasRounds = await access(ctx.paths.roundsDir(input.migrationId)).then(
+      () => true,
+      () => false,
+    );
+    // Pre-copy rounds travel as they are made (their parent links are relative symlinks, which
+    // rsync -a copies as links); the final transfer sends the images and only what changed.
+    const paths =
+      what === 'precopy'
+        ? [roundsPath]
+        : what === 'transfer'
+          ? [
+              relative(ctx.paths.imagesDir(input.migrationId)),
+              ...(hasRounds ? [roundsPath] : []),
+              workloadPath,
+            ]
+          : [workloadPath];
     // An rsync an earlier attempt started may still run (its worker was killed): rsync
     // resumes, so stop it and start over from what arrived.
-    await killCommands(`${ctx.paths.stateDir}/./${workloadPath}`);
-    if (withImages) await ctx.faults.at('before-transfer', input.workload);
+    await killCommands(`${ctx.paths.stateDir}/./${paths[paths.length - 1]}`);
+    if (what === 'transfer') await ctx.faults.at('before-transfer', input.workload);
     let progress: RsyncProgress | undefined;
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
@@ -59,7 +76,7 @@ export function transferActivities(ctx: HostContext) {
             (p) => (progress = p),
             Context.current().cancellationSignal,
           ),
-        () => ({ phase: withImages ? 'transfer' : 'presync', ...progress }),
+        () => ({ phase: what, ...progress }),
       );
       return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {
@@ -78,9 +95,11 @@ export function transferActivities(ctx: HostContext) {
 
   return {
     /** While the workload still runs: copy its bundle/rootfs so the final sync sends only changes. */
-    presync: (input: TransferInput) => push(input, false),
+    presync: (input: TransferInput) => push(input, 'presync'),
+    /** After each pre-copy round: the rounds so far (rsync sends only the new one). */
+    shipPrecopyRounds: (input: TransferInput) => push(input, 'precopy'),
     /** After the final dump: the images plus the workload's files (bundle, rootfs changes, log). */
-    transfer: (input: TransferInput) => push(input, true),
+    transfer: (input: TransferInput) => push(input, 'transfer'),
 
     /**
      * Rollback of a streamed migration, on the destination: the source's checkpoint lacks its

@@ -1,4 +1,5 @@
 import type { MigrationProgress, MigrationResult } from '../domain/types.js';
+import { precopyTable } from '../domain/precopy.js';
 
 const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
 const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
@@ -26,6 +27,12 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
   if (r.criu.dump)
     lines.push(
       `  criu dump: frozen ${ms(us(r.criu.dump.frozenTimeUs))}, ${r.criu.dump.pagesWritten ?? '-'} pages written; restore: ${ms(us(r.criu.restore?.restoreTimeUs))}, ${r.criu.restore?.pagesRestored ?? '-'} pages (CRIU ${r.criuVersions.source ?? '?'} → ${r.criuVersions.destination ?? '?'})`,
+    );
+  if (r.precopy)
+    lines.push(
+      ...precopyTable(r.precopy)
+        .split('\n')
+        .map((l) => `  ${l}`),
     );
   if (uiUrl) lines.push(`  history: ${uiUrl}`);
   return lines.join('\n');

@@ -29,6 +29,28 @@ export async function criuFeature(feature: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether this kernel tracks dirty pages (soft-dirty), which pre-copy rounds need; when not,
+ * CRIU's own explanation (e.g. "Dirty tracking is OFF").
+ */
+export async function dirtyTrackingSupport(): Promise<{ supported: boolean; reason?: string }> {
+  try {
+    await run('criu', ['check', '--feature', 'mem_dirty_track'], { timeoutMs: 30_000 });
+    return { supported: true };
+  } catch (err) {
+    const said = err instanceof CommandError ? `${err.stdout}\n${err.stderr}` : String(err);
+    const line = said
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /dirty|track|soft/i.test(l) && !/RLIMIT/.test(l))
+      ?.replace(/^(Warn|Error)\s*\([^)]*\):\s*/, '');
+    return {
+      supported: false,
+      reason: `the kernel of this host does not track dirty pages (criu check --feature mem_dirty_track: ${line ?? 'failed'})`,
+    };
+  }
+}
+
 /** The root cause quoted from a CRIU log, or the command's own message. */
 export async function explainCriuFailure(err: unknown, logPath: string): Promise<string> {
   const base = err instanceof CommandError ? err.message : String(err);

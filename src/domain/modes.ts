@@ -20,6 +20,8 @@ export interface ModeFacts {
   rssBytes: number;
   /** The source kernel tracks dirty pages (`criu check --feature mem_dirty_track`). */
   dirtyTracking: boolean;
+  /** CRIU's words when dirtyTracking is false. */
+  dirtyTrackingReason?: string;
   /** Lazy migration works between these hosts; undefined when it does, else why not. */
   postcopyUnavailable?: string;
 }
@@ -35,7 +37,8 @@ export type ModeChoice = { ok: true; mode: MigrationMode; reason: string } | { o
 export function chooseMode(requested: RequestedMode, facts: ModeFacts): ModeChoice {
   const mib = Math.round(facts.rssBytes / 2 ** 20);
   const noTracking =
-    'the source kernel does not track dirty pages (criu check --feature mem_dirty_track fails: no CONFIG_MEM_SOFT_DIRTY)';
+    facts.dirtyTrackingReason ??
+    'the source kernel does not track dirty pages (criu check --feature mem_dirty_track)';
   switch (requested) {
     case 'auto':
       if (!facts.dirtyTracking)

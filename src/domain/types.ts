@@ -1,5 +1,6 @@
 import type { MigrationMode, RequestedMode } from './modes.js';
 import type { RuntimeName } from './names.js';
+import type { PrecopyRequest, PrecopySummary } from './precopy.js';
 
 /** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
 export interface MigrateRequest {
@@ -23,6 +24,8 @@ export interface MigrateRequest {
    * workload on both hosts.
    */
   acceptPostcopyRisk?: boolean;
+  /** Tuning of the pre-copy rounds when the mode is precopy (docs/precopy.md). */
+  precopy?: PrecopyRequest;
 }
 
 export type Phase =
@@ -88,14 +91,16 @@ export interface WorkloadInfo {
 export interface HostFacts {
   host: string;
   criuVersion: string;
-  /** Soft-dirty tracking (pre-copy rounds possible); filled in by the pre-copy preflight. */
-  dirtyTracking?: boolean;
   kernel: string;
   freeBytes: number;
   freeMemoryBytes: number;
   runtimes: RuntimeName[];
   /** Undefined when this host can take part in a post-copy migration, else why not. */
   postcopyUnavailable?: string;
+  /** The kernel tracks dirty pages (`criu check --feature mem_dirty_track`): pre-copy can run. */
+  dirtyTracking: boolean;
+  /** Why not, when dirtyTracking is false (CRIU's own words). */
+  dirtyTrackingReason?: string;
 }
 
 export interface PreflightSourceResult {
@@ -156,6 +161,8 @@ export interface MigrationResult {
   modeReason?: string;
   /** Streamed mode: where the destination's page server listened. */
   pageServer?: { address: string; port: number };
+  /** Present when the mode was precopy: its rounds and why they stopped. */
+  precopy?: PrecopySummary;
 }
 
 export interface MigrationProgress {

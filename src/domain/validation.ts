@@ -32,5 +32,26 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
     (!Number.isInteger(req.verifyWindowMs) || req.verifyWindowMs < 0 || req.verifyWindowMs > 600_000)
   )
     problems.push('verifyWindowMs must be an integer from 0 to 600000');
+  problems.push(...validatePrecopy(req.precopy));
+  return problems;
+}
+
+function validatePrecopy(p: MigrateRequest['precopy']): string[] {
+  if (p === undefined) return [];
+  if (!p || typeof p !== 'object') return ['precopy must be an object like {"maxRounds": 5}'];
+  const problems: string[] = [];
+  const int = (v: unknown, min: number, max: number) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  if (p.maxRounds !== undefined && !int(p.maxRounds, 1, 20))
+    problems.push('precopy.maxRounds must be an integer from 1 to 20');
+  if (p.fewPages !== undefined && !int(p.fewPages, 0, 1e9))
+    problems.push('precopy.fewPages must be a non-negative integer');
+  if (p.downtimeBudgetMs !== undefined && !int(p.downtimeBudgetMs, 0, 3_600_000))
+    problems.push('precopy.downtimeBudgetMs must be an integer from 0 to 3600000');
+  if (
+    p.shrinkRatio !== undefined &&
+    !(typeof p.shrinkRatio === 'number' && p.shrinkRatio > 0 && p.shrinkRatio <= 1)
+  )
+    problems.push('precopy.shrinkRatio must be a number in (0, 1]');
   return problems;
 }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { RuntimeName } from '../domain/names.js';
+import { precopyRoundDirName } from '../domain/precopy.js';
 
 /**
  * Where a host keeps things, under its state directory:
  *   workloads/<runtime>/<name>/   metadata, captured output.log, runc bundle
  *   migrations/<id>/images/       checkpoint images (0700: they hold process memory)
  *   migrations/<id>/work/         CRIU logs and stats
+ *   migrations/<id>/rounds/round-N/  pre-copy round N (0700); its parent link is ../round-(N-1)
  *   runc/                         this host's runc state root
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
@@ -33,6 +35,15 @@ export class HostPaths {
   }
   workDir(migrationId: string): string {
     return path.join(this.migrationDir(migrationId), 'work');
+  }
+  roundsDir(migrationId: string): string {
+    return path.join(this.migrationDir(migrationId), 'rounds');
+  }
+  roundDir(migrationId: string, round: number): string {
+    return path.join(this.roundsDir(migrationId), precopyRoundDirName(round));
+  }
+  roundWorkDir(migrationId: string, round: number): string {
+    return path.join(this.workDir(migrationId), precopyRoundDirName(round));
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');

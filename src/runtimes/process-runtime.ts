@@ -13,6 +13,7 @@ import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
+  PreDumpFolders,
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
@@ -123,17 +124,45 @@ export class ProcessRuntime implements WorkloadRuntime {
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
-  async checkpoint(
-    name: string,
-    migrationId: string,
-    opts: CheckpointOptions = {},
-  ): Promise<CheckpointOutcome> {
+  private async runningMeta(name: string): Promise<ProcessMeta> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await this.aliveHere(meta)))
       throw ferryFailure(
         ErrorType.WorkloadNotRunning,
         `process workload ${name} is not running on ${this.ctx.host}`,
       );
+    return meta;
+  }
+
+  async preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome> {
+    const meta = await this.runningMeta(name);
+    return runDump(`criu pre-dump of ${name}`, round.work, (logPath) =>
+      run(
+        'criu',
+        [
+          'pre-dump',
+          '-t',
+          String(meta.pid),
+          '-D',
+          round.images,
+          '-W',
+          round.work,
+          '-o',
+          'dump.log',
+          '-v4',
+          ...trackMemArgs(round.parent),
+        ],
+        { timeoutMs: 10 * 60_000, logPath },
+      ),
+    );
+  }
+
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: CheckpointOptions = {},
+  ): Promise<CheckpointOutcome> {
+    const meta = await this.runningMeta(name);
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
@@ -153,11 +182,9 @@ export class ProcessRuntime implements WorkloadRuntime {
           'dump.log',
           '-v4',
           ...pageServerArgs(opts),
+          ...(opts.parent ? trackMemArgs(opts.parent) : []),
         ],
-        {
-          timeoutMs: 10 * 60_000,
-          logPath,
-        },
+        { timeoutMs: 10 * 60_000, logPath },
       ),
     );
   }
@@ -230,6 +257,11 @@ export class ProcessRuntime implements WorkloadRuntime {
   async removeFiles(name: string): Promise<void> {
     await removeTree(this.dir(name));
   }
+}
+
+/** Soft-dirty tracking from the first round on; later dumps write only what changed since `parent`. */
+function trackMemArgs(parent: string | undefined): string[] {
+  return ['--track-mem', ...(parent ? ['--prev-images-dir', parent] : [])];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,6 +13,7 @@ import { treeRssBytes } from './procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
+  PreDumpFolders,
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
@@ -137,25 +138,43 @@ export class RuncRuntime implements WorkloadRuntime {
     migrationId: string,
     opts: CheckpointOptions = {},
   ): Promise<CheckpointOutcome> {
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const pageServer = opts.pageServer
+      ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`]
+      : [];
+    return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, pageServer);
+  }
+
+  /** runc turns on memory tracking itself for --pre-dump and --parent-path (relative to the images). */
+  async preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome> {
+    return this.dump(name, 'runc checkpoint --pre-dump', round, ['--pre-dump']);
+  }
+
+  private async dump(
+    name: string,
+    label: string,
+    dirs: PreDumpFolders,
+    extra: string[],
+  ): Promise<CheckpointOutcome> {
     const st = await this.state(name);
     if (st?.status !== 'running')
       throw ferryFailure(
         ErrorType.WorkloadNotRunning,
         `runc container ${name} is not running on ${this.ctx.host}`,
       );
-    const images = this.ctx.paths.imagesDir(migrationId);
-    const work = this.ctx.paths.workDir(migrationId);
-    return runDump(`runc checkpoint of ${name}`, work, (logPath) =>
+    return runDump(`${label} of ${name}`, dirs.work, (logPath) =>
       this.runc(
         [
           '--log',
-          path.join(work, 'runc.log'),
+          path.join(dirs.work, 'runc.log'),
           'checkpoint',
-          ...(opts.pageServer ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`] : []),
+          ...extra,
           '--image-path',
-          images,
+          dirs.images,
           '--work-path',
-          work,
+          dirs.work,
+          ...(dirs.parent ? ['--parent-path', dirs.parent] : []),
           name,
         ],
         { timeoutMs: 10 * 60_000, logPath },

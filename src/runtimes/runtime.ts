@@ -25,6 +25,17 @@ export interface PageServerAddress {
 }
 export interface CheckpointOptions {
   pageServer?: PageServerAddress;
+  /**
+   * The last pre-copy round's folder, relative to the images folder: only pages dirtied since
+   * that round are written.
+   */
+  parent?: string;
+}
+
+export interface PreDumpFolders {
+  images: string;
+  work: string;
+  parent?: string;
 }
 
 export interface SpawnOptions {
@@ -49,6 +60,11 @@ export interface WorkloadRuntime {
    * pages go straight to that CRIU page server; the other images stay local.
    */
   checkpoint(name: string, migrationId: string, opts?: CheckpointOptions): Promise<CheckpointOutcome>;
+  /**
+   * One pre-copy round while the workload keeps running: its memory (only pages dirtied since
+   * `parent`, relative to `images`, when given) goes to `images`; CRIU's log and stats to `work`.
+   */
+  preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string): Promise<RestoreOutcome>;
   /**

@@ -32,10 +32,11 @@ import type {
 import { validateMigrateRequest } from '../domain/validation.js';
 import { imageSpaceNeeded } from '../domain/placement.js';
 import { chooseMode, type MigrationMode } from '../domain/modes.js';
-import { runPrecopyRounds } from './precopy-hook.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
+import { precopyBeforeFreeze } from './precopy-step.js';
+import { precopyTable, type PrecopySummary } from '../domain/precopy.js';
 
 const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
@@ -155,7 +156,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     const rows = progress.phases.map((p) => `| ${p.phase} | ${p.durationMs} ms |`).join('\n');
     return `**${what}**: ${req.source} → ${req.destination}, phase **${progress.phase}**${
       progress.rollback ? `\n\nRollback: ${progress.rollback}` : ''
-    }\n\n| phase | took |\n|---|---|\n${rows}`;
+    }\n\n| phase | took |\n|---|---|\n${rows}${result.precopy ? `\n\n**pre-copy**\n\n${precopyTable(result.precopy)}` : ''}`;
   }
 
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
@@ -183,7 +184,8 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   // Compensation must run to its end even when the workflow itself is being cancelled.
   const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
-  // 1-2. Preflight on both hosts at once, then pre-copy the workload's files. Nothing frozen.
+  // 1-2. Preflight on both hosts at once, then pre-copy the workload's files (and, when asked,
+  // its memory in rounds: docs/precopy.md). Nothing frozen.
   try {
     await phase('preflight', async () => {
       const [source, destination] = await Promise.all([
@@ -210,7 +212,8 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       const choice = chooseMode(req.mode ?? 'auto', {
         runtime: req.runtime,
         rssBytes: source.workload.rssBytes ?? 0,
-        dirtyTracking: source.facts.dirtyTracking ?? false,
+        dirtyTracking: source.facts.dirtyTracking,
+        dirtyTrackingReason: source.facts.dirtyTrackingReason,
         postcopyUnavailable: destination.postcopyUnavailable,
       });
       if (!choice.ok) throw ApplicationFailure.nonRetryable(choice.reason, ErrorType.ModeUnavailable);
@@ -237,15 +240,22 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       );
       progress.bytesTransferred += r.bytesSent;
     });
-    if (mode === 'precopy')
+    if (mode === 'precopy') {
+      const summary: PrecopySummary = { rounds: [] };
+      result.precopy = summary;
       await phase('precopy', () =>
-        runPrecopyRounds({
+        precopyBeforeFreeze({
+          req,
           migrationId,
-          workload: req.workload,
-          source: req.source,
-          destination: req.destination,
+          sourceTaskQueue: src.taskQueue,
+          longOptions: long,
+          summary,
+          onRound: () => setCurrentDetails(details()),
+          describe: describeCause,
         }),
       );
+      progress.bytesTransferred += summary.rounds.reduce((sum, r) => sum + r.bytesSent, 0);
+    }
   } catch (err) {
     // The destination preflight may have created the migration's folder even when the source
     // preflight failed: always clean up there.
@@ -257,6 +267,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   let checkpoint: CheckpointResult;
   try {
     checkpoint = await phase('checkpoint', async () => {
+      const parentRound = result.precopy?.finalParentRound;
       // Streamed: the pages go straight into a page server on the destination, which never
       // outlives this step (it also exits by itself after the dump).
       const pageServer =
@@ -276,9 +287,9 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           {
             ...long,
             taskQueue: src.taskQueue,
-            summary: `checkpoint ${what} on ${req.source} (final dump${pageServer ? `, pages streamed to ${pageServer.address}:${pageServer.port}` : ''})`,
+            summary: `checkpoint ${what} on ${req.source} (final dump${pageServer ? `, pages streamed to ${pageServer.address}:${pageServer.port}` : ''}${parentRound ? `, parent: pre-copy round ${parentRound}` : ''})`,
           },
-          [{ ...step, pageServer }],
+          [{ ...step, pageServer, parentRound }],
         );
       } finally {
         if (pageServer) await nonCancellable(() => dst.quick.stopPageServer(step)).catch(() => undefined);

@@ -1,0 +1,57 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { precopyParentLink, type PrecopyRound } from '../domain/precopy.js';
+import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
+import { directorySize, makePrivate } from './disk-usage.js';
+import { withHeartbeat } from './heartbeat.js';
+import type { HostContext } from './host-context.js';
+import type { PreDumpInput } from './inputs.js';
+import { waitForCommands } from './stale-commands.js';
+
+export function precopyActivities(ctx: HostContext) {
+  return {
+    /**
+     * One pre-copy round on the source while the workload runs: its memory (after round 1,
+     * only pages dirtied since the previous round) into migrations/<id>/rounds/round-N, private.
+     * Idempotent: a retry returns the recorded figures, or redoes a round an attempt left half done.
+     */
+    async preDump(input: PreDumpInput): Promise<PrecopyRound> {
+      const images = ctx.paths.roundDir(input.migrationId, input.round);
+      const work = ctx.paths.roundWorkDir(input.migrationId, input.round);
+      const resultFile = `${work}.json`; // outside the folders that travel
+      const done = await readJson<PrecopyRound>(resultFile);
+      if (done) return done;
+      await waitForCommands(images, 10 * 60_000);
+      await removeTree(images);
+      await removeTree(work);
+      await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
+      await mkdir(path.dirname(images), { recursive: true, mode: 0o700 });
+      await mkdir(images, { recursive: true, mode: 0o700 });
+      await mkdir(work, { recursive: true, mode: 0o700 });
+      const started = Date.now();
+      const outcome = await withHeartbeat(
+        () =>
+          ctx.runtime(input.runtime).preDump(input.workload, {
+            images,
+            work,
+            parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,
+          }),
+        () => ({ phase: 'precopy', round: input.round }),
+      );
+      const dumpMs = Date.now() - started;
+      await makePrivate(images);
+      const round: PrecopyRound = {
+        round: input.round,
+        pagesWritten: outcome.stats.pagesWritten ?? 0,
+        pagesSkipped: outcome.stats.pagesSkippedParent ?? 0,
+        pagesScanned: outcome.stats.pagesScanned ?? 0,
+        imageBytes: await directorySize(images),
+        bytesSent: 0,
+        dumpMs,
+        shipMs: 0,
+      };
+      await writeJsonAtomic(resultFile, round);
+      return round;
+    },
+  };
+}
