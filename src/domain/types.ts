@@ -147,6 +147,21 @@ export interface MigrationProgress {
   source: string;
   destination: string;
   phases: PhaseTiming[];
+  /** Bytes sent by the copy steps that have finished. */
   bytesTransferred: number;
   rollback?: string;
+  /**
+   * The copy step running now, from its activity's latest heartbeat (rsync's own counter).
+   * Filled in by FerryClient.getProgress; the workflow's `progress` query alone never has it.
+   */
+  live?: LiveTransfer;
+}
+
+/** What a running presync or transfer activity reports in its heartbeats. */
+export interface LiveTransfer {
+  phase: 'presync' | 'transfer';
+  bytes: number;
+  percent?: number;
+  /** rsync's own rate, e.g. "112.45MB/s". */
+  rate?: string;
 }
