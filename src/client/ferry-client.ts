@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   LiveTransfer,
   MigrateRequest,
@@ -93,6 +94,11 @@ export class FerryClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         staticSummary: `migrate ${req.runtime}/${req.workload}: ${req.source} → ${req.destination}`,
+        staticDetails: [
+          `Live migration of **${req.runtime}/${req.workload}** from **${req.source}** to **${req.destination}** with CRIU.`,
+          `Verify window ${req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS} ms · keep images ${req.keepImages ? 'yes' : 'no'} · fresh start as last resort ${req.allowStartFresh ? 'ALLOWED' : 'no'}.`,
+          `Outcome in the Result; progress in Current Details and the \`progress\` query (docs/workflows.md).`,
+        ].join('\n\n'),
         typedSearchAttributes: [
           { key: SA.workload, value: req.workload },
           { key: SA.runtime, value: req.runtime },

@@ -1,5 +1,8 @@
 import type { RuntimeName } from './names.js';
 
+/** How long a restored workload must keep running when the request does not say. */
+export const DEFAULT_VERIFY_WINDOW_MS = 2_000;
+
 /** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
 export interface MigrateRequest {
   workload: string;

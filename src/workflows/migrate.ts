@@ -20,6 +20,7 @@ import type { ActivityOptions } from '@temporalio/common';
 import type { HostActivities } from '../activities/index.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { hostTaskQueue } from '../domain/names.js';
+import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   CheckpointResult,
   MigrateRequest,
@@ -35,7 +36,6 @@ import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
 
-const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
 /** maximumAttempts undefined: retry for as long as it takes (fencing). */
 const retry = (maximumAttempts: number | undefined): ActivityOptions['retry'] => ({
@@ -164,7 +164,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     const rollback = rollbackNotes.length
       ? `\n\n**Rollback**\n\n${rollbackNotes.map((n, i) => `${i + 1}. ${n}`).join('\n')}`
       : '';
-    return `**${what}**: ${req.source} → ${req.destination}, phase **${progress.phase}**, ${mib(progress.bytesTransferred)} MiB sent${rollback}\n\n| phase | took | figures |\n|---|---|---|\n${rows}`;
+    return `Phase **${progress.phase}**, ${mib(progress.bytesTransferred)} MiB sent\n\n| phase | took | figures |\n|---|---|---|\n${rows}${rollback}`;
   }
 
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
@@ -179,7 +179,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       { key: SA.outcome, value: outcome },
     ]);
     setCurrentDetails(
-      `**Outcome: ${outcome}**${result.downtimeMs !== undefined ? `, downtime ${result.downtimeMs} ms` : ''}, total ${seconds(result.totalMs)}${
+      `**Outcome: ${outcome}**${result.downtimeMs !== undefined ? ` · downtime ${result.downtimeMs} ms` : ''} · total ${seconds(result.totalMs)}${
         result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''
       }\n\n${details()}`,
     );
@@ -213,7 +213,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       ]);
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
       memoryBytes = source.workload.rssBytes;
-      figures.preflight = `${mib(memoryBytes ?? 0)} MiB resident; ${mib(destination.freeBytes)} MiB free on ${req.destination}; CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
+      figures.preflight = `${mib(memoryBytes ?? 0)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
       const needed = imageSpaceNeeded(source.workload.rssBytes ?? 0);
       if (destination.freeBytes < needed)
         throw ApplicationFailure.nonRetryable(
