@@ -97,7 +97,6 @@ export class FerryClient {
         staticDetails: [
           `Live migration of **${req.runtime}/${req.workload}** from **${req.source}** to **${req.destination}** with CRIU.`,
           `Verify window ${req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS} ms · keep images ${req.keepImages ? 'yes' : 'no'} · fresh start as last resort ${req.allowStartFresh ? 'ALLOWED' : 'no'}.`,
-          `Outcome in the Result; progress in Current Details and the \`progress\` query (docs/workflows.md).`,
         ].join('\n\n'),
         typedSearchAttributes: [
           { key: SA.workload, value: req.workload },

@@ -36,7 +36,6 @@ import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
 
-
 /** maximumAttempts undefined: retry for as long as it takes (fencing). */
 const retry = (maximumAttempts: number | undefined): ActivityOptions['retry'] => ({
   initialInterval: '1s',
@@ -153,8 +152,10 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     setCurrentDetails(details());
   }
 
-  /** The workflow's current details in the Temporal UI (Markdown). */
-  function details(): string {
+  /** The workflow's current details in the Temporal UI (Markdown): head, rollback steps, table. */
+  function details(
+    head = `Phase **${progress.phase}** · ${mib(progress.bytesTransferred)} MiB sent`,
+  ): string {
     const rows = progress.phases
       .map(
         (p) =>
@@ -164,7 +165,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     const rollback = rollbackNotes.length
       ? `\n\n**Rollback**\n\n${rollbackNotes.map((n, i) => `${i + 1}. ${n}`).join('\n')}`
       : '';
-    return `Phase **${progress.phase}**, ${mib(progress.bytesTransferred)} MiB sent\n\n| phase | took | figures |\n|---|---|---|\n${rows}${rollback}`;
+    return `${head}${rollback}\n\n| phase | took | figures |\n|---|---|---|\n${rows}`;
   }
 
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
@@ -179,9 +180,11 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       { key: SA.outcome, value: outcome },
     ]);
     setCurrentDetails(
-      `**Outcome: ${outcome}**${result.downtimeMs !== undefined ? ` · downtime ${result.downtimeMs} ms` : ''} · total ${seconds(result.totalMs)}${
-        result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''
-      }\n\n${details()}`,
+      details(
+        `**Outcome: ${outcome}**${result.downtimeMs !== undefined ? ` · downtime ${result.downtimeMs} ms` : ''} · total ${seconds(result.totalMs)} · ${mib(result.bytesTransferred)} MiB sent${
+          result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''
+        }`,
+      ),
     );
     if (outcome === 'restarted-fresh' || outcome === 'failed-needs-operator')
       log.error(`migration of ${what} ended ${outcome}`, {
