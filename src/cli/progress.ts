@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { MigrationProgress } from '../domain/types.js';
+import type { MigrationProgress, MigrationResult } from '../domain/types.js';
 import { mib } from './format.js';
 
 /** Steps of a successful migration, in order: the bar advances one share per step. */
@@ -51,6 +51,20 @@ export function plainProgressLine(f: ProgressFigures): string {
   }`;
 }
 
+/** The progress a finished migration ends with: the display's last line. */
+export function finalProgress(r: MigrationResult): MigrationProgress {
+  return {
+    phase: r.outcome === 'migrated' ? 'done' : 'failed',
+    workload: r.workload,
+    runtime: r.runtime,
+    source: r.source,
+    destination: r.destination,
+    phases: r.phases,
+    bytesTransferred: r.bytesTransferred,
+    rollback: r.rollback,
+  };
+}
+
 export interface ProgressDisplay {
   update(p: MigrationProgress): void;
   stop(): void;
@@ -97,9 +111,16 @@ export function progressDisplay(stream: NodeJS.WriteStream, now: () => number = 
   let lastRollback: string | undefined;
   let lastAt = 0;
   let lastBytes = -1;
+  let phasesSeen = 0;
   return {
     update(p) {
       const f = progressFigures(p, now() - started, now());
+      // Phases that began and ended between two polls still get their line, for the log.
+      const running = p.phases.at(-1)?.phase === p.phase ? 1 : 0;
+      for (const missed of p.phases.slice(phasesSeen, p.phases.length - running))
+        if (missed.phase !== lastPhase)
+          stream.write(`[${f.what}] ${missed.phase}: done in ${seconds(missed.durationMs)}\n`);
+      phasesSeen = Math.max(phasesSeen, p.phases.length);
       const changed = f.phase !== lastPhase || f.rollback !== lastRollback;
       const moving = f.bytes !== lastBytes && now() - lastAt >= 1_000;
       if (!changed && !moving) return;

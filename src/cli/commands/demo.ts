@@ -8,7 +8,7 @@ import { analyseContinuity, parseStatefulOutput } from '../../domain/output-anal
 import { FerryClient } from '../../client/ferry-client.js';
 import { HostPaths } from '../../runtimes/host-paths.js';
 import { formatResult } from '../format.js';
-import { progressDisplay } from '../progress.js';
+import { finalProgress, progressDisplay } from '../progress.js';
 import { EXIT } from '../context.js';
 
 const WORKLOAD = 'demo-counter';
@@ -64,6 +64,7 @@ export async function demoCommand(): Promise<number> {
     .migrate({ workload: WORKLOAD, runtime: 'runc', source: a.name, destination: b.name }, (p) =>
       display.update(p),
     )
+    .then((r) => (display.update(finalProgress(r)), r))
     .finally(() => display.stop());
   const workflowId = migrationWorkflowId('runc', a.name, WORKLOAD);
   const handle = client.temporal.workflow.getHandle(workflowId);

@@ -4,7 +4,7 @@ import { isRuntimeName, migrationWorkflowId, RUNTIMES } from '../../domain/names
 import type { MigrateRequest, MigrationResult } from '../../domain/types.js';
 import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
 import { formatResult } from '../format.js';
-import { progressDisplay } from '../progress.js';
+import { finalProgress, progressDisplay } from '../progress.js';
 
 export interface MigrateCliOptions {
   runtime: string;
@@ -46,6 +46,7 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     let result: MigrationResult;
     try {
       result = await client.waitForMigration(handle, (p) => display.update(p));
+      display.update(finalProgress(result));
     } finally {
       display.stop();
     }
