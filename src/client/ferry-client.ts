@@ -125,13 +125,19 @@ export class FerryClient {
     await this.temporal.workflow.getHandle(workflowId).signal(resolveSignal, signal);
   }
 
-  /**
-   * The `progress` query plus the running copy step's bytes, read from its activity's latest
-   * heartbeat (DescribeWorkflowExecution): live figures without adding events to the history.
-   */
+  /** The workflow's `progress` query: phase, finished phases, bytes of finished copy steps. */
   async getProgress(workflowId: string): Promise<MigrationProgress> {
-    const handle = this.temporal.workflow.getHandle(workflowId);
-    const [progress, description] = await Promise.all([handle.query(progressQuery), handle.describe()]);
+    return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
+  }
+
+  /**
+   * getProgress plus, during a copy step, its bytes so far from its activity's latest heartbeat
+   * (DescribeWorkflowExecution): live figures without adding events to the history.
+   */
+  async getLiveProgress(workflowId: string): Promise<MigrationProgress> {
+    const progress = await this.getProgress(workflowId);
+    if (progress.phase !== 'presync' && progress.phase !== 'transfer') return progress;
+    const description = await this.temporal.workflow.getHandle(workflowId).describe();
     const converter = this.temporal.options.loadedDataConverter.payloadConverter;
     for (const a of description.raw.pendingActivities ?? []) {
       const payloads = a.heartbeatDetails?.payloads;
@@ -152,7 +158,7 @@ export class FerryClient {
     handle: WorkflowHandle<typeof migrate>,
     onProgress?: (p: MigrationProgress) => void,
   ): Promise<MigrationResult> {
-    return resultWithProgress(handle, () => this.getProgress(handle.workflowId), onProgress, 250);
+    return resultWithProgress(handle, () => this.getLiveProgress(handle.workflowId), onProgress, 250);
   }
 
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */

@@ -155,7 +155,7 @@ export interface MigrationProgress {
   rollback?: string;
   /**
    * The copy step running now, from its activity's latest heartbeat (rsync's own counter).
-   * Filled in by FerryClient.getProgress; the workflow's `progress` query alone never has it.
+   * Filled in by FerryClient.getLiveProgress; the workflow's `progress` query alone never has it.
    */
   live?: LiveTransfer;
 }

@@ -159,7 +159,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     const rows = progress.phases
       .map(
         (p) =>
-          `| ${p.phase} | ${p === progress.phases.at(-1) && !p.durationMs ? 'running' : seconds(p.durationMs)} | ${figures[p.phase] ?? ''} |`,
+          `| ${p.phase} | ${p === progress.phases.at(-1) && p.phase === progress.phase && !p.durationMs ? 'running' : seconds(p.durationMs)} | ${figures[p.phase] ?? ''} |`,
       )
       .join('\n');
     const rollback = rollbackNotes.length

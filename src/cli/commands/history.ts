@@ -95,7 +95,7 @@ export async function showCommand(
     const description = await handle.describe();
     const ui = client.uiUrl(config.temporal.uiUrl, workflowId, description.runId);
     if (description.status.name === 'RUNNING') {
-      const progress: MigrationProgress = await client.getProgress(workflowId);
+      const progress: MigrationProgress = await client.getLiveProgress(workflowId);
       const now = Date.now();
       const elapsed = now - description.startTime.getTime();
       printResult(
