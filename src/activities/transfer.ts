@@ -9,7 +9,7 @@ import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
 import { ferryFailure } from './failure.js';
-import { withHeartbeat } from './heartbeat.js';
+import { heartbeat, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { TransferInput } from './inputs.js';
 
@@ -56,6 +56,7 @@ export function transferActivities(ctx: HostContext) {
     await killCommands(`${ctx.paths.stateDir}/./${paths[paths.length - 1]}`);
     if (what === 'transfer') await ctx.faults.at('before-transfer', input.workload);
     let progress: RsyncProgress | undefined;
+    const details = () => ({ phase: what, ...progress });
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
       const { bytesSent } = await withHeartbeat(
@@ -73,10 +74,15 @@ export function transferActivities(ctx: HostContext) {
               timeoutMs: 60 * 60_000,
             },
             await sshOptions(),
-            (p) => (progress = p),
+            (p) => {
+              progress = p;
+              // Every rsync update goes to Temporal (the worker throttles to one a second), so
+              // `ferry migrate` shows bytes moving during the copy, not only after it.
+              heartbeat(details());
+            },
             Context.current().cancellationSignal,
           ),
-        () => ({ phase: what, ...progress }),
+        details,
       );
       return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {

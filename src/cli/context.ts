@@ -7,13 +7,32 @@ import { FerryClient, MigrationRequestError } from '../client/ferry-client.js';
 export class CliError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: number,
   ) {
     super(message);
   }
 }
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, needsOperator: 3 } as const;
+/** Exit codes, documented in docs/cli.md. */
+export const EXIT = {
+  /** Done: migrated, or the command did what it says. */
+  ok: 0,
+  /** The migration failed; the workload was left or put back on the source (or started fresh). */
+  failed: 1,
+  /** Bad input or refused request: nothing was started or changed. */
+  badInput: 2,
+  /** Failed and needs an operator: the result says what to run. */
+  needsOperator: 3,
+  /** Temporal unreachable or lost while waiting, or an internal error: the outcome is unknown here. */
+  unknown: 4,
+} as const;
+
+/** Writes a command's result: JSON on stdout with --json, else the human text. */
+export function printResult(json: boolean | undefined, value: unknown, text: string): void {
+  process.stdout.write(
+    json ? `${JSON.stringify(value, null, 2)}\n` : text.endsWith('\n') ? text : `${text}\n`,
+  );
+}
 
 /** --config, else $FERRY_CONFIG, else the dev environment's config. */
 export function resolveConfigPath(explicit?: string): string {
@@ -51,7 +70,8 @@ export async function connectClient(config: FerryConfig): Promise<FerryClient> {
     });
   } catch (err) {
     throw new CliError(
-      `cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}. Is the server up (ferry dev up)?`,
+      `cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message}. Is the server up (ferry dev up), and is temporal.address in the config right?`,
+      EXIT.unknown,
     );
   }
 }

@@ -1,15 +1,8 @@
-import type { MigrationProgress, MigrationResult } from '../domain/types.js';
+import type { MigrationResult } from '../domain/types.js';
 import { precopyTable } from '../domain/precopy.js';
 
-const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
+export const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
 const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
-
-export function formatProgress(p: MigrationProgress): string {
-  const last = p.phases[p.phases.length - 1];
-  return `[${p.runtime}/${p.workload} ${p.source} → ${p.destination}] ${p.phase}${last && last.durationMs ? ` (${last.durationMs} ms)` : ''}${
-    p.bytesTransferred ? `, ${mib(p.bytesTransferred)} sent` : ''
-  }${p.rollback ? ` — rollback: ${p.rollback}` : ''}`;
-}
 
 export function formatResult(r: MigrationResult, uiUrl?: string): string {
   const lines = [

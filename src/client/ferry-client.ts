@@ -1,4 +1,4 @@
-import type { QueryDefinition, Workflow, WorkflowResultType } from '@temporalio/common';
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import {
   Client,
   Connection,
@@ -7,7 +7,14 @@ import {
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
-import type { MigrateRequest, MigrationProgress, MigrationResult, ResolveSignal } from '../domain/types.js';
+import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
+import type {
+  LiveTransfer,
+  MigrateRequest,
+  MigrationProgress,
+  MigrationResult,
+  ResolveSignal,
+} from '../domain/types.js';
 import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate.js';
@@ -87,6 +94,10 @@ export class FerryClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         staticSummary: `migrate ${req.runtime}/${req.workload}: ${req.source} → ${req.destination}`,
+        staticDetails: [
+          `Live migration of **${req.runtime}/${req.workload}** from **${req.source}** to **${req.destination}** with CRIU.`,
+          `Verify window ${req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS} ms · keep images ${req.keepImages ? 'yes' : 'no'} · fresh start as last resort ${req.allowStartFresh ? 'ALLOWED' : 'no'}.`,
+        ].join('\n\n'),
         typedSearchAttributes: [
           { key: SA.workload, value: req.workload },
           { key: SA.runtime, value: req.runtime },
@@ -114,13 +125,40 @@ export class FerryClient {
     await this.temporal.workflow.getHandle(workflowId).signal(resolveSignal, signal);
   }
 
+  /** The workflow's `progress` query: phase, finished phases, bytes of finished copy steps. */
   async getProgress(workflowId: string): Promise<MigrationProgress> {
     return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
   }
 
+  /**
+   * getProgress plus, during a copy step, its bytes so far from its activity's latest heartbeat
+   * (DescribeWorkflowExecution): live figures without adding events to the history.
+   */
+  async getLiveProgress(workflowId: string): Promise<MigrationProgress> {
+    const progress = await this.getProgress(workflowId);
+    if (progress.phase !== 'presync' && progress.phase !== 'transfer') return progress;
+    const description = await this.temporal.workflow.getHandle(workflowId).describe();
+    const converter = this.temporal.options.loadedDataConverter.payloadConverter;
+    for (const a of description.raw.pendingActivities ?? []) {
+      const payloads = a.heartbeatDetails?.payloads;
+      if (!payloads?.length) continue;
+      const live = liveTransfer(converter.fromPayload(payloads[0]!));
+      if (live && live.phase === progress.phase) progress.live = live;
+    }
+    return progress;
+  }
+
   /** Starts a migration and waits for its result, reporting progress while it runs. */
   async migrate(req: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult> {
-    return resultWithProgress(await this.startMigration(req), progressQuery, onProgress, 250);
+    return this.waitForMigration(await this.startMigration(req), onProgress);
+  }
+
+  /** Waits for a started migration's result, reporting progress while it runs. */
+  async waitForMigration(
+    handle: WorkflowHandle<typeof migrate>,
+    onProgress?: (p: MigrationProgress) => void,
+  ): Promise<MigrationResult> {
+    return resultWithProgress(handle, () => this.getLiveProgress(handle.workflowId), onProgress, 250);
   }
 
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
@@ -151,7 +189,8 @@ export class FerryClient {
     req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
     onProgress?: (r: EvacuationResult) => void,
   ): Promise<EvacuationResult> {
-    return resultWithProgress(await this.startEvacuation(req), evacuationQuery, onProgress, 500);
+    const handle = await this.startEvacuation(req);
+    return resultWithProgress(handle, () => handle.query(evacuationQuery), onProgress, 500);
   }
 
   /** Candidates default to every other configured host; all names are checked first. */
@@ -285,10 +324,18 @@ function atCalendar(at: Date) {
   };
 }
 
-/** Waits for a workflow's result, polling a progress query meanwhile (when asked to). */
+/** A transfer activity's heartbeat details, when they are that. */
+function liveTransfer(details: unknown): LiveTransfer | undefined {
+  const d = details as Partial<LiveTransfer> | undefined;
+  if (!d || (d.phase !== 'presync' && d.phase !== 'transfer') || typeof d.bytes !== 'number')
+    return undefined;
+  return { phase: d.phase, bytes: d.bytes, percent: d.percent, rate: d.rate };
+}
+
+/** Waits for a workflow's result, polling its progress meanwhile (when asked to). */
 async function resultWithProgress<W extends Workflow, P>(
   handle: WorkflowHandle<W>,
-  query: QueryDefinition<P>,
+  read: () => Promise<P>,
   onProgress: ((p: P) => void) | undefined,
   everyMs: number,
 ): Promise<WorkflowResultType<W>> {
@@ -296,7 +343,7 @@ async function resultWithProgress<W extends Workflow, P>(
   const poller = (async () => {
     while (polling) {
       // Not yet started or just finished: skip this round.
-      await handle.query<P>(query).then(
+      await read().then(
         (p) => onProgress?.(p),
         () => undefined,
       );

@@ -2,6 +2,9 @@ import type { MigrationMode, RequestedMode } from './modes.js';
 import type { RuntimeName } from './names.js';
 import type { PrecopyRequest, PrecopySummary } from './precopy.js';
 
+/** How long a restored workload must keep running when the request does not say. */
+export const DEFAULT_VERIFY_WINDOW_MS = 2_000;
+
 /** Input of the `migrate` workflow (documented JSON: docs/workflows.md). */
 export interface MigrateRequest {
   workload: string;
@@ -172,6 +175,21 @@ export interface MigrationProgress {
   source: string;
   destination: string;
   phases: PhaseTiming[];
+  /** Bytes sent by the copy steps that have finished. */
   bytesTransferred: number;
   rollback?: string;
+  /**
+   * The copy step running now, from its activity's latest heartbeat (rsync's own counter).
+   * Filled in by FerryClient.getLiveProgress; the workflow's `progress` query alone never has it.
+   */
+  live?: LiveTransfer;
+}
+
+/** What a running presync or transfer activity reports in its heartbeats. */
+export interface LiveTransfer {
+  phase: 'presync' | 'transfer';
+  bytes: number;
+  percent?: number;
+  /** rsync's own rate, e.g. "112.45MB/s". */
+  rate?: string;
 }

@@ -137,7 +137,9 @@ export async function rsyncPush(
     pending += chunk.toString();
     const pieces = pending.split(/[\r\n]/);
     pending = pieces.pop() ?? '';
-    for (const piece of pieces) {
+    // rsync ends each update with spaces and starts the next with \r, about once a second:
+    // read the trailing piece at once rather than a second later.
+    for (const piece of [...pieces, pending]) {
       const p = parseProgressLine(piece);
       if (p) onProgress(p);
     }

@@ -20,6 +20,7 @@ import type { ActivityOptions } from '@temporalio/common';
 import type { HostActivities } from '../activities/index.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { hostTaskQueue } from '../domain/names.js';
+import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   CheckpointResult,
   MigrateRequest,
@@ -37,8 +38,6 @@ import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
 import { precopyBeforeFreeze } from './precopy-step.js';
 import { precopyTable, type PrecopySummary } from '../domain/precopy.js';
-
-const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
 /** maximumAttempts undefined: retry for as long as it takes (fencing). */
 const retry = (maximumAttempts: number | undefined): ActivityOptions['retry'] => ({
@@ -135,15 +134,20 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   async function phase<T>(name: Phase, work: () => Promise<T>): Promise<T> {
     progress.phase = name;
     upsertSearchAttributes([{ key: SA.phase, value: name }]);
-    setCurrentDetails(details());
     const timing: PhaseTiming = { phase: name, startedAtMs: Date.now(), durationMs: 0 };
     progress.phases.push(timing);
+    setCurrentDetails(details());
     try {
       return await work();
     } finally {
       timing.durationMs = Date.now() - timing.startedAtMs;
+      setCurrentDetails(details());
     }
   }
+
+  // Figures only known once a step has run: one cell per phase in the details' progress table.
+  const figures: Partial<Record<Phase, string>> = {};
+  let memoryBytes: number | undefined;
 
   const rollbackNotes: string[] = [];
   function say(rollback: string): void {
@@ -152,11 +156,21 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     setCurrentDetails(details());
   }
 
-  function details(): string {
-    const rows = progress.phases.map((p) => `| ${p.phase} | ${p.durationMs} ms |`).join('\n');
-    return `**${what}**: ${req.source} → ${req.destination}, phase **${progress.phase}**${
-      progress.rollback ? `\n\nRollback: ${progress.rollback}` : ''
-    }\n\n| phase | took |\n|---|---|\n${rows}${result.precopy ? `\n\n**pre-copy**\n\n${precopyTable(result.precopy)}` : ''}`;
+  /** The workflow's current details in the Temporal UI (Markdown): head, rollback steps, table. */
+  function details(
+    head = `Phase **${progress.phase}** · ${mib(progress.bytesTransferred)} MiB sent`,
+  ): string {
+    const rows = progress.phases
+      .map(
+        (p) =>
+          `| ${p.phase} | ${p === progress.phases.at(-1) && p.phase === progress.phase && !p.durationMs ? 'running' : seconds(p.durationMs)} | ${figures[p.phase] ?? ''} |`,
+      )
+      .join('\n');
+    const rollback = rollbackNotes.length
+      ? `\n\n**Rollback**\n\n${rollbackNotes.map((n, i) => `${i + 1}. ${n}`).join('\n')}`
+      : '';
+    const rounds = result.precopy ? `\n\n**Pre-copy rounds**\n\n${precopyTable(result.precopy)}` : '';
+    return `${head}${rollback}\n\n| phase | took | figures |\n|---|---|---|\n${rows}${rounds}`;
   }
 
   function finish(outcome: Outcome, cause?: unknown): MigrationResult {
@@ -171,7 +185,11 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       { key: SA.outcome, value: outcome },
     ]);
     setCurrentDetails(
-      details() + (result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''),
+      details(
+        `**Outcome: ${outcome}**${result.downtimeMs !== undefined ? ` · downtime ${result.downtimeMs} ms` : ''} · total ${seconds(result.totalMs)} · ${mib(result.bytesTransferred)} MiB sent${
+          result.cause ? `\n\nCause: ${result.cause.type}: ${result.cause.message}` : ''
+        }`,
+      ),
     );
     if (outcome === 'restarted-fresh' || outcome === 'failed-needs-operator')
       log.error(`migration of ${what} ended ${outcome}`, {
@@ -203,6 +221,8 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         ),
       ]);
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
+      memoryBytes = source.workload.rssBytes;
+      figures.preflight = `${mib(memoryBytes ?? 0)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
       const needed = imageSpaceNeeded(source.workload.rssBytes ?? 0);
       if (destination.freeBytes < needed)
         throw ApplicationFailure.nonRetryable(
@@ -239,6 +259,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         [{ ...step, destination: req.destination }],
       );
       progress.bytesTransferred += r.bytesSent;
+      figures.presync = `${mib(r.bytesSent)} MiB sent${rate(r.bytesSent, r.durationMs)}`;
     });
     if (mode === 'precopy') {
       const summary: PrecopySummary = { rounds: [] };
@@ -287,7 +308,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           {
             ...long,
             taskQueue: src.taskQueue,
-            summary: `checkpoint ${what} on ${req.source} (final dump${pageServer ? `, pages streamed to ${pageServer.address}:${pageServer.port}` : ''}${parentRound ? `, parent: pre-copy round ${parentRound}` : ''})`,
+            summary: `checkpoint ${what} on ${req.source}: ${mib(memoryBytes ?? 0)} MiB of memory (final dump, the workload freezes${pageServer ? `; pages streamed to ${pageServer.address}:${pageServer.port}` : ''}${parentRound ? `; parent: pre-copy round ${parentRound}` : ''})`,
           },
           [{ ...step, pageServer, parentRound }],
         );
@@ -297,6 +318,11 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     });
     result.criu.dump = checkpoint.stats;
     result.imageBytes = checkpoint.imageBytes;
+    figures.checkpoint = `${mib(checkpoint.imageBytes)} MiB of images${
+      checkpoint.stats.frozenTimeUs !== undefined
+        ? `, CRIU froze it ${Math.round(checkpoint.stats.frozenTimeUs / 1000)} ms`
+        : ''
+    }`;
   } catch (err) {
     return nonCancellable(async () => {
       // CRIU and runc resume the workload when a dump fails; make sure it really runs.
@@ -324,11 +350,12 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         {
           ...long,
           taskQueue: src.taskQueue,
-          summary: `transfer ${mib(checkpoint.imageBytes)} MiB of images of ${what}: ${req.source} → ${req.destination} (rsync over SSH)`,
+          summary: `transfer ${what}: ${mib(checkpoint.imageBytes)} MiB of images ${req.source} → ${req.destination} (rsync over SSH)`,
         },
         [{ ...step, destination: req.destination, pagesStreamed: mode === 'streamed' }],
       );
       progress.bytesTransferred += sent.bytesSent;
+      figures.transfer = `${mib(sent.bytesSent)} MiB sent${rate(sent.bytesSent, sent.durationMs)}`;
     });
     // Attempts are made here rather than by the retry policy, to know for sure whether any of
     // them started on the destination (fencing depends on it).
@@ -340,7 +367,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
               ...long,
               taskQueue: dst.taskQueue,
               retry: { ...retry(1) },
-              summary: `restore ${what} on ${req.destination}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
+              summary: `restore ${what} on ${req.destination}: ${mib(checkpoint.imageBytes)} MiB of images${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
             },
             [step],
           );
@@ -356,6 +383,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     });
     result.criu.restore = restored.stats;
     result.downtimeMs = restored.runningAtMs - checkpoint.frozenAtMs;
+    figures.restore = `running again after ${result.downtimeMs} ms of downtime`;
     const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
     await phase('verify', () =>
       dst.long.verify.executeWithOptions(
@@ -369,6 +397,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         [{ ...ref, windowMs }],
       ),
     );
+    figures.verify = `kept running for ${windowMs} ms`;
   } catch (err) {
     return nonCancellable(async () => finish(await rollBack(restoreMayHaveRun), err));
   }
@@ -618,4 +647,11 @@ export function describeCause(err: unknown): { type: string; message: string } {
   return { type: 'Error', message: String(e) };
 }
 
-const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+/** Whole MiB, with one decimal below 10 MiB so that small images do not read as 0. */
+const mib = (bytes: number) => {
+  const v = bytes / 1024 / 1024;
+  return v < 10 ? v.toFixed(1) : String(Math.round(v));
+};
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const rate = (bytes: number, ms: number) =>
+  ms > 0 ? ` at ${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s` : '';

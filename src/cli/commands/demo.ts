@@ -7,7 +7,8 @@ import { migrationWorkflowId } from '../../domain/names.js';
 import { analyseContinuity, parseStatefulOutput } from '../../domain/output-analysis.js';
 import { FerryClient } from '../../client/ferry-client.js';
 import { HostPaths } from '../../runtimes/host-paths.js';
-import { formatProgress, formatResult } from '../format.js';
+import { formatResult } from '../format.js';
+import { finalProgress, progressDisplay } from '../progress.js';
 import { EXIT } from '../context.js';
 
 const WORKLOAD = 'demo-counter';
@@ -58,15 +59,13 @@ export async function demoCommand(): Promise<number> {
     address: config.temporal.address,
     knownHosts: config.hosts.map((h) => h.name),
   });
-  let last = '';
-  const result = await client.migrate(
-    { workload: WORKLOAD, runtime: 'runc', source: a.name, destination: b.name },
-    (p) => {
-      const line = formatProgress(p);
-      if (line !== last) say(`   ${line}`);
-      last = line;
-    },
-  );
+  const display = progressDisplay(process.stdout);
+  const result = await client
+    .migrate({ workload: WORKLOAD, runtime: 'runc', source: a.name, destination: b.name }, (p) =>
+      display.update(p),
+    )
+    .then((r) => (display.update(finalProgress(r)), r))
+    .finally(() => display.stop());
   const workflowId = migrationWorkflowId('runc', a.name, WORKLOAD);
   const handle = client.temporal.workflow.getHandle(workflowId);
   const runId = (await handle.describe()).runId;

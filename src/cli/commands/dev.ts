@@ -3,7 +3,7 @@ import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
 import { devDown, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
-import { CliError, EXIT, requireHost } from '../context.js';
+import { CliError, EXIT, printResult, requireHost } from '../context.js';
 import { parseLabels } from '../../domain/placement.js';
 
 export interface DevUpCliOptions {
@@ -14,6 +14,7 @@ export interface DevUpCliOptions {
   sshPort: string;
   addressPrefix: string;
   faultInjection?: boolean;
+  json?: boolean;
 }
 
 const say = (line: string) => process.stderr.write(`[ferry dev] ${line}\n`);
@@ -39,13 +40,17 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
     },
     say,
   );
-  process.stdout.write(`config: ${state.configFile}\nTemporal UI: ${state.temporal.uiUrl}\n`);
+  printResult(
+    opts.json,
+    { dir: state.dir, configFile: state.configFile, temporal: state.temporal, hosts: state.hosts },
+    `config: ${state.configFile}\nTemporal UI: ${state.temporal.uiUrl}`,
+  );
   return EXIT.ok;
 }
 
 export async function devRestartCommand(
   component: string,
-  opts: { host?: string; dir?: string },
+  opts: { host?: string; dir?: string; json?: boolean },
 ): Promise<number> {
   if (component !== 'temporal' && component !== 'worker')
     throw new CliError(`unknown component "${component}": use temporal or worker --host H`, EXIT.badInput);
@@ -53,11 +58,14 @@ export async function devRestartCommand(
     throw new CliError('restart worker needs --host H', EXIT.badInput);
   await devRestart(opts.dir ?? defaultDevDir(), component, opts.host);
   say(`${component}${opts.host ? ` of ${opts.host}` : ''} restarted`);
+  if (opts.json) printResult(true, { component, host: opts.host, restarted: true }, '');
   return EXIT.ok;
 }
 
-export async function devDownCommand(opts: { dir?: string }): Promise<number> {
-  await devDown(opts.dir ?? defaultDevDir(), say);
+export async function devDownCommand(opts: { dir?: string; json?: boolean }): Promise<number> {
+  const dir = opts.dir ?? defaultDevDir();
+  await devDown(dir, say);
+  if (opts.json) printResult(true, { dir, down: true }, '');
   return EXIT.ok;
 }
 
@@ -81,7 +89,7 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
 
 export async function devSpawnCommand(
   argv: string[],
-  opts: { host: string; runtime: string; name: string; label?: string[]; dir?: string },
+  opts: { host: string; runtime: string; name: string; label?: string[]; dir?: string; json?: boolean },
 ): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
@@ -105,8 +113,10 @@ export async function devSpawnCommand(
     throw new CliError((err as Error).message, EXIT.badInput);
   }
   const info = await runtime.spawn(opts.name, { argv, labels });
-  process.stdout.write(
-    `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}\n`,
+  printResult(
+    opts.json,
+    { host: opts.host, runtime: opts.runtime, name: opts.name, pid: info.pid, labels },
+    `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}`,
   );
   return EXIT.ok;
 }

@@ -2,7 +2,7 @@ import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
 import { parseLabels } from '../../domain/placement.js';
 import type { EvacuationResult } from '../../workflows/evacuate-host.js';
-import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
+import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
 
 export interface EvacuateCliOptions {
   to?: string;
@@ -86,7 +86,7 @@ export function formatEvacuation(r: EvacuationResult): string {
 export async function cordonCommand(
   host: string,
   cordoned: boolean,
-  opts: { reason?: string; config?: string },
+  opts: { reason?: string; config?: string; json?: boolean },
 ): Promise<number> {
   const config = await loadCliConfig(opts.config);
   if (!config.hosts.some((h) => h.name === host))
@@ -98,8 +98,10 @@ export async function cordonCommand(
   try {
     if (cordoned) await client.cordon(host, opts.reason);
     else await client.uncordon(host);
-    process.stdout.write(
-      `${host} ${cordoned ? 'cordoned: no evacuation places workloads on it' : 'uncordoned'}\n`,
+    printResult(
+      opts.json,
+      { host, cordoned, reason: cordoned ? (opts.reason ?? 'by an operator') : undefined },
+      `${host} ${cordoned ? 'cordoned: no evacuation places workloads on it' : 'uncordoned'}`,
     );
     return EXIT.ok;
   } finally {

@@ -1,9 +1,10 @@
 import { checkName } from '../../domain/names.js';
 import type { MigrationProgress, MigrationResult } from '../../domain/types.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
-import { progressQuery } from '../../workflows/definitions.js';
-import { CliError, EXIT, loadCliConfig, withClient } from '../context.js';
+import { CliError, EXIT, loadCliConfig, printResult, withClient } from '../context.js';
 import { formatResult } from '../format.js';
+import { plainProgressLine, progressFigures } from '../progress.js';
+import { exitCodeFor } from './migrate.js';
 
 interface ListedMigration {
   workflowId: string;
@@ -45,6 +46,8 @@ export async function lsCommand(opts: {
   if (opts.running) clauses.push("ExecutionStatus = 'Running'");
   if (opts.host) clauses.push(`(FerrySource = '${opts.host}' OR FerryDestination = '${opts.host}')`);
   const limit = Number(opts.limit ?? 50);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CliError(`--limit must be a positive integer (got ${opts.limit})`, EXIT.badInput);
   const rows = await withClient(opts.config, async (client) => {
     const out: ListedMigration[] = [];
     for await (const w of client.temporal.workflow.list({ query: clauses.join(' AND ') })) {
@@ -64,12 +67,20 @@ export async function lsCommand(opts: {
     }
     return out;
   });
-  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else
-    for (const r of rows)
-      process.stdout.write(
-        `${r.startTime}  ${r.status.padEnd(10)} ${`${r.runtime}/${r.workload}`.padEnd(24)} ${r.source} → ${r.destination}  ${r.outcome ?? r.phase ?? ''}  ${r.workflowId}\n`,
-      );
+  const table = rows.map(
+    (r) =>
+      `${r.startTime}  ${r.status.padEnd(10)} ${`${r.runtime}/${r.workload}`.padEnd(24)} ${`${r.source} → ${r.destination}`.padEnd(18)} ${(r.outcome ?? r.phase ?? '').padEnd(22)} ${r.workflowId}`,
+  );
+  printResult(
+    opts.json,
+    rows,
+    rows.length
+      ? [
+          `${'started'.padEnd(24)}  ${'status'.padEnd(10)} ${'workload'.padEnd(24)} ${'hosts'.padEnd(18)} ${'outcome or phase'.padEnd(22)} workflow id`,
+          ...table,
+        ].join('\n')
+      : `no ${opts.running ? 'running ' : ''}migrations${opts.host ? ` from or to ${opts.host}` : ''}`,
+  );
   return EXIT.ok;
 }
 
@@ -84,29 +95,42 @@ export async function showCommand(
     const description = await handle.describe();
     const ui = client.uiUrl(config.temporal.uiUrl, workflowId, description.runId);
     if (description.status.name === 'RUNNING') {
-      const progress: MigrationProgress = await handle.query(progressQuery);
-      if (opts.json)
-        process.stdout.write(`${JSON.stringify({ status: 'RUNNING', progress, uiUrl: ui }, null, 2)}\n`);
-      else
-        process.stdout.write(
-          `running: phase ${progress.phase}; ${progress.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}${progress.rollback ? `\nrollback: ${progress.rollback}` : ''}\n${ui ?? ''}\n`,
-        );
+      const progress: MigrationProgress = await client.getLiveProgress(workflowId);
+      const now = Date.now();
+      const elapsed = now - description.startTime.getTime();
+      printResult(
+        opts.json,
+        { workflowId, status: 'RUNNING', progress, uiUrl: ui },
+        [
+          `running: ${plainProgressLine(progressFigures(progress, elapsed, now))}`,
+          `  phases: ${progress.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}`,
+          ...(progress.rollback ? [`  rollback: ${progress.rollback}`] : []),
+          ...(ui ? [`  history: ${ui}`] : []),
+        ].join('\n'),
+      );
       return EXIT.ok;
     }
     if (description.status.name !== 'COMPLETED') {
-      process.stdout.write(`${workflowId}: ${description.status.name}${ui ? `\n${ui}` : ''}\n`);
+      // Terminated, timed out or failed as a workflow (e.g. invalid input): no result to show.
+      printResult(
+        opts.json,
+        { workflowId, status: description.status.name, uiUrl: ui },
+        `${workflowId}: the workflow ended ${description.status.name} without a migration result${ui ? `; its history: ${ui}` : ''}`,
+      );
       return EXIT.failed;
     }
     const result = (await handle.result()) as MigrationResult;
-    process.stdout.write(
-      opts.json ? `${JSON.stringify({ ...result, uiUrl: ui }, null, 2)}\n` : `${formatResult(result, ui)}\n`,
+    printResult(
+      opts.json,
+      { workflowId, status: 'COMPLETED', ...result, uiUrl: ui },
+      formatResult(result, ui),
     );
-    return EXIT.ok;
+    return exitCodeFor(result);
   });
 }
 
 /** Registers ferry's search attributes on any cluster (the dev server gets them at start). */
-export async function setupCommand(opts: { config?: string }): Promise<number> {
+export async function setupCommand(opts: { config?: string; json?: boolean }): Promise<number> {
   const config = await loadCliConfig(opts.config);
   const added = await withClient(opts.config, async (client) => {
     const ops = client.temporal.connection.operatorService;
@@ -119,10 +143,12 @@ export async function setupCommand(opts: { config?: string }): Promise<number> {
       });
     return missing;
   });
-  process.stdout.write(
+  printResult(
+    opts.json,
+    { namespace: config.temporal.namespace, registered: added, present: SEARCH_ATTRIBUTE_NAMES },
     added.length
-      ? `registered search attributes: ${added.join(', ')}\n`
-      : `search attributes already registered: ${SEARCH_ATTRIBUTE_NAMES.join(', ')}\n`,
+      ? `registered search attributes: ${added.join(', ')}`
+      : `search attributes already registered: ${SEARCH_ATTRIBUTE_NAMES.join(', ')}`,
   );
   return EXIT.ok;
 }

@@ -1,8 +1,10 @@
+import { WorkflowFailedError } from '@temporalio/client';
 import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, migrationWorkflowId, RUNTIMES } from '../../domain/names.js';
 import type { MigrateRequest, MigrationResult } from '../../domain/types.js';
-import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
-import { formatProgress, formatResult } from '../format.js';
+import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
+import { formatResult } from '../format.js';
+import { finalProgress, progressDisplay } from '../progress.js';
 
 export interface MigrateCliOptions {
   runtime: string;
@@ -40,20 +42,34 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     acceptPostcopyRisk: opts.acceptPostcopyRisk,
   };
   const client = await connectClient(config);
+  const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
+  let started = false;
   try {
-    let lastLine = '';
-    const result = await client.migrate(req, (p) => {
-      const line = formatProgress(p);
-      if (line !== lastLine) process.stderr.write(`${line}\n`);
-      lastLine = line;
-    });
-    const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
+    const handle = await client.startMigration(req);
+    started = true;
+    const display = progressDisplay(process.stderr);
+    let result: MigrationResult;
+    try {
+      result = await client.waitForMigration(handle, (p) => display.update(p));
+      display.update(finalProgress(result));
+    } finally {
+      display.stop();
+    }
     const ui = client.uiUrl(config.temporal.uiUrl, workflowId);
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, workflowId, uiUrl: ui }, null, 2)}\n`);
-    else process.stdout.write(`${formatResult(result, ui)}\n`);
+    printResult(opts.json, { ...result, workflowId, uiUrl: ui }, formatResult(result, ui));
     return exitCodeFor(result);
   } catch (err) {
     if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    if (err instanceof WorkflowFailedError)
+      throw new CliError(
+        `the migration workflow ${workflowId} ended without a result (${(err.cause ?? err).message}); see: ferry show ${workflowId}`,
+        EXIT.failed,
+      );
+    if (started)
+      throw new CliError(
+        `lost track of migration ${workflowId} (${(err as Error).message}); it may still be running: ferry show ${workflowId}`,
+        EXIT.unknown,
+      );
     throw err;
   } finally {
     await client.close();

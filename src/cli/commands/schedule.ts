@@ -1,8 +1,16 @@
-import { EXIT, withClient } from '../context.js';
+import { EXIT, printResult, withClient } from '../context.js';
 
 export async function scheduleEvacuateCommand(
   host: string,
-  opts: { at?: string; cron?: string; note?: string; to?: string; concurrency?: string; config?: string },
+  opts: {
+    at?: string;
+    cron?: string;
+    note?: string;
+    to?: string;
+    concurrency?: string;
+    config?: string;
+    json?: boolean;
+  },
 ): Promise<number> {
   const id = await withClient(opts.config, (c) =>
     c.scheduleEvacuation({
@@ -14,7 +22,7 @@ export async function scheduleEvacuateCommand(
       concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
     }),
   );
-  process.stdout.write(`${id}\n`);
+  printResult(opts.json, { scheduleId: id }, id);
   return EXIT.ok;
 }
 
@@ -32,11 +40,11 @@ export async function scheduleListCommand(opts: { json?: boolean; config?: strin
 export async function scheduleActionCommand(
   action: 'pause' | 'unpause' | 'delete',
   id: string,
-  opts: { config?: string },
+  opts: { config?: string; json?: boolean },
 ): Promise<number> {
   await withClient(opts.config, (c) =>
     action === 'delete' ? c.deleteSchedule(id) : c.setSchedulePaused(id, action === 'pause'),
   );
-  process.stdout.write(`${id}: ${action}d\n`);
+  printResult(opts.json, { scheduleId: id, action }, `${id}: ${action}d`);
   return EXIT.ok;
 }
