@@ -1,4 +1,5 @@
-import { heartbeat } from './heartbeat.js';
+import { CancelledFailure } from '@temporalio/common';
+import { activityCancelled, heartbeat } from './heartbeat.js';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
@@ -31,6 +32,8 @@ export function verifyActivities(ctx: HostContext) {
         if (Date.now() >= deadline) return { pid, checks };
         heartbeat({ phase: 'verify', checks });
         await new Promise((r) => setTimeout(r, POLL_MS));
+        // A cancel during the window means "put it back": the workflow rolls back.
+        if (activityCancelled()) throw new CancelledFailure('cancelled during the verify window');
       }
     },
   };

@@ -402,31 +402,34 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     return nonCancellable(async () => finish(await rollBack(restoreMayHaveRun), err));
   }
 
-  // 7. Success: the source copy and the images go.
-  await phase('cleanup', async () => {
-    await Promise.all([
-      src.quick.cleanupMigration.executeWithOptions(
-        {
-          ...quick,
-          taskQueue: src.taskQueue,
-          retry: retry(10),
-          summary: `remove ${what} and its images from ${req.source}`,
-        },
-        [{ ...step, removeWorkloadFiles: true, keepImages: req.keepImages ?? false }],
-      ),
-      dst.quick.cleanupMigration.executeWithOptions(
-        {
-          ...quick,
-          taskQueue: dst.taskQueue,
-          retry: retry(10),
-          summary: `remove images of ${what} from ${req.destination}`,
-        },
-        [{ ...step, removeWorkloadFiles: false, keepImages: req.keepImages ?? false }],
-      ),
-    ]).catch((err) =>
-      log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }),
-    );
-  });
+  // 7. Success: the source copy and the images go. A cancel that arrives now is too late to
+  // matter; the cleanup still runs to its end.
+  await nonCancellable(() =>
+    phase('cleanup', async () => {
+      await Promise.all([
+        src.quick.cleanupMigration.executeWithOptions(
+          {
+            ...quick,
+            taskQueue: src.taskQueue,
+            retry: retry(10),
+            summary: `remove ${what} and its images from ${req.source}`,
+          },
+          [{ ...step, removeWorkloadFiles: true, keepImages: req.keepImages ?? false }],
+        ),
+        dst.quick.cleanupMigration.executeWithOptions(
+          {
+            ...quick,
+            taskQueue: dst.taskQueue,
+            retry: retry(10),
+            summary: `remove images of ${what} from ${req.destination}`,
+          },
+          [{ ...step, removeWorkloadFiles: false, keepImages: req.keepImages ?? false }],
+        ),
+      ]).catch((err) =>
+        log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }),
+      );
+    }),
+  );
   return finish('migrated');
 
   async function cleanupDestinationBeforeFreeze(): Promise<void> {

@@ -407,6 +407,20 @@ describe('fault matrix', () => {
     });
   });
 
+  it('10c. cancel during the verify window: rollback, the destination copy is removed', async () => {
+    await faultCase({
+      fault: 'cancel during the verify window',
+      name: 'f-cancel-verify',
+      request: { verifyWindowMs: 30_000 },
+      inject: async (h) => {
+        await waitForPhase(h, 'verify');
+        expect((await ferry(['cancel', h.workflowId])).exitCode).toBe(0);
+      },
+      expectOutcome: 'rolled-back',
+      expectOn: 'node-a',
+    });
+  });
+
   it('11. destination lost after its restore may have run: waits, then the operator resolves it', async () => {
     await setFault('node-b', { 'after-restore': 8_000 });
     try {
