@@ -46,7 +46,7 @@ export function checkpointActivities(ctx: HostContext) {
       await mkdir(work, { recursive: true, mode: 0o700 });
       const frozenAtMs = Date.now();
       const outcome = await withHeartbeat(
-        () => runtime.checkpoint(input.workload, input.migrationId),
+        () => runtime.checkpoint(input.workload, input.migrationId, input.criu),
         () => ({ phase: 'checkpoint' }),
       );
       return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);

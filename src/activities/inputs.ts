@@ -1,3 +1,4 @@
+import type { CriuOptions } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 
 export interface WorkloadRef {
@@ -6,6 +7,8 @@ export interface WorkloadRef {
 }
 export interface MigrationStepInput extends WorkloadRef {
   migrationId: string;
+  /** CRIU options of the request (checkpoint and every restore of it use the same). */
+  criu?: CriuOptions;
 }
 export interface TransferInput extends MigrationStepInput {
   destination: string;

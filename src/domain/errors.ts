@@ -16,6 +16,8 @@ export const ErrorType = {
   VerifyFailed: 'VerifyFailed',
   HostUnavailable: 'HostUnavailable',
   CommandFailed: 'CommandFailed',
+  ImageMissing: 'ImageMissing',
+  NotMovable: 'NotMovable',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -30,4 +32,6 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.CriuUnavailable,
   ErrorType.InsufficientSpace,
   ErrorType.VerifyFailed,
+  ErrorType.ImageMissing,
+  ErrorType.NotMovable,
 ];

@@ -15,8 +15,11 @@ import type {
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
+  Unfit,
   WorkloadRuntime,
 } from './runtime.js';
+import { criuFlags } from './needs.js';
+import type { CriuOptions } from '../domain/types.js';
 import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 
 interface ProcessMeta {
@@ -122,7 +125,21 @@ export class ProcessRuntime implements WorkloadRuntime {
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+
+  output(name: string): Promise<string> {
+    return readFile(this.ctx.paths.outputLog('process', name), 'utf8').catch(() => '');
+  }
+
+  /** Everything it uses lives in its workload folder, which travels. */
+  notMovable(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  unfitFor(): Promise<Unfit[]> {
+    return Promise.resolve([]);
+  }
+
+  async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await this.aliveHere(meta)))
       throw ferryFailure(
@@ -134,14 +151,14 @@ export class ProcessRuntime implements WorkloadRuntime {
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
     await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
     return runDump(`criu dump of ${name}`, work, (logPath) =>
-      run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4'], {
+      run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4', ...criuFlags(opts)], {
         timeoutMs: 10 * 60_000,
         logPath,
       }),
     );
   }
 
-  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta)
       throw ferryFailure(
@@ -166,6 +183,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       '-d',
       '--pidfile',
       pidFile,
+      ...criuFlags(opts),
     ];
     if (stdio.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${stdio.stdoutPipe}`);
     // Right after a dump the old PIDs can be held for a moment (the killed tree is not yet

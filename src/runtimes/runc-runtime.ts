@@ -15,8 +15,11 @@ import type {
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
+  Unfit,
   WorkloadRuntime,
 } from './runtime.js';
+import { criuFlags } from './needs.js';
+import type { CriuOptions } from '../domain/types.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
@@ -131,7 +134,21 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+
+  output(name: string): Promise<string> {
+    return readFile(this.ctx.paths.outputLog('runc', name), 'utf8').catch(() => '');
+  }
+
+  /** Everything it uses lives in its workload folder, which travels. */
+  notMovable(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  unfitFor(): Promise<Unfit[]> {
+    return Promise.resolve([]);
+  }
+
+  async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
     const st = await this.state(name);
     if (st?.status !== 'running')
       throw ferryFailure(
@@ -150,6 +167,7 @@ export class RuncRuntime implements WorkloadRuntime {
           images,
           '--work-path',
           work,
+          ...criuFlags(opts),
           name,
         ],
         { timeoutMs: 10 * 60_000, logPath },
@@ -157,7 +175,7 @@ export class RuncRuntime implements WorkloadRuntime {
     );
   }
 
-  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
     const bundle = this.bundle(name);
     const configFile = path.join(bundle, 'config.json');
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
@@ -193,6 +211,7 @@ export class RuncRuntime implements WorkloadRuntime {
           work,
           '-b',
           bundle,
+          ...criuFlags(opts),
           name,
         ],
         { wait: true, timeoutMs: restoreTimeoutMs(await directorySize(images)), logPath },

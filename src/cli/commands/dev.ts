@@ -1,6 +1,6 @@
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
-import { devDown, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
+import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, requireHost } from '../context.js';
@@ -14,6 +14,7 @@ export interface DevUpCliOptions {
   sshPort: string;
   addressPrefix: string;
   faultInjection?: boolean;
+  withoutImage?: string;
 }
 
 const say = (line: string) => process.stderr.write(`[ferry dev] ${line}\n`);
@@ -36,6 +37,10 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
       sshPort: Number(opts.sshPort),
       addressPrefix: opts.addressPrefix,
       faultInjection: !!opts.faultInjection,
+      withoutImage: opts.withoutImage
+        ?.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
     },
     say,
   );
@@ -81,7 +86,7 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
 
 export async function devSpawnCommand(
   argv: string[],
-  opts: { host: string; runtime: string; name: string; label?: string[]; dir?: string },
+  opts: { host: string; runtime: string; name: string; label?: string[]; image?: string; dir?: string },
 ): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
@@ -104,9 +109,16 @@ export async function devSpawnCommand(
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.badInput);
   }
-  const info = await runtime.spawn(opts.name, { argv, labels });
+  const info = await runtime.spawn(opts.name, { argv, labels, image: opts.image });
   process.stdout.write(
     `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}\n`,
   );
+  return EXIT.ok;
+}
+
+export async function devLoadImageCommand(opts: { host: string; dir?: string }): Promise<number> {
+  process.env.PATH = toolsPath(); // busybox and ferry-stateful for the image
+  await devLoadImage(opts.dir ?? defaultDevDir(), opts.host);
+  say(`ferry-stateful image loaded on ${opts.host}`);
   return EXIT.ok;
 }

@@ -13,6 +13,8 @@ export interface MigrateCliOptions {
   verifyWindowMs?: string;
   keepImages?: boolean;
   allowStartFresh?: boolean;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
 }
 
 export function exitCodeFor(result: MigrationResult): number {
@@ -33,6 +35,8 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     verifyWindowMs: opts.verifyWindowMs === undefined ? undefined : Number(opts.verifyWindowMs),
     keepImages: opts.keepImages,
     allowStartFresh: opts.allowStartFresh,
+    tcpEstablished: opts.tcpEstablished,
+    fileLocks: opts.fileLocks,
   };
   const client = await connectClient(config);
   try {
