@@ -2,6 +2,7 @@ import { ErrorType } from '../domain/errors.js';
 import type { TransferResult } from '../domain/types.js';
 import { Context } from '@temporalio/activity';
 import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { killCommands } from './stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
@@ -30,6 +31,9 @@ export function transferActivities(ctx: HostContext) {
     const relative = (dir: string) => path.relative(ctx.paths.stateDir, dir);
     const workloadPath = relative(ctx.paths.workloadDir(input.runtime, input.workload));
     const paths = [workloadPath];
+    // Container runtimes keep their state themselves: the folder may not exist yet, but ferry
+    // notes and logs may land in it on the destination, so it always travels (empty or not).
+    await mkdir(ctx.paths.workloadDir(input.runtime, input.workload), { recursive: true, mode: 0o700 });
     if (withImages) paths.unshift(relative(ctx.paths.imagesDir(input.migrationId)));
     // An rsync an earlier attempt started may still run (its worker was killed): rsync
     // resumes, so stop it and start over from what arrived.
