@@ -14,7 +14,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # 1. Debian packages
-PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps)
+# podman and docker.io: the podman and docker runtimes (docs/runtimes.md). Their services are not
+# needed: ferry dev up starts one dockerd per simulated host; real hosts run their own.
+PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps podman docker.io util-linux tar)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

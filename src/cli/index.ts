@@ -208,7 +208,10 @@ dev
   .option('--ui-port <port>', 'Temporal UI port', '8233')
   .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
   .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
-  .option('--without-image <hosts>', 'do not load the podman/docker dev image on these hosts (comma-separated)')
+  .option(
+    '--without-image <hosts>',
+    'do not load the podman/docker dev image on these hosts (comma-separated)',
+  )
   .addOption(new Option('--fault-injection', 'start workers with --fault-injection (fault tests)').hideHelp())
   .action(async (opts) => setExit(await devUpCommand(opts)));
 dev

@@ -85,7 +85,12 @@ export async function writePodmanConf(e: EngineLayout): Promise<void> {
 }
 
 /** Starts the host's dockerd in its own network namespace; returns its pid. */
-export async function startDockerd(e: EngineLayout, host: string, logFile: string, cgroupParent: string): Promise<number> {
+export async function startDockerd(
+  e: EngineLayout,
+  host: string,
+  logFile: string,
+  cgroupParent: string,
+): Promise<number> {
   const d = e.docker;
   await run('ip', ['netns', 'add', d.netns]).catch(() => undefined); // idempotent
   await run('ip', ['-n', d.netns, 'link', 'set', 'lo', 'up']);
@@ -120,7 +125,9 @@ export async function startDockerd(e: EngineLayout, host: string, logFile: strin
   await waitFor(
     `dockerd of ${host} on ${d.socket}`,
     () =>
-      run(d.client, ['-H', `unix://${d.socket}`, 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 5_000 }).then(
+      run(d.client, ['-H', `unix://${d.socket}`, 'info', '--format', '{{.ServerVersion}}'], {
+        timeoutMs: 5_000,
+      }).then(
         () => true,
         () => false,
       ),
@@ -149,7 +156,13 @@ export const dockerdRunning = (pid: number | undefined) => runsAs(pid, 'dockerd'
 export async function buildDevImageTar(layout: DevLayout): Promise<string> {
   const dir = path.join(layout.dir, 'image');
   const tar = path.join(dir, 'ferry-stateful.tar');
-  if (await access(tar).then(() => true, () => false)) return tar;
+  if (
+    await access(tar).then(
+      () => true,
+      () => false,
+    )
+  )
+    return tar;
   await buildBusyboxRootfs(path.join(dir, 'rootfs'));
   await run('tar', ['-C', path.join(dir, 'rootfs'), '-cf', tar, '.']);
   await rm(path.join(dir, 'rootfs'), { recursive: true, force: true });
@@ -166,7 +179,10 @@ export async function loadDevImage(
     await run(
       'podman',
       ['--root', e.podman.root, '--runroot', e.podman.runroot, 'import', '--quiet', tar, DEV_IMAGE_REF],
-      { env: { ...(process.env as Record<string, string>), CONTAINERS_CONF: e.podman.containersConf }, timeoutMs: 120_000 },
+      {
+        env: { ...(process.env as Record<string, string>), CONTAINERS_CONF: e.podman.containersConf },
+        timeoutMs: 120_000,
+      },
     );
   if (engines.docker)
     await run(e.docker.client, ['-H', `unix://${e.docker.socket}`, 'import', tar, DEV_IMAGE_REF], {

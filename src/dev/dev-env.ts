@@ -111,7 +111,9 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       host.podman = true;
     }
     if (engines.docker) {
-      say(`starting dockerd of ${host.name} (network namespace ${e.docker.netns}, socket ${e.docker.socket})`);
+      say(
+        `starting dockerd of ${host.name} (network namespace ${e.docker.netns}, socket ${e.docker.socket})`,
+      );
       host.docker = true;
       await save();
       host.dockerdPid = await startDockerd(
@@ -126,7 +128,9 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
   if (engines.podman || engines.docker) {
     const tar = await buildDevImageTar(layout);
     for (const host of state.hosts.filter((h) => !opts.withoutImage?.includes(h.name))) {
-      say(`loading the ferry-stateful image into ${host.name}'s ${[engines.podman && 'podman', engines.docker && 'docker'].filter(Boolean).join(' and ')}`);
+      say(
+        `loading the ferry-stateful image into ${host.name}'s ${[engines.podman && 'podman', engines.docker && 'docker'].filter(Boolean).join(' and ')}`,
+      );
       await loadDevImage(engineLayout(layout, host.name), engines, tar);
     }
   }

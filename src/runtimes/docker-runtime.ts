@@ -11,7 +11,14 @@ import { DEV_IMAGE } from './dev-image.js';
 import { missingHostPaths } from './needs.js';
 import { treeRssBytes } from './procfs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, Unfit, WorkloadRuntime } from './runtime.js';
+import type {
+  CheckpointOutcome,
+  RestoreOutcome,
+  RuntimeContext,
+  SpawnOptions,
+  Unfit,
+  WorkloadRuntime,
+} from './runtime.js';
 import { readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 
 export interface DockerSettings {
@@ -74,7 +81,9 @@ export class DockerRuntime implements WorkloadRuntime {
 
   async unavailableReason(): Promise<string | undefined> {
     try {
-      const { stdout } = await this.docker(['info', '--format', '{{.ExperimentalBuild}}'], { timeoutMs: 20_000 });
+      const { stdout } = await this.docker(['info', '--format', '{{.ExperimentalBuild}}'], {
+        timeoutMs: 20_000,
+      });
       if (stdout.trim() !== 'true')
         return `dockerd at ${this.settings.socket} runs without --experimental: docker checkpoints need it (start dockerd with --experimental)`;
       return undefined;
@@ -100,7 +109,10 @@ export class DockerRuntime implements WorkloadRuntime {
 
   async list(): Promise<WorkloadInfo[]> {
     const { stdout } = await this.docker(['ps', '-a', '--format', '{{.Names}}']);
-    const names = stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const names = stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const infos = await Promise.all(names.map((n) => this.inspect(n)));
     return infos.filter((i): i is WorkloadInfo => i !== undefined);
   }
@@ -140,7 +152,9 @@ export class DockerRuntime implements WorkloadRuntime {
       else if (m.Type !== 'bind')
         problems.push(`mount of type ${m.Type} at ${m.Destination} cannot be recreated on another daemon`);
     if (c.GraphDriver && c.GraphDriver.Name !== 'overlay2')
-      problems.push(`storage driver ${c.GraphDriver.Name}: ferry carries filesystem changes only for overlay2`);
+      problems.push(
+        `storage driver ${c.GraphDriver.Name}: ferry carries filesystem changes only for overlay2`,
+      );
     const mode = c.HostConfig.NetworkMode ?? 'default';
     if (mode.startsWith('container:'))
       problems.push(`network mode ${mode} joins another container, which does not move with it`);
@@ -181,17 +195,26 @@ export class DockerRuntime implements WorkloadRuntime {
 
   async startFresh(name: string): Promise<WorkloadInfo> {
     if (!(await this.inspectRaw(name)))
-      throw ferryFailure(ErrorType.WorkloadNotFound, `no docker container ${name} on ${this.ctx.host} to start fresh`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotFound,
+        `no docker container ${name} on ${this.ctx.host} to start fresh`,
+      );
     await this.docker(['start', name]);
     return (await this.inspect(name))!;
   }
 
   async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
     if (opts.tcpEstablished || opts.fileLocks)
-      throw ferryFailure(ErrorType.InvalidInput, 'docker checkpoints cannot pass --tcp-established or --file-locks to CRIU');
+      throw ferryFailure(
+        ErrorType.InvalidInput,
+        'docker checkpoints cannot pass --tcp-established or --file-locks to CRIU',
+      );
     const c = await this.inspectRaw(name);
     if (!c?.State.Running)
-      throw ferryFailure(ErrorType.WorkloadNotRunning, `docker container ${name} is not running on ${this.ctx.host}`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `docker container ${name} is not running on ${this.ctx.host}`,
+      );
     const images = this.ctx.paths.imagesDir(migrationId);
     const logPath = path.join(this.ctx.paths.workDir(migrationId), 'dump.log');
     await writeJsonAtomic(path.join(images, SPEC), c);
@@ -200,11 +223,23 @@ export class DockerRuntime implements WorkloadRuntime {
         timeoutMs: 10 * 60_000,
       });
     } catch (err) {
-      throw ferryFailure(ErrorType.CheckpointFailed, `docker checkpoint of ${name} failed: ${await explainCriuFailure(err)}`);
+      throw ferryFailure(
+        ErrorType.CheckpointFailed,
+        `docker checkpoint of ${name} failed: ${await explainCriuFailure(err)}`,
+      );
     }
     // Frozen and stopped: its filesystem changes and its log no longer move.
     const upper = c.GraphDriver?.Data?.UpperDir;
-    if (upper) await run('tar', ['-C', upper, '--xattrs', '--numeric-owner', '-cf', path.join(images, ROOTFS_DIFF), '.']);
+    if (upper)
+      await run('tar', [
+        '-C',
+        upper,
+        '--xattrs',
+        '--numeric-owner',
+        '-cf',
+        path.join(images, ROOTFS_DIFF),
+        '.',
+      ]);
     if (c.LogPath) await copyFile(c.LogPath, path.join(images, LOG)).catch(() => undefined);
     return { stats: {}, logPath };
   }
@@ -225,7 +260,14 @@ export class DockerRuntime implements WorkloadRuntime {
       await run('cp', ['-a', path.join(images, CHECKPOINT), path.join(dir, 'checkpoints', CHECKPOINT)]);
       const upper = created.GraphDriver?.Data?.UpperDir;
       if (upper)
-        await run('tar', ['-C', upper, '--xattrs', '--numeric-owner', '-xpf', path.join(images, ROOTFS_DIFF)]);
+        await run('tar', [
+          '-C',
+          upper,
+          '--xattrs',
+          '--numeric-owner',
+          '-xpf',
+          path.join(images, ROOTFS_DIFF),
+        ]);
       // The history of its output moves with it (json-file appends to an existing log).
       await copyFile(path.join(images, LOG), path.join(dir, `${id}-json.log`)).catch(() =>
         writeFile(path.join(dir, `${id}-json.log`), ''),
@@ -265,7 +307,10 @@ export function createArgs(spec: DockerInspect): string[] {
   if (net && net !== 'default') args.push('--network', net);
   const rp = spec.HostConfig.RestartPolicy;
   if (rp?.Name && rp.Name !== 'no')
-    args.push('--restart', rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name);
+    args.push(
+      '--restart',
+      rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name,
+    );
   for (const b of spec.HostConfig.Binds ?? []) args.push('--volume', b);
   const entrypoint = c.Entrypoint ?? [];
   if (entrypoint.length) args.push('--entrypoint', entrypoint[0]!);

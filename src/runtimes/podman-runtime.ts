@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
-import type { CriuDumpStats, CriuOptions, CriuRestoreStats, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
+import type {
+  CriuDumpStats,
+  CriuOptions,
+  CriuRestoreStats,
+  WorkloadInfo,
+  WorkloadNeeds,
+} from '../domain/types.js';
 import { ferryFailure } from '../activities/failure.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
@@ -11,7 +17,14 @@ import { DEV_IMAGE } from './dev-image.js';
 import { criuFlags, missingHostPaths } from './needs.js';
 import { treeRssBytes } from './procfs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, SpawnOptions, Unfit, WorkloadRuntime } from './runtime.js';
+import type {
+  CheckpointOutcome,
+  RestoreOutcome,
+  RuntimeContext,
+  SpawnOptions,
+  Unfit,
+  WorkloadRuntime,
+} from './runtime.js';
 import { removeTree } from './workload-files.js';
 
 export interface PodmanSettings {
@@ -81,7 +94,10 @@ export class PodmanRuntime implements WorkloadRuntime {
 
   async list(): Promise<WorkloadInfo[]> {
     const { stdout } = await this.podman(['ps', '-a', '--format', '{{.Names}}']);
-    const names = stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const names = stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const infos = await Promise.all(names.map((n) => this.inspect(n)));
     return infos.filter((i): i is WorkloadInfo => i !== undefined);
   }
@@ -149,7 +165,10 @@ export class PodmanRuntime implements WorkloadRuntime {
   async startFresh(name: string): Promise<WorkloadInfo> {
     const c = await this.inspectRaw(name);
     if (!c)
-      throw ferryFailure(ErrorType.WorkloadNotFound, `no podman container ${name} on ${this.ctx.host} to start fresh`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotFound,
+        `no podman container ${name} on ${this.ctx.host} to start fresh`,
+      );
     await this.podman(['start', name]);
     return (await this.inspect(name))!;
   }
@@ -157,18 +176,34 @@ export class PodmanRuntime implements WorkloadRuntime {
   async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
     const c = await this.inspectRaw(name);
     if (!c?.State.Running)
-      throw ferryFailure(ErrorType.WorkloadNotRunning, `podman container ${name} is not running on ${this.ctx.host}`);
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `podman container ${name} is not running on ${this.ctx.host}`,
+      );
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const logPath = path.join(this.ctx.paths.workDir(migrationId), 'dump.log');
     try {
       // Uncompressed: zstd costs more time than it saves on fast links (rsync compresses anyway).
       const { stdout } = await this.podman(
-        ['container', 'checkpoint', '--export', archive, '--compress', 'none', '--print-stats', ...criuFlags(opts), name],
+        [
+          'container',
+          'checkpoint',
+          '--export',
+          archive,
+          '--compress',
+          'none',
+          '--print-stats',
+          ...criuFlags(opts),
+          name,
+        ],
         { timeoutMs: 10 * 60_000 },
       );
       return { stats: dumpStats(stdout), logPath };
     } catch (err) {
-      throw ferryFailure(ErrorType.CheckpointFailed, `podman checkpoint of ${name} failed: ${await explainCriuFailure(err)}`);
+      throw ferryFailure(
+        ErrorType.CheckpointFailed,
+        `podman checkpoint of ${name} failed: ${await explainCriuFailure(err)}`,
+      );
     }
   }
 

@@ -125,7 +125,6 @@ export class ProcessRuntime implements WorkloadRuntime {
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
-
   output(name: string): Promise<string> {
     return readFile(this.ctx.paths.outputLog('process', name), 'utf8').catch(() => '');
   }
@@ -151,10 +150,26 @@ export class ProcessRuntime implements WorkloadRuntime {
     const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
     await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
     return runDump(`criu dump of ${name}`, work, (logPath) =>
-      run('criu', ['dump', '-t', String(meta.pid), '-D', images, '-W', work, '-o', 'dump.log', '-v4', ...criuFlags(opts)], {
-        timeoutMs: 10 * 60_000,
-        logPath,
-      }),
+      run(
+        'criu',
+        [
+          'dump',
+          '-t',
+          String(meta.pid),
+          '-D',
+          images,
+          '-W',
+          work,
+          '-o',
+          'dump.log',
+          '-v4',
+          ...criuFlags(opts),
+        ],
+        {
+          timeoutMs: 10 * 60_000,
+          logPath,
+        },
+      ),
     );
   }
 

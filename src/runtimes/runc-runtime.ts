@@ -134,7 +134,6 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
-
   output(name: string): Promise<string> {
     return readFile(this.ctx.paths.outputLog('runc', name), 'utf8').catch(() => '');
   }

@@ -68,8 +68,15 @@ export async function waitForLines(
 
 /** A host's runtime as its worker sees it: podman and docker settings from the config file. */
 export const runtimeOn = (host: string, runtime: RuntimeName) => {
-  const h = parseConfig(parseYaml(readFileSync(CONFIG_FILE as string, 'utf8'))).hosts.find((x) => x.name === host);
-  return createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)), podman: h?.podman, docker: h?.docker });
+  const h = parseConfig(parseYaml(readFileSync(CONFIG_FILE as string, 'utf8'))).hosts.find(
+    (x) => x.name === host,
+  );
+  return createRuntime(runtime, {
+    host,
+    paths: new HostPaths(stateDir(host)),
+    podman: h?.podman,
+    docker: h?.docker,
+  });
 };
 
 /** Overwrites the process-tree image with garbage: CRIU refuses it at once. */

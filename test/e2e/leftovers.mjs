@@ -10,9 +10,13 @@ const exists = (p) =>
   );
 
 const hostId = (dir, host) =>
-  createHash('sha256').update(path.join(dir, 'hosts', host, 'state')).digest('hex').slice(0, 12);
+  createHash('sha256')
+    .update(path.join(dir, 'hosts', host, 'state'))
+    .digest('hex')
+    .slice(0, 12);
 /** podman's run root and dockerd's exec root of each simulated host (containerd lives there). */
-const runDirs = (dir, hosts) => hosts.flatMap((h) => [`/run/ferry/p-${hostId(dir, h)}`, `/run/ferry/d-${hostId(dir, h)}`]);
+const runDirs = (dir, hosts) =>
+  hosts.flatMap((h) => [`/run/ferry/p-${hostId(dir, h)}`, `/run/ferry/d-${hostId(dir, h)}`]);
 
 /** Processes, mounts, cgroups, SSH masters and iptables rules of the environment in dir. */
 export async function leftovers(dir, hosts) {
@@ -20,7 +24,8 @@ export async function leftovers(dir, hosts) {
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
-    if (cmd.includes(dir) || runDirs(dir, hosts).some((r) => cmd.includes(r))) found.push(`process ${pid}: ${cmd}`);
+    if (cmd.includes(dir) || runDirs(dir, hosts).some((r) => cmd.includes(r)))
+      found.push(`process ${pid}: ${cmd}`);
   }
   const mounts = await readFile('/proc/mounts', 'utf8');
   for (const line of mounts.split('\n')) if (line.includes(dir)) found.push(`mount: ${line}`);
@@ -39,7 +44,8 @@ export async function leftovers(dir, hosts) {
     for (const p of [`/run/ferry/p-${id}`, `/run/ferry/d-${id}`, `/run/netns/ferry-${id}`])
       if (await exists(p)) found.push(`left over ${p}`);
     for (const line of mounts.split('\n'))
-      if (line.includes(`/run/ferry/p-${id}`) || line.includes(`/run/ferry/d-${id}`)) found.push(`mount: ${line}`);
+      if (line.includes(`/run/ferry/p-${id}`) || line.includes(`/run/ferry/d-${id}`))
+        found.push(`mount: ${line}`);
   }
   const rules = await execa('iptables-save', [], { reject: false });
   for (const line of String(rules.stdout).split('\n'))
