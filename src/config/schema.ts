@@ -30,6 +30,11 @@ const dockerSchema = z
     socket: safePath.default('/var/run/docker.sock'),
     /** The docker client to call; the one packaged with the daemon speaks its API version. */
     client: safePath.default('/usr/bin/docker'),
+    /**
+     * Where dockerd's runc wrapper (bin/ferry-docker-runc) keeps CRIU's work files; set it to
+     * the wrapper's --criu-work-root so that failed checkpoints and restores quote CRIU's log.
+     */
+    criuWorkRoot: safePath.optional(),
   })
   .strict();
 

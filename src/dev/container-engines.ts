@@ -8,7 +8,7 @@ import type { PodmanSettings } from '../runtimes/podman-runtime.js';
 import { DEV_IMAGE_REF } from '../runtimes/dev-image.js';
 import { unmountUnder } from '../runtimes/mounts.js';
 import type { DevLayout } from './dev-layout.js';
-import { toolsPath } from './dev-layout.js';
+import { REPO_ROOT, toolsPath } from './dev-layout.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 
 // Per simulated host: podman with its own storage and containers.conf, and its own dockerd
@@ -17,6 +17,9 @@ import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 // Short paths under /run/ferry keep unix sockets below the 108-byte limit.
 
 const DOCKER_CLIENT = '/usr/bin/docker';
+/** runc wrapper that keeps CRIU's logs where ferry can read them (docs/runtimes.md). */
+export const DOCKER_RUNC_WRAPPER = path.join(REPO_ROOT, 'bin', 'ferry-docker-runc');
+const DOCKER_RUNTIME = 'ferry-runc';
 
 async function executable(file: string): Promise<boolean> {
   return access(file, constants.X_OK).then(
@@ -41,7 +44,13 @@ export async function installedEngines(): Promise<{ podman: boolean; docker: boo
 
 export interface EngineLayout {
   podman: Required<PodmanSettings> & { tmpDir: string };
-  docker: DockerSettings & { dataRoot: string; execRoot: string; pidFile: string; netns: string };
+  docker: Required<DockerSettings> & {
+    dataRoot: string;
+    execRoot: string;
+    pidFile: string;
+    netns: string;
+    configFile: string;
+  };
 }
 
 export function engineLayout(layout: DevLayout, host: string): EngineLayout {
@@ -59,6 +68,8 @@ export function engineLayout(layout: DevLayout, host: string): EngineLayout {
       socket: path.join(execRoot, 'docker.sock'),
       client: DOCKER_CLIENT,
       dataRoot: path.join(layout.hostDir(host), 'docker'),
+      criuWorkRoot: path.join(layout.hostDir(host), 'docker-criu'),
+      configFile: path.join(layout.hostDir(host), 'dockerd.json'),
       execRoot,
       pidFile: path.join(execRoot, 'dockerd.pid'),
       netns: `ferry-${id}`,
@@ -96,12 +107,24 @@ export async function startDockerd(
   await run('ip', ['-n', d.netns, 'link', 'set', 'lo', 'up']);
   await mkdir(d.execRoot, { recursive: true, mode: 0o700 });
   await mkdir(d.dataRoot, { recursive: true, mode: 0o700 });
+  await mkdir(d.criuWorkRoot, { recursive: true, mode: 0o700 });
+  // Its own config file (so a machine-wide /etc/docker/daemon.json is not read): every container
+  // runs under ferry's runc wrapper, which keeps CRIU's logs of a failed restore.
+  const daemonConfig = {
+    runtimes: {
+      [DOCKER_RUNTIME]: { path: DOCKER_RUNC_WRAPPER, runtimeArgs: ['--criu-work-root', d.criuWorkRoot] },
+    },
+    'default-runtime': DOCKER_RUNTIME,
+  };
+  await writeFile(d.configFile, JSON.stringify(daemonConfig, null, 2) + '\n', { mode: 0o600 });
   const pid = spawnDetached(
     'nsenter',
     [
       `--net=/run/netns/${d.netns}`,
       'dockerd',
       '--experimental',
+      '--config-file',
+      d.configFile,
       '--data-root',
       d.dataRoot,
       '--exec-root',
@@ -143,6 +166,7 @@ export async function stopDockerd(e: EngineLayout, pid: number | undefined): Pro
   for (const p of [e.docker.execRoot, e.docker.dataRoot]) await unmountUnder(p);
   await run('ip', ['netns', 'del', e.docker.netns]).catch(() => undefined);
   await rm(e.docker.execRoot, { recursive: true, force: true });
+  await rm(e.docker.criuWorkRoot, { recursive: true, force: true });
 }
 
 export async function stopPodmanStorage(e: EngineLayout): Promise<void> {

@@ -242,10 +242,10 @@ export async function devRunning(state: DevState): Promise<boolean> {
 function engineSettings(layout: DevLayout, h: DevHostState) {
   const e = engineLayout(layout, h.name);
   const { root, runroot, containersConf } = e.podman;
-  const { socket, client } = e.docker;
+  const { socket, client, criuWorkRoot } = e.docker;
   return {
     ...(h.podman ? { podman: { root, runroot, containersConf } } : {}),
-    ...(h.docker ? { docker: { socket, client } } : {}),
+    ...(h.docker ? { docker: { socket, client, criuWorkRoot } } : {}),
   };
 }
 

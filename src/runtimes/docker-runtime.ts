@@ -1,4 +1,4 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CriuOptions, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
@@ -24,6 +24,8 @@ import { readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 export interface DockerSettings {
   socket: string;
   client: string;
+  /** The --criu-work-root of dockerd's runc wrapper (bin/ferry-docker-runc), if it has one. */
+  criuWorkRoot?: string;
 }
 
 /** The parts of `docker inspect` ferry reads and recreates. */
@@ -216,17 +218,16 @@ export class DockerRuntime implements WorkloadRuntime {
         `docker container ${name} is not running on ${this.ctx.host}`,
       );
     const images = this.ctx.paths.imagesDir(migrationId);
-    const logPath = path.join(this.ctx.paths.workDir(migrationId), 'dump.log');
+    const work = this.ctx.paths.workDir(migrationId);
+    const logPath = path.join(work, 'dump.log');
     await writeJsonAtomic(path.join(images, SPEC), c);
     try {
       await this.docker(['checkpoint', 'create', '--checkpoint-dir', images, name, CHECKPOINT], {
         timeoutMs: 10 * 60_000,
       });
     } catch (err) {
-      throw ferryFailure(
-        ErrorType.CheckpointFailed,
-        `docker checkpoint of ${name} failed: ${await explainCriuFailure(err)}`,
-      );
+      const why = await this.explainFailure(err, c.Id, 'dump.log', work);
+      throw ferryFailure(ErrorType.CheckpointFailed, `docker checkpoint of ${name} failed: ${why}`);
     }
     // Frozen and stopped: its filesystem changes and its log no longer move.
     const upper = c.GraphDriver?.Data?.UpperDir;
@@ -248,12 +249,14 @@ export class DockerRuntime implements WorkloadRuntime {
     const images = this.ctx.paths.imagesDir(migrationId);
     const spec = await readJson<DockerInspect>(path.join(images, SPEC));
     if (!spec) throw ferryFailure(ErrorType.RestoreFailed, `no container record ${SPEC} in ${images}`);
-    await mkdir(this.ctx.paths.workDir(migrationId), { recursive: true, mode: 0o700 });
+    const work = this.ctx.paths.workDir(migrationId);
+    await mkdir(work, { recursive: true, mode: 0o700 });
     // The checkpointed source container (stopped) or a failed earlier attempt holds the name.
     const existing = await this.inspectRaw(name);
     if (existing && !existing.State.Running) await this.docker(['rm', '-f', name]);
+    let id: string | undefined;
     try {
-      const id = (await this.docker(['create', '--name', name, ...createArgs(spec)])).stdout.trim();
+      id = (await this.docker(['create', '--name', name, ...createArgs(spec)])).stdout.trim();
       const created = (await this.inspectRaw(id))!;
       const dir = path.join(await this.root(), 'containers', id);
       await mkdir(path.join(dir, 'checkpoints'), { recursive: true, mode: 0o700 });
@@ -278,10 +281,35 @@ export class DockerRuntime implements WorkloadRuntime {
       const c = await this.inspectRaw(name);
       return { pid: c?.State.Pid, stats: {}, logPath: path.join(dir, 'checkpoints', CHECKPOINT) };
     } catch (err) {
-      const why = await explainCriuFailure(err);
+      const why = await this.explainFailure(err, id, 'restore.log', work);
       await this.docker(['rm', '-f', name]).catch(() => undefined);
       throw ferryFailure(ErrorType.RestoreFailed, `docker restore of ${name} failed: ${why}`);
     }
+  }
+
+  /**
+   * CRIU's own words for a failed checkpoint or restore. containerd deletes a failed restore's
+   * task folder, CRIU log included; dockerd's runc wrapper keeps the log under criuWorkRoot/ID
+   * instead. It moves into the migration's work folder (private, removed with the migration)
+   * and is quoted from there; without the wrapper, runc's summary is all there is.
+   */
+  private async explainFailure(
+    err: unknown,
+    containerId: string | undefined,
+    logName: 'dump.log' | 'restore.log',
+    work: string,
+  ): Promise<string> {
+    const root = this.settings.criuWorkRoot;
+    if (!root || !containerId || !/^[0-9a-f]{64}$/.test(containerId)) return explainCriuFailure(err);
+    const kept = path.join(root, containerId);
+    const logPath = path.join(work, logName);
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    const moved = await copyFile(path.join(kept, logName), logPath).then(
+      () => true,
+      () => false,
+    );
+    await rm(kept, { recursive: true, force: true });
+    return explainCriuFailure(err, moved ? logPath : undefined);
   }
 
   async stop(name: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,25 @@ describe('explainCriuFailure', () => {
     );
     expect(await explainCriuFailure(err)).toBe(
       `Error (criu/image.c:554): Head magic doesn't match for pstree.img (CRIU log: ${log})`,
+    );
+  });
+
+  it("quotes the log kept by dockerd's runc wrapper, named in the daemon's message", async () => {
+    const kept = path.join(
+      dir,
+      'docker-criu',
+      '508215ec184c2b2e0d83c42b03823eee47d9dd44c752a2c365eade7a5516a41c',
+    );
+    await mkdir(kept, { recursive: true });
+    await copyFile(path.join(fixtures, 'restore-head-magic.log'), path.join(kept, 'restore.log'));
+    // Captured from docker start --checkpoint with bin/ferry-docker-runc; its folder moved here.
+    const message = (await readFile(path.join(fixtures, 'docker-restore-wrapper.txt'), 'utf8')).replace(
+      /\/\S+\/docker-criu\//,
+      `${path.join(dir, 'docker-criu')}/`,
+    );
+    const err = new CommandError(`/usr/bin/docker exited with 1: ${message}`, 'docker start', 1, message);
+    expect(await explainCriuFailure(err)).toBe(
+      `Error (criu/image.c:554): Head magic doesn't match for pstree.img (CRIU log: ${kept}/restore.log)`,
     );
   });
 
