@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HostContext } from '../activities/host-context.js';
+import * as containerBench from './container-bench.js';
 import { FerryClient } from '../client/ferry-client.js';
 import { loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
 import { devDown, devUp } from '../dev/dev-env.js';
@@ -180,6 +181,18 @@ async function main(): Promise<void> {
       rows.push({ mib, floor: median(samples.floor), ferry: median(samples.ferry) });
     }
     evacuations.push(...(await benchEvacuation(client, ctxA, ctxB)));
+    const containerRows = await containerBench.benchContainers({
+      config,
+      client,
+      sizesMiB: SIZES_MIB,
+      reps: REPS,
+      log,
+    });
+    const versions = await containerBench.toolVersions();
+    await writeFile(
+      containerBench.CONTAINER_BENCH_DOC,
+      containerBench.renderContainers(containerRows, REPS, versions),
+    );
   } finally {
     await client.close();
     await devDown(BENCH.dir, log);
