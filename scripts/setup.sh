@@ -13,9 +13,12 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# 1. Debian packages (chromium: the end-to-end test that reads a migration in the Temporal UI
-# drives Debian's build headless through playwright-core; no browser is downloaded)
-PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps chromium)
+# 1. Debian packages
+# podman and docker.io: the podman and docker runtimes (docs/runtimes.md). Their services are not
+# needed: ferry dev up starts one dockerd per simulated host; real hosts run their own.
+# chromium: the end-to-end test that reads a migration in the Temporal UI drives Debian's build
+# headless through playwright-core; no browser is downloaded.
+PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps podman docker.io util-linux tar chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -50,6 +50,7 @@ export function checkpointActivities(ctx: HostContext) {
       const outcome = await withHeartbeat(
         () =>
           runtime.checkpoint(input.workload, input.migrationId, {
+            ...input.criu,
             pageServer: input.pageServer,
             parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
           }),

@@ -26,7 +26,12 @@ export class HostContext {
         ErrorType.RuntimeUnavailable,
         `runtime ${name} is not enabled on host ${this.host.name} (its config lists: ${this.host.runtimes.join(', ')})`,
       );
-    return createRuntime(name, { host: this.host.name, paths: this.paths });
+    return createRuntime(name, {
+      host: this.host.name,
+      paths: this.paths,
+      podman: this.host.podman,
+      docker: this.host.docker,
+    });
   }
 
   peer(name: string): HostConfig {

@@ -1,4 +1,5 @@
 import type { RequestedMode } from '../domain/modes.js';
+import type { CriuOptions } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 import type { PageServerAddress } from '../runtimes/runtime.js';
 
@@ -8,6 +9,8 @@ export interface WorkloadRef {
 }
 export interface MigrationStepInput extends WorkloadRef {
   migrationId: string;
+  /** CRIU options of the request (checkpoint and every restore of it use the same). */
+  criu?: CriuOptions;
 }
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */

@@ -1,4 +1,6 @@
 import { mkdir } from 'node:fs/promises';
+import { ErrorType } from '../domain/errors.js';
+import { ferryFailure } from './failure.js';
 import path from 'node:path';
 import { precopyParentLink, type PrecopyRound } from '../domain/precopy.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
@@ -21,6 +23,13 @@ export function precopyActivities(ctx: HostContext) {
       const resultFile = `${work}.json`; // outside the folders that travel
       const done = await readJson<PrecopyRound>(resultFile);
       if (done) return done;
+      const runtime = ctx.runtime(input.runtime);
+      const preDump = runtime.preDump?.bind(runtime);
+      if (!preDump)
+        throw ferryFailure(
+          ErrorType.ModeUnavailable,
+          `${input.runtime} cannot run pre-copy rounds (only runc and process workloads can)`,
+        );
       await waitForCommands(images, 10 * 60_000);
       await removeTree(images);
       await removeTree(work);
@@ -31,7 +40,7 @@ export function precopyActivities(ctx: HostContext) {
       const started = Date.now();
       const outcome = await withHeartbeat(
         () =>
-          ctx.runtime(input.runtime).preDump(input.workload, {
+          preDump(input.workload, {
             images,
             work,
             parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,

@@ -1,7 +1,7 @@
 import { mkdir, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { ErrorType } from '../domain/errors.js';
-import type { HostFacts, PreflightSourceResult, WorkloadInfo } from '../domain/types.js';
+import type { HostFacts, PreflightSourceResult, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
@@ -32,7 +32,13 @@ export function preflightActivities(ctx: HostContext) {
     /** Running workloads of the runtimes this host has (or of those asked for). */
     async listWorkloads(input: { runtimes?: RuntimeName[] }): Promise<WorkloadInfo[]> {
       const runtimes = ctx.host.runtimes.filter((r) => !input.runtimes || input.runtimes.includes(r));
-      const lists = await Promise.all(runtimes.map((r) => ctx.runtime(r).list()));
+      // A runtime the config enables but this host does not have (yet) holds no workloads.
+      const lists = await Promise.all(
+        runtimes.map(async (r) => {
+          const rt = ctx.runtime(r);
+          return (await rt.unavailableReason()) ? [] : rt.list();
+        }),
+      );
       return lists.flat().filter((w) => w.running);
     },
 
@@ -56,7 +62,23 @@ export function preflightActivities(ctx: HostContext) {
           ErrorType.WorkloadNotRunning,
           `${ref.runtime} workload "${ref.workload}" exists on ${ctx.host.name} but is not running: nothing to migrate`,
         );
+      const problems = await runtime.notMovable(ref.workload);
+      if (problems.length)
+        throw ferryFailure(
+          ErrorType.NotMovable,
+          `${ref.runtime}/${ref.workload} on ${ctx.host.name} cannot be migrated: ${problems.join('; ')}`,
+        );
       return { facts, workload: info };
+    },
+
+    /** Destination, once the source said what the workload needs: image, bind-mounted paths. */
+    async checkDestinationFit(input: WorkloadRef & { needs: WorkloadNeeds }): Promise<void> {
+      const unfit = await ctx.runtime(input.runtime).unfitFor(input.needs);
+      if (unfit.length)
+        throw ferryFailure(
+          unfit[0]!.type,
+          `${input.runtime}/${input.workload} cannot run on ${ctx.host.name}: ${unfit.map((u) => u.message).join('; ')}`,
+        );
     },
 
     /**

@@ -30,7 +30,7 @@ export function restoreActivities(ctx: HostContext) {
       }
       const started = Date.now();
       const outcome = await withHeartbeat(
-        () => runtime.restore(input.workload, input.migrationId),
+        () => runtime.restore(input.workload, input.migrationId, input.criu),
         () => ({
           phase: 'restore',
         }),

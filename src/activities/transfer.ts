@@ -3,7 +3,7 @@ import type { TransferResult } from '../domain/types.js';
 import { Context } from '@temporalio/activity';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { killCommands } from './stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
@@ -51,6 +51,9 @@ export function transferActivities(ctx: HostContext) {
               workloadPath,
             ]
           : [workloadPath];
+    // Container runtimes keep their state themselves: the folder may not exist yet, but ferry
+    // notes and logs may land in it on the destination, so it always travels (empty or not).
+    await mkdir(ctx.paths.workloadDir(input.runtime, input.workload), { recursive: true, mode: 0o700 });
     // An rsync an earlier attempt started may still run (its worker was killed): rsync
     // resumes, so stop it and start over from what arrived.
     await killCommands(`${ctx.paths.stateDir}/./${paths[paths.length - 1]}`);

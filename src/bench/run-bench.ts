@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HostContext } from '../activities/host-context.js';
+import * as containerBench from './container-bench.js';
 import { FerryClient } from '../client/ferry-client.js';
 import { loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
 import { devDown, devUp } from '../dev/dev-env.js';
@@ -28,6 +29,7 @@ const BENCH = {
   hosts: ['node-a', 'node-b'],
 };
 const SIZES_MIB = (process.env.FERRY_BENCH_SIZES ?? '16,128,512,1024').split(',').map(Number);
+const CONTAINER_SIZES_MIB = (process.env.FERRY_BENCH_CONTAINER_SIZES ?? '16,128,512').split(',').map(Number);
 /** Share of its memory the workload rewrites every tick: a small part, and most of it. */
 const DIRTY_PERCENTS = (process.env.FERRY_BENCH_DIRTY ?? '1,80').split(',').map(Number);
 const KINDS = ['floor', 'stop-and-copy', 'streamed'] as const;
@@ -213,6 +215,18 @@ async function main(): Promise<void> {
         });
       }
     if (EVACUATION_WORKLOADS > 0) evacuations.push(...(await benchEvacuation(client, ctxA, ctxB)));
+    // podman and docker rows (docs/bench-containers.md), against their own hand-run floors.
+    const containerRows = await containerBench.benchContainers({
+      config,
+      client,
+      sizesMiB: CONTAINER_SIZES_MIB,
+      reps: REPS,
+      log,
+    });
+    await writeFile(
+      containerBench.CONTAINER_BENCH_DOC,
+      containerBench.renderContainers(containerRows, REPS, await containerBench.toolVersions()),
+    );
   } finally {
     await client.close();
     await devDown(BENCH.dir, log);

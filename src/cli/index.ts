@@ -8,6 +8,7 @@ import {
   devDownCommand,
   devRestartCommand,
   devSpawnCommand,
+  devLoadImageCommand,
   devStatusCommand,
   devUpCommand,
 } from './commands/dev.js';
@@ -59,12 +60,14 @@ program
   .command('migrate')
   .description('move a running workload to another host and wait for the outcome')
   .argument('<workload>', 'workload name')
-  .requiredOption('--runtime <runtime>', 'runc | process')
+  .requiredOption('--runtime <runtime>', 'runc | process | podman | docker')
   .requiredOption('--from <host>', 'source host')
   .requiredOption('--to <host>', 'destination host')
   .option('--json', 'print the result object as JSON on stdout (progress stays on stderr)')
   .option('--verify-window-ms <ms>', 'how long the restored workload must keep running (default 2000)')
   .option('--keep-images', 'keep checkpoint images on both hosts after success')
+  .option('--tcp-established', 'checkpoint and restore established TCP connections (not docker)')
+  .option('--file-locks', 'checkpoint and restore file locks the workload holds (not docker)')
   .option(
     '--allow-start-fresh',
     'if the source cannot be restored after a failure, start it fresh there (state lost)',
@@ -255,7 +258,7 @@ program
   .description("print a workload's captured stdout/stderr on a host")
   .argument('<workload>', 'workload name')
   .requiredOption('--host <host>', 'host the workload is on')
-  .option('--runtime <runtime>', 'runc | process (default: whichever has it)')
+  .option('--runtime <runtime>', 'runc | process | podman | docker (default: whichever has it)')
   .option('-f, --follow', 'keep printing new output')
   .option('--config <file>', 'ferry config')
   .action(async (workload, opts) => setExit(await logsCommand(workload, opts)));
@@ -283,6 +286,10 @@ dev
   .option('--ui-port <port>', 'Temporal UI port', '8233')
   .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
   .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
+  .option(
+    '--without-image <hosts>',
+    'do not load the podman/docker dev image on these hosts (comma-separated)',
+  )
   .addOption(new Option('--fault-injection', 'start workers with --fault-injection (fault tests)').hideHelp())
   .addOption(jsonOption())
   .action(async (opts) => setExit(await devUpCommand(opts)));
@@ -316,11 +323,18 @@ dev
   .action(async (opts) => setExit(await devStatusCommand(opts)));
 examples(dev.commands.at(-1)!, 'ferry dev status', 'ferry dev status --json');
 dev
+  .command('load-image')
+  .description("load the dev workload image (ferry-stateful) into a simulated host's podman and docker")
+  .requiredOption('--host <host>', 'simulated host')
+  .addOption(dirOption())
+  .action(async (opts) => setExit(await devLoadImageCommand(opts)));
+dev
   .command('spawn')
   .description('start a workload on a simulated host')
   .requiredOption('--host <host>', 'simulated host')
-  .requiredOption('--runtime <runtime>', 'runc | process')
+  .requiredOption('--runtime <runtime>', 'runc | process | podman | docker')
   .requiredOption('--name <name>', 'workload name')
+  .option('--image <image>', 'podman/docker: image to run (default: the dev image ferry-stateful)')
   .option('--label <key=value>', 'a label for evacuation filters (repeatable)', collect, [])
   .addOption(dirOption())
   .addOption(jsonOption())

@@ -14,6 +14,30 @@ const safePath = z
   .regex(/^\/[A-Za-z0-9_./-]*$/, 'must be an absolute path of letters, digits and "_./-"')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
 
+/** Podman of this host; omitted settings mean podman's own defaults (system storage). */
+const podmanSchema = z
+  .object({
+    root: safePath.optional(),
+    runroot: safePath.optional(),
+    /** containers.conf for this host (CONTAINERS_CONF): runtime, cgroup manager, ulimits. */
+    containersConf: safePath.optional(),
+  })
+  .strict();
+
+/** The dockerd of this host (started with --experimental: checkpoints need it). */
+const dockerSchema = z
+  .object({
+    socket: safePath.default('/var/run/docker.sock'),
+    /** The docker client to call; the one packaged with the daemon speaks its API version. */
+    client: safePath.default('/usr/bin/docker'),
+    /**
+     * Where dockerd's runc wrapper (bin/ferry-docker-runc) keeps CRIU's work files; set it to
+     * the wrapper's --criu-work-root so that failed checkpoints and restores quote CRIU's log.
+     */
+    criuWorkRoot: safePath.optional(),
+  })
+  .strict();
+
 const hostSchema = z
   .object({
     name: hostName,
@@ -34,6 +58,8 @@ const hostSchema = z
       .array(z.enum(RUNTIMES))
       .min(1)
       .default([...RUNTIMES]),
+    podman: podmanSchema.default({}),
+    docker: dockerSchema.default({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' }),
   })
   .strict();
 

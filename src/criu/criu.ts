@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
 import { CommandError, run } from '../exec/run.js';
-import { criuRootCause, parseCriuVersion } from './log.js';
+import { criuLogPathsIn, criuRootCause, parseCriuVersion } from './log.js';
 import { ferryFailure } from '../activities/failure.js';
 
 /** Version of the criu found on PATH, after checking that `criu check` passes. */
@@ -51,10 +51,18 @@ export async function dirtyTrackingSupport(): Promise<{ supported: boolean; reas
   }
 }
 
-/** The root cause quoted from a CRIU log, or the command's own message. */
-export async function explainCriuFailure(err: unknown, logPath: string): Promise<string> {
-  const base = err instanceof CommandError ? err.message : String(err);
-  const log = await readFile(logPath, 'utf8').catch(() => '');
-  const cause = criuRootCause(log);
-  return cause ? `${cause} (CRIU log: ${logPath})` : base;
+/**
+ * The root cause quoted from a CRIU log, or the command's own message. The log is the one ferry
+ * asked for, else the one the runtime's message names (podman, runc and containerd print only
+ * its path); a log that cannot be read leaves the runtime's own words.
+ */
+export async function explainCriuFailure(err: unknown, logPath?: string): Promise<string> {
+  const base = err instanceof CommandError ? err.message : err instanceof Error ? err.message : String(err);
+  const text = err instanceof CommandError ? `${err.stderr}\n${err.stdout}\n${base}` : base;
+  const candidates = [...(logPath ? [logPath] : []), ...criuLogPathsIn(text)];
+  for (const file of candidates) {
+    const cause = criuRootCause(await readFile(file, 'utf8').catch(() => ''));
+    if (cause) return `${cause} (CRIU log: ${file})`;
+  }
+  return base;
 }

@@ -24,3 +24,17 @@ export function isPidBusy(log: string): boolean {
 export function parseCriuVersion(output: string): string | undefined {
   return /^Version:\s*(\S+)/m.exec(output)?.[1];
 }
+
+/**
+ * CRIU log paths named in a runtime's failure message. runc says "log file: /x/restore.log",
+ * containerd (docker) passes runc's wording on, podman says "CRIU log file: ..." or
+ * "(see /x/dump.log)"; quotes and escaped newlines are dropped.
+ */
+export function criuLogPathsIn(message: string): string[] {
+  const found = new Set<string>();
+  const re = /(?:log file|log)[:\s]+"?(\/[^\s"',)\\]+\.log)/gi;
+  for (const m of message.replace(/\\n/g, '\n').matchAll(re)) found.add(m[1]!);
+  const bare = /\/[^\s"',()\\]+\/(?:dump|restore)[^\s"',()\\/]*\.log/g;
+  for (const m of message.replace(/\\n/g, '\n').matchAll(bare)) found.add(m[0]);
+  return [...found];
+}

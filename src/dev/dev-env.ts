@@ -10,7 +10,25 @@ import { HostPaths } from '../runtimes/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { unmountUnder } from '../runtimes/mounts.js';
 import { removeCgroupTree } from '../runtimes/cgroups.js';
-import { DevLayout, REPO_ROOT, toolsPath, type DevOptions, type DevState } from './dev-layout.js';
+import {
+  DevLayout,
+  REPO_ROOT,
+  toolsPath,
+  type DevHostState,
+  type DevOptions,
+  type DevState,
+} from './dev-layout.js';
+import {
+  buildDevImageTar,
+  dockerdRunning,
+  engineLayout,
+  installedEngines,
+  loadDevImage,
+  startDockerd,
+  stopDockerd,
+  stopPodmanStorage,
+  writePodmanConf,
+} from './container-engines.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
 import { closeSshMasters } from '../transfer/ssh-control.js';
@@ -85,6 +103,38 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
   }
   await writeFile(layout.knownHosts, knownHosts.join('\n') + '\n', { mode: 0o600 });
 
+  const engines = await installedEngines();
+  for (const host of state.hosts) {
+    const e = engineLayout(layout, host.name);
+    if (engines.podman) {
+      await writePodmanConf(e);
+      host.podman = true;
+    }
+    if (engines.docker) {
+      say(
+        `starting dockerd of ${host.name} (network namespace ${e.docker.netns}, socket ${e.docker.socket})`,
+      );
+      host.docker = true;
+      await save();
+      host.dockerdPid = await startDockerd(
+        e,
+        host.name,
+        layout.log(`dockerd-${host.name}`),
+        new HostPaths(host.stateDir).cgroupParent(host.name),
+      );
+    }
+    await save();
+  }
+  if (engines.podman || engines.docker) {
+    const tar = await buildDevImageTar(layout);
+    for (const host of state.hosts.filter((h) => !opts.withoutImage?.includes(h.name))) {
+      say(
+        `loading the ferry-stateful image into ${host.name}'s ${[engines.podman && 'podman', engines.docker && 'docker'].filter(Boolean).join(' and ')}`,
+      );
+      await loadDevImage(engineLayout(layout, host.name), engines, tar);
+    }
+  }
+
   const config = {
     temporal: { address: state.temporal.address, namespace: 'default', uiUrl: state.temporal.uiUrl },
     transfer: { identityFile: layout.clientKey, knownHostsFile: layout.knownHosts, bindToHostAddress: true },
@@ -92,7 +142,8 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       name: h.name,
       ssh: { address: h.address, port: h.sshPort, user: 'root' },
       stateDir: h.stateDir,
-      runtimes: [...RUNTIMES],
+      runtimes: RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)),
+      ...engineSettings(layout, h),
     })),
   };
   await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, {
@@ -182,8 +233,43 @@ export async function devRunning(state: DevState): Promise<boolean> {
   if (!(await runsAs(state.temporal.pid, 'start-dev'))) return false;
   for (const h of state.hosts) {
     if (!(await runsAs(h.sshdPid, 'sshd')) || !(await runsAs(h.workerPid, 'worker'))) return false;
+    if (h.docker && !(await dockerdRunning(h.dockerdPid))) return false;
   }
   return true;
+}
+
+/** The podman/docker settings a simulated host's config carries (only for engines it has). */
+function engineSettings(layout: DevLayout, h: DevHostState) {
+  const e = engineLayout(layout, h.name);
+  const { root, runroot, containersConf } = e.podman;
+  const { socket, client, criuWorkRoot } = e.docker;
+  return {
+    ...(h.podman ? { podman: { root, runroot, containersConf } } : {}),
+    ...(h.docker ? { docker: { socket, client, criuWorkRoot } } : {}),
+  };
+}
+
+/** The runtimes a simulated host has, with its own settings. */
+function hostRuntimes(state: DevState, h: DevHostState) {
+  const settings = engineSettings(new DevLayout(state.dir), h);
+  const paths = new HostPaths(h.stateDir);
+  return RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)).map((r) => ({
+    runtime: r,
+    rt: createRuntime(r, { host: h.name, paths, ...settings }),
+  }));
+}
+
+/** Loads the dev image into one simulated host's podman and docker (ferry dev load-image). */
+export async function devLoadImage(dir: string, hostName: string): Promise<void> {
+  const state = await readDevState(dir);
+  const host = state?.hosts.find((h) => h.name === hostName);
+  if (!state || !host) throw new Error(`no simulated host ${hostName} in ${dir}`);
+  const layout = new DevLayout(state.dir);
+  await loadDevImage(
+    engineLayout(layout, host.name),
+    { podman: !!host.podman, docker: !!host.docker },
+    await buildDevImageTar(layout),
+  );
 }
 
 export interface DevStatusRow {
@@ -218,9 +304,15 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
       running: await runsAs(h.workerPid, 'worker'),
       detail: hostTaskQueue(h.name),
     });
+    if (h.docker)
+      rows.push({
+        component: `dockerd ${h.name}`,
+        pid: h.dockerdPid,
+        running: await dockerdRunning(h.dockerdPid),
+        detail: engineLayout(new DevLayout(state.dir), h.name).docker.socket,
+      });
     const paths = new HostPaths(h.stateDir);
-    for (const runtime of RUNTIMES) {
-      const rt = createRuntime(runtime, { host: h.name, paths });
+    for (const { runtime, rt } of hostRuntimes(state, h)) {
       for (const w of await rt.list().catch(() => [])) {
         rows.push({
           component: `  ${runtime}/${w.name} on ${h.name}`,
@@ -255,13 +347,18 @@ export async function devDown(dirArg: string, say: (line: string) => void): Prom
   for (const h of state.hosts) await stopProcess(h.workerPid, 'worker');
   for (const h of state.hosts) {
     const paths = new HostPaths(h.stateDir);
-    for (const runtime of RUNTIMES) {
-      const rt = createRuntime(runtime, { host: h.name, paths });
+    for (const { runtime, rt } of hostRuntimes(state, h)) {
       for (const w of await rt.list().catch(() => [])) {
         say(`stopping ${runtime}/${w.name} on ${h.name}`);
         await rt.stop(w.name).catch((err) => say(`  could not stop it: ${(err as Error).message}`));
       }
     }
+    const e = engineLayout(new DevLayout(dir), h.name);
+    if (h.docker) {
+      say(`stopping dockerd of ${h.name}`);
+      await stopDockerd(e, h.dockerdPid);
+    }
+    if (h.podman) await stopPodmanStorage(e);
     await removeStoppedRuncContainers(paths.runcRoot(), say);
     await removeCgroupTree(paths.cgroupParent(h.name));
     await closeSshMasters(h.stateDir);

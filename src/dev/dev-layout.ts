@@ -21,6 +21,8 @@ export interface DevOptions {
   addressPrefix: string;
   /** Start workers with --fault-injection (fault tests only; docs/failure-handling.md). */
   faultInjection?: boolean;
+  /** Hosts whose podman/docker get no dev image (to test a destination that lacks it). */
+  withoutImage?: string[];
 }
 
 export interface DevHostState {
@@ -30,6 +32,10 @@ export interface DevHostState {
   stateDir: string;
   sshdPid?: number;
   workerPid?: number;
+  /** This host has its own podman storage / dockerd (only when installed at dev up). */
+  podman?: boolean;
+  docker?: boolean;
+  dockerdPid?: number;
 }
 
 /** Saved in DIR/dev-env.json: everything `dev down` must stop. */

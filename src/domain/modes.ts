@@ -10,6 +10,9 @@ export type MigrationMode = Exclude<RequestedMode, 'auto'>;
 export const isRequestedMode = (v: unknown): v is RequestedMode =>
   typeof v === 'string' && (REQUESTED_MODES as readonly string[]).includes(v);
 
+/** Runtimes whose CRIU invocation ferry controls, so pages can be pre-dumped, streamed or lazy. */
+export const PAGE_LEVEL_RUNTIMES: readonly RuntimeName[] = ['runc', 'process'];
+
 /** Below this much memory, pre-copy rounds cost more than the freeze they save. */
 export const PRECOPY_MIN_BYTES = 256 * 1024 * 1024;
 
@@ -39,8 +42,22 @@ export function chooseMode(requested: RequestedMode, facts: ModeFacts): ModeChoi
   const noTracking =
     facts.dirtyTrackingReason ??
     'the source kernel does not track dirty pages (criu check --feature mem_dirty_track)';
+  // podman and docker checkpoint through their own commands (an archive, a checkpoint folder):
+  // ferry cannot run pre-dump rounds or steer their pages elsewhere.
+  const pageLevel = PAGE_LEVEL_RUNTIMES.includes(facts.runtime);
+  if (!pageLevel && requested !== 'auto' && requested !== 'stop-and-copy')
+    return {
+      ok: false,
+      reason: `${requested} cannot run for ${facts.runtime} workloads: ferry drives ${facts.runtime}'s own checkpoint and restore, which only do stop-and-copy; use --mode stop-and-copy (or auto)`,
+    };
   switch (requested) {
     case 'auto':
+      if (!pageLevel)
+        return {
+          ok: true,
+          mode: 'stop-and-copy',
+          reason: `pre-copy skipped: ${facts.runtime} checkpoints only stop-and-copy`,
+        };
       if (!facts.dirtyTracking)
         return { ok: true, mode: 'stop-and-copy', reason: `pre-copy skipped: ${noTracking}` };
       if (facts.rssBytes < PRECOPY_MIN_BYTES)

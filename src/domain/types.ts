@@ -29,6 +29,24 @@ export interface MigrateRequest {
   acceptPostcopyRisk?: boolean;
   /** Tuning of the pre-copy rounds when the mode is precopy (docs/precopy.md). */
   precopy?: PrecopyRequest;
+  /** Checkpoint established TCP connections and restore them (CRIU --tcp-established). */
+  tcpEstablished?: boolean;
+  /** Checkpoint file locks the workload holds (CRIU --file-locks). */
+  fileLocks?: boolean;
+}
+
+/** The request's CRIU options that checkpoint and restore (also a rollback's) must both use. */
+export interface CriuOptions {
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
+}
+
+/** What a workload needs on the destination (from the source's runtime). */
+export interface WorkloadNeeds {
+  /** Image the container runs; it must exist on the destination under this name. */
+  image?: string;
+  /** Host paths bind-mounted into the container; they must exist on the destination. */
+  hostPaths?: string[];
 }
 
 export type Phase =
@@ -89,6 +107,8 @@ export interface WorkloadInfo {
   rssBytes?: number;
   /** Labels given at start (runc: OCI annotations "ferry.label.<key>"); they travel with it. */
   labels?: Record<string, string>;
+  /** What the destination must provide (images, bind-mounted host paths). */
+  needs?: WorkloadNeeds;
 }
 
 export interface HostFacts {

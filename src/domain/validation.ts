@@ -1,4 +1,4 @@
-import { checkName, isRuntimeName, RUNTIMES } from './names.js';
+import { checkName, isRuntimeName, RUNTIME_CRIU_OPTIONS, RUNTIMES } from './names.js';
 import { isRequestedMode, REQUESTED_MODES } from './modes.js';
 import type { MigrateRequest } from './types.js';
 
@@ -24,9 +24,21 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
       'mode postcopy can lose the workload on both hosts if anything fails once the destination has started it; ' +
         'opt in with acceptPostcopyRisk: true (CLI: --accept-postcopy-risk), see docs/migration-modes.md',
     );
-  for (const flag of ['keepImages', 'allowStartFresh', 'acceptPostcopyRisk'] as const)
+  for (const flag of [
+    'keepImages',
+    'allowStartFresh',
+    'acceptPostcopyRisk',
+    'tcpEstablished',
+    'fileLocks',
+  ] as const)
     if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
       problems.push(`${flag} must be true or false`);
+  if (isRuntimeName(req.runtime))
+    for (const flag of ['tcpEstablished', 'fileLocks'] as const)
+      if (req[flag] === true && !RUNTIME_CRIU_OPTIONS[req.runtime].includes(flag))
+        problems.push(
+          `${flag} is not supported by the ${req.runtime} runtime (${req.runtime} checkpoints cannot pass it to CRIU); drop it or use ${RUNTIMES.filter((r) => RUNTIME_CRIU_OPTIONS[r].includes(flag)).join(', ')}`,
+        );
   if (
     req.verifyWindowMs !== undefined &&
     (!Number.isInteger(req.verifyWindowMs) || req.verifyWindowMs < 0 || req.verifyWindowMs > 600_000)

@@ -17,8 +17,11 @@ import type {
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
+  Unfit,
   WorkloadRuntime,
 } from './runtime.js';
+import { criuFlags } from './needs.js';
+import type { CriuOptions } from '../domain/types.js';
 import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 
 interface ProcessMeta {
@@ -124,6 +127,19 @@ export class ProcessRuntime implements WorkloadRuntime {
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
 
+  output(name: string): Promise<string> {
+    return readFile(this.ctx.paths.outputLog('process', name), 'utf8').catch(() => '');
+  }
+
+  /** Everything it uses lives in its workload folder, which travels. */
+  notMovable(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  unfitFor(): Promise<Unfit[]> {
+    return Promise.resolve([]);
+  }
+
   private async runningMeta(name: string): Promise<ProcessMeta> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await this.aliveHere(meta)))
@@ -183,13 +199,14 @@ export class ProcessRuntime implements WorkloadRuntime {
           '-v4',
           ...pageServerArgs(opts),
           ...(opts.parent ? trackMemArgs(opts.parent) : []),
+          ...criuFlags(opts),
         ],
         { timeoutMs: 10 * 60_000, logPath },
       ),
     );
   }
 
-  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta)
       throw ferryFailure(
@@ -214,6 +231,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       '-d',
       '--pidfile',
       pidFile,
+      ...criuFlags(opts),
     ];
     if (stdio.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${stdio.stdoutPipe}`);
     // Right after a dump the old PIDs can be held for a moment (the killed tree is not yet

@@ -17,8 +17,11 @@ import type {
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
+  Unfit,
   WorkloadRuntime,
 } from './runtime.js';
+import { criuFlags } from './needs.js';
+import type { CriuOptions } from '../domain/types.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
@@ -133,6 +136,19 @@ export class RuncRuntime implements WorkloadRuntime {
     return { name, runtime: 'runc', running: st?.status === 'running', pid: st?.pid };
   }
 
+  output(name: string): Promise<string> {
+    return readFile(this.ctx.paths.outputLog('runc', name), 'utf8').catch(() => '');
+  }
+
+  /** Everything it uses lives in its workload folder, which travels. */
+  notMovable(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  unfitFor(): Promise<Unfit[]> {
+    return Promise.resolve([]);
+  }
+
   async checkpoint(
     name: string,
     migrationId: string,
@@ -143,7 +159,10 @@ export class RuncRuntime implements WorkloadRuntime {
     const pageServer = opts.pageServer
       ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`]
       : [];
-    return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, pageServer);
+    return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, [
+      ...pageServer,
+      ...criuFlags(opts),
+    ]);
   }
 
   /** runc turns on memory tracking itself for --pre-dump and --parent-path (relative to the images). */
@@ -182,7 +201,7 @@ export class RuncRuntime implements WorkloadRuntime {
     );
   }
 
-  async restore(name: string, migrationId: string): Promise<RestoreOutcome> {
+  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
     const bundle = this.bundle(name);
     const configFile = path.join(bundle, 'config.json');
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
@@ -218,6 +237,7 @@ export class RuncRuntime implements WorkloadRuntime {
           work,
           '-b',
           bundle,
+          ...criuFlags(opts),
           name,
         ],
         { wait: true, timeoutMs: restoreTimeoutMs(await directorySize(images)), logPath },

@@ -1,10 +1,21 @@
 import type { RuntimeName } from '../domain/names.js';
-import type { CriuDumpStats, CriuRestoreStats, WorkloadInfo } from '../domain/types.js';
+import type {
+  CriuDumpStats,
+  CriuOptions,
+  CriuRestoreStats,
+  WorkloadInfo,
+  WorkloadNeeds,
+} from '../domain/types.js';
 import type { HostPaths } from './host-paths.js';
+import type { PodmanSettings } from './podman-runtime.js';
+import type { DockerSettings } from './docker-runtime.js';
 
 export interface RuntimeContext {
   host: string;
   paths: HostPaths;
+  /** This host's podman and docker settings (config file); their defaults when absent. */
+  podman?: PodmanSettings;
+  docker?: DockerSettings;
 }
 
 export interface CheckpointOutcome {
@@ -23,7 +34,7 @@ export interface PageServerAddress {
   address: string;
   port: number;
 }
-export interface CheckpointOptions {
+export interface CheckpointOptions extends CriuOptions {
   pageServer?: PageServerAddress;
   /**
    * The last pre-copy round's folder, relative to the images folder: only pages dirtied since
@@ -42,6 +53,14 @@ export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
   labels?: Record<string, string>;
+  /** Image to run (podman, docker); the dev environment's ferry-stateful image by default. */
+  image?: string;
+}
+
+/** A reason the destination cannot take the workload, typed for the workflow (preflight). */
+export interface Unfit {
+  type: 'ImageMissing' | 'NotMovable';
+  message: string;
 }
 
 /**
@@ -55,18 +74,28 @@ export interface WorkloadRuntime {
   list(): Promise<WorkloadInfo[]>;
   inspect(name: string): Promise<WorkloadInfo | undefined>;
   spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo>;
+  /** Its captured output so far (stdout and stderr, in order), the whole history since it started. */
+  output(name: string): Promise<string>;
+  /**
+   * Source side, before anything is frozen: what about this workload no migration can carry
+   * (e.g. a docker named volume). Empty when it can move.
+   */
+  notMovable(name: string): Promise<string[]>;
+  /** Destination side: what this host lacks for a workload with these needs. Empty when fit. */
+  unfitFor(needs: WorkloadNeeds): Promise<Unfit[]>;
   /**
    * Final dump: the workload is frozen, dumped and stopped. With opts.pageServer its memory
    * pages go straight to that CRIU page server; the other images stay local.
    */
   checkpoint(name: string, migrationId: string, opts?: CheckpointOptions): Promise<CheckpointOutcome>;
   /**
+   * Only runtimes in PAGE_LEVEL_RUNTIMES (src/domain/modes.ts): the mode choice never asks others.
    * One pre-copy round while the workload keeps running: its memory (only pages dirtied since
    * `parent`, relative to `images`, when given) goes to `images`; CRIU's log and stats to `work`.
    */
-  preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
+  preDump?(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
   /** Restores from images already in place on this host. */
-  restore(name: string, migrationId: string): Promise<RestoreOutcome>;
+  restore(name: string, migrationId: string, opts?: CriuOptions): Promise<RestoreOutcome>;
   /**
    * Last resort after a failed rollback: starts the workload again from its files on this host
    * (runc bundle, recorded command line). Its in-memory state is lost.

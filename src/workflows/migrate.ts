@@ -87,7 +87,8 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   // Unique per run, safe as a folder name: images of two attempts never mix.
   const migrationId = `${info.workflowId}-${info.runId.slice(0, 8)}`;
   const ref = { workload: req.workload, runtime: req.runtime };
-  const step = { ...ref, migrationId };
+  const criu = { tcpEstablished: req.tcpEstablished, fileLocks: req.fileLocks };
+  const step = { ...ref, migrationId, criu };
   const what = `${req.runtime}/${req.workload}`;
   const src = hostActivities(req.source);
   const dst = hostActivities(req.destination);
@@ -223,6 +224,17 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
       memoryBytes = source.workload.rssBytes;
       figures.preflight = `${mib(memoryBytes ?? 0)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
+      // What the workload needs there (its image, bind-mounted paths) is known only now.
+      const needs = source.workload.needs;
+      if (needs && (needs.image || needs.hostPaths?.length))
+        await dst.quick.checkDestinationFit.executeWithOptions(
+          {
+            ...quick,
+            taskQueue: dst.taskQueue,
+            summary: `check ${req.destination} has what ${what} needs${needs.image ? ` (image ${needs.image})` : ''}`,
+          },
+          [{ ...ref, needs }],
+        );
       const needed = imageSpaceNeeded(source.workload.rssBytes ?? 0);
       if (destination.freeBytes < needed)
         throw ApplicationFailure.nonRetryable(
@@ -608,10 +620,13 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
 
   function operatorHelp(): string {
     const images = `STATE/migrations/${migrationId}/images on ${req.source}`;
-    const cmd =
-      req.runtime === 'runc'
-        ? `runc --root STATE/runc restore -d --image-path STATE/migrations/${migrationId}/images -b STATE/workloads/runc/${req.workload}/bundle ${req.workload}`
-        : `criu restore -D STATE/migrations/${migrationId}/images -d`;
+    const dir = `STATE/migrations/${migrationId}/images`;
+    const cmd = {
+      runc: `runc --root STATE/runc restore -d --image-path ${dir} -b STATE/workloads/runc/${req.workload}/bundle ${req.workload}`,
+      process: `criu restore -D ${dir} -d`,
+      podman: `podman container restore --import ${dir}/podman-checkpoint.tar`,
+      docker: `docker create (the same container, see ${dir}/docker-container.json), copy ${dir}/ferry into its checkpoints folder and ${dir}/rootfs-diff.tar into its upper dir, then docker start --checkpoint ferry ${req.workload}`,
+    }[req.runtime];
     return `The images are kept in ${images} (STATE = its stateDir). To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
   }
 }

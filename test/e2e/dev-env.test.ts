@@ -1,4 +1,5 @@
 import { E2E, ferry } from './env.js';
+import { installedEngines } from '../../src/dev/container-engines.js';
 // @ts-expect-error plain JavaScript shared with the global teardown
 import { leftovers } from './leftovers.mjs';
 
@@ -12,7 +13,12 @@ describe('the dev environment', () => {
     };
     expect(status.up).toBe(true);
     const names = status.components.filter((c) => !c.component.startsWith(' ')).map((c) => c.component);
-    expect(names).toEqual(['temporal', ...E2E.hosts.flatMap((h) => [`sshd ${h}`, `worker ${h}`])]);
+    // Each host has its own dockerd when docker is installed (scripts/setup.sh installs it).
+    const dockerd = (await installedEngines()).docker;
+    expect(names).toEqual([
+      'temporal',
+      ...E2E.hosts.flatMap((h) => [`sshd ${h}`, `worker ${h}`, ...(dockerd ? [`dockerd ${h}`] : [])]),
+    ]);
     expect(status.components.every((c) => c.running || c.component.startsWith(' '))).toBe(true);
   });
 

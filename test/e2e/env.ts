@@ -5,6 +5,9 @@ import { createRuntime } from '../../src/runtimes/index.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import { HostPaths } from '../../src/runtimes/host-paths.js';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/schema.js';
 import { toolsPath } from '../../src/dev/dev-layout.js';
 // @ts-expect-error plain JavaScript shared with the global setup
 import { CONFIG_FILE, E2E as RAW, ROOT, runFerry } from './run-ferry.mjs';
@@ -63,8 +66,18 @@ export async function waitForLines(
   }
 }
 
-export const runtimeOn = (host: string, runtime: RuntimeName) =>
-  createRuntime(runtime, { host, paths: new HostPaths(stateDir(host)) });
+/** A host's runtime as its worker sees it: podman and docker settings from the config file. */
+export const runtimeOn = (host: string, runtime: RuntimeName) => {
+  const h = parseConfig(parseYaml(readFileSync(CONFIG_FILE as string, 'utf8'))).hosts.find(
+    (x) => x.name === host,
+  );
+  return createRuntime(runtime, {
+    host,
+    paths: new HostPaths(stateDir(host)),
+    podman: h?.podman,
+    docker: h?.docker,
+  });
+};
 
 /** Overwrites the process-tree image with garbage: CRIU refuses it at once. */
 export async function corruptProcessTreeImage(imagesDir: string): Promise<void> {
@@ -107,7 +120,7 @@ export async function spawnStateful(
   name: string,
   opts: { mib?: number; intervalMs?: number; lines?: number; extra?: string[] } = {},
 ): Promise<string> {
-  const program = runtime === 'runc' ? '/bin/ferry-stateful' : 'ferry-stateful';
+  const program = runtime === 'process' ? 'ferry-stateful' : '/bin/ferry-stateful';
   const argv = [program, String(opts.mib ?? 16), String(opts.intervalMs ?? 10)];
   const r = await ferry([
     'dev',

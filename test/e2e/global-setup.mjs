@@ -20,6 +20,9 @@ export default async function globalSetup() {
     '--address-prefix',
     E2E.addressPrefix,
     '--fault-injection',
+    // node-d lacks the podman/docker image: the missing-image preflight test migrates there.
+    '--without-image',
+    E2E.hosts.at(-1),
   ]);
   if (up.exitCode !== 0) throw new Error(`ferry dev up failed (${up.exitCode}):\n${up.stderr}\n${up.stdout}`);
 }

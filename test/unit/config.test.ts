@@ -31,7 +31,9 @@ describe('config', () => {
   it('fills defaults', () => {
     const cfg = parseConfig(valid);
     expect(cfg.hosts[0]!.ssh).toEqual({ address: '10.0.0.1', port: 22, user: 'root' });
-    expect(cfg.hosts[0]!.runtimes).toEqual(['runc', 'process']);
+    expect(cfg.hosts[0]!.runtimes).toEqual(['runc', 'process', 'podman', 'docker']);
+    expect(cfg.hosts[0]!.docker).toEqual({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' });
+    expect(cfg.hosts[0]!.podman).toEqual({});
     expect(cfg.temporal.namespace).toBe('default');
   });
 

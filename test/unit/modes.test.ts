@@ -64,3 +64,19 @@ describe('mode in the migrate request', () => {
     );
   });
 });
+
+describe('modes of podman and docker workloads', () => {
+  it('auto is stop-and-copy; a forced page-level mode is refused with the fix', () => {
+    for (const runtime of ['podman', 'docker'] as const) {
+      expect(chooseMode('auto', facts({ runtime, dirtyTracking: true }))).toMatchObject({
+        ok: true,
+        mode: 'stop-and-copy',
+      });
+      for (const mode of ['streamed', 'precopy', 'postcopy'] as const) {
+        const c = chooseMode(mode, facts({ runtime, dirtyTracking: true }));
+        expect(c.ok).toBe(false);
+        if (!c.ok) expect(c.reason).toContain('use --mode stop-and-copy');
+      }
+    }
+  });
+});

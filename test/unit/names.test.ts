@@ -44,7 +44,19 @@ describe('validateMigrateRequest', () => {
 
   it('refuses an unknown runtime and lists the known ones', () => {
     expect(validateMigrateRequest({ ...ok, runtime: 'lxc' as never })[0]).toBe(
-      'unknown runtime "lxc": use one of runc, process',
+      'unknown runtime "lxc": use one of runc, process, podman, docker',
+    );
+  });
+
+  it('passes --tcp-established/--file-locks where the runtime can, refuses them for docker', () => {
+    expect(
+      validateMigrateRequest({ ...ok, runtime: 'podman', tcpEstablished: true, fileLocks: true }),
+    ).toEqual([]);
+    expect(validateMigrateRequest({ ...ok, runtime: 'docker', tcpEstablished: true })[0]).toMatch(
+      /tcpEstablished is not supported by the docker runtime.*use runc, process, podman/,
+    );
+    expect(validateMigrateRequest({ ...ok, fileLocks: 'yes' as never })).toContain(
+      'fileLocks must be true or false',
     );
   });
 

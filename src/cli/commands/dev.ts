@@ -1,6 +1,6 @@
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
-import { devDown, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
+import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, printResult, requireHost } from '../context.js';
@@ -15,6 +15,7 @@ export interface DevUpCliOptions {
   addressPrefix: string;
   faultInjection?: boolean;
   json?: boolean;
+  withoutImage?: string;
 }
 
 const say = (line: string) => process.stderr.write(`[ferry dev] ${line}\n`);
@@ -37,6 +38,10 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
       sshPort: Number(opts.sshPort),
       addressPrefix: opts.addressPrefix,
       faultInjection: !!opts.faultInjection,
+      withoutImage: opts.withoutImage
+        ?.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
     },
     say,
   );
@@ -89,7 +94,15 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
 
 export async function devSpawnCommand(
   argv: string[],
-  opts: { host: string; runtime: string; name: string; label?: string[]; dir?: string; json?: boolean },
+  opts: {
+    host: string;
+    runtime: string;
+    name: string;
+    label?: string[];
+    image?: string;
+    dir?: string;
+    json?: boolean;
+  },
 ): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
@@ -112,11 +125,18 @@ export async function devSpawnCommand(
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.badInput);
   }
-  const info = await runtime.spawn(opts.name, { argv, labels });
+  const info = await runtime.spawn(opts.name, { argv, labels, image: opts.image });
   printResult(
     opts.json,
     { host: opts.host, runtime: opts.runtime, name: opts.name, pid: info.pid, labels },
     `started ${opts.runtime}/${opts.name} on ${opts.host} (pid ${info.pid ?? '?'}); output: ferry logs ${opts.name} --host ${opts.host}`,
   );
+  return EXIT.ok;
+}
+
+export async function devLoadImageCommand(opts: { host: string; dir?: string }): Promise<number> {
+  process.env.PATH = toolsPath(); // busybox and ferry-stateful for the image
+  await devLoadImage(opts.dir ?? defaultDevDir(), opts.host);
+  say(`ferry-stateful image loaded on ${opts.host}`);
   return EXIT.ok;
 }

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { checkName, isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
 import { HostPaths } from '../../runtimes/host-paths.js';
 import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
+import { HostContext } from '../../activities/host-context.js';
 
 /** Finds a workload's captured output on a (local or simulated) host. */
 export async function workloadLogPath(
@@ -29,10 +30,33 @@ export async function workloadLogPath(
   return found;
 }
 
+/** podman and docker keep a container's output themselves (it moves inside their checkpoint). */
+async function containerOutput(
+  name: string,
+  opts: { host: string; runtime?: string; config?: string },
+): Promise<string | undefined> {
+  const config = await loadCliConfig(opts.config);
+  const host = requireHost(config, opts.host);
+  const ctx = new HostContext(config, host);
+  for (const r of ['podman', 'docker'] as const) {
+    if ((opts.runtime && opts.runtime !== r) || !host.runtimes.includes(r)) continue;
+    const rt = ctx.runtime(r);
+    if ((await rt.unavailableReason()) === undefined && (await rt.inspect(name))) return rt.output(name);
+  }
+  return undefined;
+}
+
 export async function logsCommand(
   name: string,
   opts: { host: string; runtime?: string; follow?: boolean; config?: string },
 ): Promise<number> {
+  if (!opts.runtime || opts.runtime === 'podman' || opts.runtime === 'docker') {
+    const text = await containerOutput(name, opts);
+    if (text !== undefined) {
+      process.stdout.write(text.endsWith('\n') || !text ? text : `${text}\n`);
+      return EXIT.ok;
+    }
+  }
   const file = await workloadLogPath(name, opts.host, opts.runtime, opts.config);
   let offset = 0;
   const pump = async () => {

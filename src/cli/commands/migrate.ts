@@ -17,6 +17,8 @@ export interface MigrateCliOptions {
   allowStartFresh?: boolean;
   mode?: string;
   acceptPostcopyRisk?: boolean;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
 }
 
 export function exitCodeFor(result: MigrationResult): number {
@@ -40,6 +42,8 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     // Checked (with a clear message) by the request validation before anything starts.
     mode: opts.mode as MigrateRequest['mode'],
     acceptPostcopyRisk: opts.acceptPostcopyRisk,
+    tcpEstablished: opts.tcpEstablished,
+    fileLocks: opts.fileLocks,
   };
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);

@@ -1,0 +1,172 @@
+import type { MigrationResult } from '../../src/domain/types.js';
+import type { RuntimeName } from '../../src/domain/names.js';
+import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
+import { corruptProcessTreeImage, E2E, ferry, runtimeOn, sleep } from './env.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { stateDir } from './env.js';
+
+// Real podman and a real dockerd per simulated host (started by ferry dev up).
+const RUNTIMES: ('podman' | 'docker')[] = ['podman', 'docker'];
+
+const output = (host: string, runtime: RuntimeName, name: string) => runtimeOn(host, runtime).output(name);
+
+async function spawn(host: string, runtime: RuntimeName, name: string, mib = 32): Promise<void> {
+  const r = await ferry([
+    'dev',
+    'spawn',
+    '--host',
+    host,
+    '--runtime',
+    runtime,
+    '--name',
+    name,
+    '--',
+    '/bin/ferry-stateful',
+    String(mib),
+    '20',
+  ]);
+  if (r.exitCode !== 0) throw new Error(`dev spawn ${runtime}/${name} failed:\n${r.stderr}`);
+  for (let i = 0; i < 100; i++) {
+    if (parseStatefulOutput(await output(host, runtime, name)).length >= 20) return;
+    await sleep(100);
+  }
+  throw new Error(`${runtime}/${name} printed nothing on ${host}`);
+}
+
+async function migrate(runtime: RuntimeName, name: string, from: string, to: string, extra: string[] = []) {
+  const r = await ferry([
+    'migrate',
+    name,
+    '--runtime',
+    runtime,
+    '--from',
+    from,
+    '--to',
+    to,
+    '--json',
+    ...extra,
+  ]);
+  return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as MigrationResult) : undefined };
+}
+
+/** Continuity of the whole output (history moved along): no restart, one checksum, still growing. */
+async function continues(host: string, runtime: RuntimeName, name: string): Promise<void> {
+  const before = parseStatefulOutput(await output(host, runtime, name)).length;
+  await sleep(800);
+  const lines = parseStatefulOutput(await output(host, runtime, name));
+  expect(lines.length).toBeGreaterThan(before);
+  expect(lines[0]!.counter).toBe(1);
+  expect(analyseContinuity(lines)).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
+}
+
+const exec = (host: string, runtime: 'podman' | 'docker', name: string, cmd: string[]) => {
+  const rt = runtimeOn(host, runtime) as unknown as { settings: Record<string, string> };
+  const s = rt.settings;
+  return runtime === 'podman'
+    ? execa('podman', ['--root', s.root!, '--runroot', s.runroot!, 'exec', name, ...cmd], {
+        env: { CONTAINERS_CONF: s.containersConf! },
+      })
+    : execa(s.client!, ['-H', `unix://${s.socket}`, 'exec', name, ...cmd]);
+};
+
+describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
+  const name = `e2e-${runtime}`;
+  afterAll(async () => {
+    for (const host of ['node-a', 'node-b', 'node-c']) {
+      for (const n of [name, `${name}-rb`, `${name}-img`]) await runtimeOn(host, runtime).stop(n);
+    }
+  });
+
+  it('migrates with its state, its name and the files it wrote; gone from the source', async () => {
+    await spawn('node-a', runtime, name);
+    await exec('node-a', runtime, name, ['sh', '-c', 'echo kept > /data/written.txt']);
+    const { exitCode, result, stderr } = await migrate(runtime, name, 'node-a', 'node-b');
+    if (exitCode !== 0) throw new Error(`migrate failed:\n${stderr}\n${JSON.stringify(result)}`);
+    expect(result!.outcome).toBe('migrated');
+    expect(result!.downtimeMs).toBeGreaterThan(0);
+    const there = await runtimeOn('node-b', runtime).inspect(name);
+    expect(there).toMatchObject({ name, running: true });
+    expect(await runtimeOn('node-a', runtime).inspect(name)).toBeUndefined();
+    await continues('node-b', runtime, name);
+    expect((await exec('node-b', runtime, name, ['cat', '/data/written.txt'])).stdout).toBe('kept');
+    // Its images are gone on both hosts (other suites' migrations may keep theirs on purpose).
+    for (const host of ['node-a', 'node-b'])
+      expect(
+        (await readdir(new HostPaths(stateDir(host)).migrationsRoot())).filter((d) =>
+          d.startsWith(`migrate-${runtime}-`),
+        ),
+      ).toEqual([]);
+  });
+
+  it('rolls back to the source when the restore fails on the destination', async () => {
+    const n = `${name}-rb`;
+    await spawn('node-a', runtime, n, 8);
+    // The destination refuses every restore: its images are damaged once they arrive.
+    const images = path.join(stateDir('node-b'), 'migrations');
+    const done = corruptWhenArrives(images, runtime);
+    const { result } = await migrate(runtime, n, 'node-a', 'node-b', ['--verify-window-ms', '500']);
+    await done;
+    expect(result!.outcome).toBe('rolled-back');
+    expect(result!.cause?.type).toBe('RestoreFailed');
+    console.log(`${runtime} restore failure as reported: ${result!.cause?.message}`);
+    // CRIU's own words from its log, not only the runtime's summary or the log's path. docker:
+    // containerd deletes the failed task's folder; dockerd's runc wrapper kept the log.
+    expect(result!.cause?.message).toMatch(
+      /Error \(criu\/image\.c:\d+\): Head magic doesn't match for pstree\.img/,
+    );
+    // The kept log moved into the migration's folder, which rollback removes; nothing stays behind.
+    if (runtime === 'docker')
+      expect(await readdir(path.join(E2E.dir, 'hosts', 'node-b', 'docker-criu'))).toEqual([]);
+    expect((await runtimeOn('node-a', runtime).inspect(n))?.running).toBe(true);
+    expect(await runtimeOn('node-b', runtime).inspect(n)).toBeUndefined();
+    await continues('node-a', runtime, n);
+  });
+
+  it('refuses in preflight, before any freeze, when the destination lacks the image', async () => {
+    const n = `${name}-img`;
+    await spawn('node-a', runtime, n, 8);
+    const pidBefore = (await runtimeOn('node-a', runtime).inspect(n))!.pid;
+    const { result, exitCode } = await migrate(runtime, n, 'node-a', 'node-d');
+    expect(exitCode).toBe(1);
+    expect(result!.outcome).toBe('failed-before-freeze');
+    expect(result!.cause?.type).toBe('ImageMissing');
+    expect(result!.cause?.message).toContain('ferry dev load-image --host node-d');
+    expect(result!.phases.map((p) => p.phase)).toEqual(['preflight']);
+    expect((await runtimeOn('node-a', runtime).inspect(n))?.pid).toBe(pidBefore);
+    await continues('node-a', runtime, n);
+  });
+});
+
+/**
+ * Damages the checkpoint on the destination as soon as the transfer has put it there (the
+ * restore's fault-injection pause gives the time): CRIU then fails for real.
+ */
+async function corruptWhenArrives(migrations: string, runtime: 'podman' | 'docker'): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  const faults = path.join(path.dirname(migrations), 'fault-injection.json');
+  await writeFile(faults, JSON.stringify({ pauseMs: { 'before-restore': 3000 } }));
+  for (let i = 0; i < 600; i++) {
+    const ids = await readdir(migrations).catch(() => []);
+    for (const id of ids) {
+      const images = path.join(migrations, id, 'images');
+      const files = await readdir(images).catch(() => [] as string[]);
+      const ckpt = await readdir(path.join(images, 'ferry')).catch(() => [] as string[]);
+      if (runtime === 'docker' && ckpt.includes('pstree.img')) {
+        await corruptProcessTreeImage(path.join(images, 'ferry'));
+        return;
+      }
+      if (runtime === 'podman' && files.includes('podman-checkpoint.tar')) {
+        const tar = path.join(images, 'podman-checkpoint.tar');
+        await execa('tar', ['-C', images, '-xf', tar, 'checkpoint/pstree.img']);
+        await corruptProcessTreeImage(path.join(images, 'checkpoint'));
+        await execa('tar', ['-C', images, '-uf', tar, 'checkpoint/pstree.img']);
+        return;
+      }
+    }
+    await sleep(50);
+  }
+  throw new Error('the checkpoint never arrived on the destination');
+}
