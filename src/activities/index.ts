@@ -2,6 +2,7 @@ import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
 import { pageServerActivities } from './page-server.js';
+import { postcopyActivities } from './postcopy.js';
 import { preflightActivities } from './preflight.js';
 import { restoreActivities } from './restore.js';
 import { transferActivities } from './transfer.js';
@@ -14,6 +15,7 @@ export function createHostActivities(ctx: HostContext) {
     ...checkpointActivities(ctx),
     ...transferActivities(ctx),
     ...pageServerActivities(ctx),
+    ...postcopyActivities(ctx),
     ...restoreActivities(ctx),
     ...verifyActivities(ctx),
     ...cleanupActivities(ctx),

@@ -9,6 +9,10 @@ export interface WorkloadRef {
 export interface MigrationStepInput extends WorkloadRef {
   migrationId: string;
 }
+export interface PreflightSourceInput extends WorkloadRef {
+  /** Only post-copy needs its extra probe. */
+  mode?: RequestedMode;
+}
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */
   mode?: RequestedMode;
@@ -16,6 +20,10 @@ export interface PreflightDestinationInput extends MigrationStepInput {
 export interface CheckpointInput extends MigrationStepInput {
   /** Streamed mode: the destination's page server receives the pages. */
   pageServer?: PageServerAddress;
+}
+export interface RestoreInput extends MigrationStepInput {
+  /** Post-copy: restore before the memory arrived; it is fetched from this lazy page server. */
+  lazyPagesFrom?: PageServerAddress;
 }
 export interface TransferInput extends MigrationStepInput {
   destination: string;

@@ -18,6 +18,8 @@ export const ErrorType = {
   CommandFailed: 'CommandFailed',
   /** The requested migration mode cannot run between these hosts (or for this runtime). */
   ModeUnavailable: 'ModeUnavailable',
+  /** Post-copy: the lazy page transfer between the hosts failed (the pages cannot be retried). */
+  PostcopyFailed: 'PostcopyFailed',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -33,4 +35,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.InsufficientSpace,
   ErrorType.VerifyFailed,
   ErrorType.ModeUnavailable,
+  ErrorType.PostcopyFailed,
 ];

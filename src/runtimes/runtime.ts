@@ -27,6 +27,11 @@ export interface CheckpointOptions {
   pageServer?: PageServerAddress;
 }
 
+export interface RestoreOptions {
+  /** Post-copy: restore before the memory is here; a lazy-pages daemon fetches it from there. */
+  lazyPagesFrom?: PageServerAddress;
+}
+
 export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
@@ -49,8 +54,13 @@ export interface WorkloadRuntime {
    * pages go straight to that CRIU page server; the other images stay local.
    */
   checkpoint(name: string, migrationId: string, opts?: CheckpointOptions): Promise<CheckpointOutcome>;
+  /**
+   * Post-copy source (container runtimes only): freeze, dump all but the memory, and serve the
+   * memory from a lazy page server on address until the destination has it all.
+   */
+  startLazyCheckpoint?(name: string, migrationId: string, address: string): Promise<PageServerAddress>;
   /** Restores from images already in place on this host. */
-  restore(name: string, migrationId: string): Promise<RestoreOutcome>;
+  restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
   /**
    * Last resort after a failed rollback: starts the workload again from its files on this host
    * (runc bundle, recorded command line). Its in-memory state is lost.
