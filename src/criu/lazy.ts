@@ -75,7 +75,7 @@ export async function startLazyPagesDaemon(
       '--status-fd',
       '3',
     ],
-    { deadlineS: LAZY_DAEMON_DEADLINE_S },
+    { deadlineS: LAZY_DAEMON_DEADLINE_S, stderrFile: path.join(workDir, 'lazy-pages.stderr') },
   );
   if (!started.ready)
     throw new Error(

@@ -38,7 +38,7 @@ export async function startPageServer(
           '--status-fd',
           '3',
         ],
-        { deadlineS: PAGE_SERVER_DEADLINE_S },
+        { deadlineS: PAGE_SERVER_DEADLINE_S, stderrFile: path.join(workDir, 'page-server.stderr') },
       ),
     'criu page-server',
     () => `see ${path.join(workDir, 'page-server.log')}`,

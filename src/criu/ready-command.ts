@@ -1,4 +1,8 @@
 import { execa } from 'execa';
+import { createWriteStream, openSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
+
+const STATUS_POLL_MS = 10;
 import { createServer } from 'node:net';
 
 /** A port the kernel just gave out on address. Another process may take it first: callers retry. */
@@ -17,6 +21,7 @@ export interface DetachedStart {
   ready: boolean;
   /** Set when the command ended before it said it was ready. */
   exitCode?: number;
+  stderr?: string;
 }
 
 /**
@@ -24,33 +29,55 @@ export interface DetachedStart {
  * it never outlives deadlineS even if the worker dies, and resolves once it writes to its
  * status fd (fd 3: `--status-fd 3`), or when it ends without doing so. It is found again later
  * by a path unique to the migration in its command line (stale-commands.ts).
+ *
+ * stdout and stderr go to stderrFile, never to a pipe that dies with this worker (runc would
+ * get SIGPIPE and take its CRIU along).
  */
 export async function startUntilReady(
   file: string,
   args: readonly string[],
-  opts: { deadlineS: number; env?: Record<string, string> },
+  opts: { deadlineS: number; stderrFile: string; env?: Record<string, string> },
 ): Promise<DetachedStart> {
+  const statusFile = `${opts.stderrFile}.status`;
+  await rm(statusFile, { force: true });
+  // Files opened here and passed as fds: execa would pump a { file } through this process,
+  // and the command would die of SIGPIPE with this worker.
+  const log = createWriteStream('', { fd: openSync(opts.stderrFile, 'a', 0o600) });
+  // runc wants the status fd opened write-only (its check is flags & O_WRONLY): a file we open.
+  const status = createWriteStream('', { fd: openSync(statusFile, 'w', 0o600) });
   const child = execa('timeout', ['--kill-after=5', String(opts.deadlineS), file, ...args], {
     detached: true,
+    cleanup: false, // it must outlive this worker: the source of a post-copy serves pages on
     env: opts.env,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log, status],
     reject: false,
     buffer: false,
   });
-  const status = child.stdio[3]!;
-  const ready = await new Promise<boolean>((resolve) => {
-    status.once('data', () => resolve(true));
-    status.once('end', () => resolve(false));
-    status.once('error', () => resolve(false));
+  status.destroy();
+  log.destroy();
+  let ended = false;
+  const done = child.then((r) => {
+    ended = true;
+    return r;
   });
+  // The command writes one byte when ready; a file is polled (runc refuses the socket Node
+  // would give as fd 3: "not writable").
+  let ready = false;
+  while (!ended) {
+    if (((await stat(statusFile).catch(() => undefined))?.size ?? 0) > 0) {
+      ready = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
+  }
+  await rm(statusFile, { force: true });
   if (ready) {
-    status.destroy();
-    child.stderr?.destroy();
     child.unref();
     return { ready: true };
   }
-  const done = await child;
-  return { ready: false, exitCode: done.exitCode };
+  const exit = await done;
+  const stderr = await readFile(opts.stderrFile, 'utf8').catch(() => '');
+  return { ready: false, exitCode: exit.exitCode, stderr: stderr.trim().slice(-2000) };
 }
 
 /**
@@ -64,14 +91,15 @@ export async function startListening(
   why: () => string,
   attempts = 5,
 ): Promise<{ address: string; port: number }> {
-  let lastExit: number | undefined;
+  let last: DetachedStart | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = await freePort(address);
     const started = await start(port);
     if (started.ready) return { address, port };
-    lastExit = started.exitCode;
+    last = started;
   }
+  const stderr = last?.stderr ? `: ${last.stderr.split('\n').slice(-3).join(' ')}` : '';
   throw new Error(
-    `${describe} on ${address} did not start after ${attempts} attempts (exit ${lastExit}; ${why()})`,
+    `${describe} on ${address} did not start after ${attempts} attempts (exit ${last?.exitCode}${stderr}; ${why()})`,
   );
 }

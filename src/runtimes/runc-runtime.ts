@@ -210,7 +210,11 @@ export class RuncRuntime implements WorkloadRuntime {
             work,
             name,
           ],
-          { deadlineS: LAZY_DUMP_DEADLINE_S, env: { CRIU_CONFIG_FILE: config } },
+          {
+            deadlineS: LAZY_DUMP_DEADLINE_S,
+            stderrFile: path.join(work, 'lazy-dump.stderr'),
+            env: { CRIU_CONFIG_FILE: config },
+          },
         ),
       `runc checkpoint --lazy-pages of ${name}`,
       () => `log: ${logPath}`,
