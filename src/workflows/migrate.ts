@@ -474,7 +474,6 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           ),
         ),
       );
-      result.criu.dump = served.stats;
       result.postcopyMs = served.servedForMs;
       const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
       await phase('verify', () =>
