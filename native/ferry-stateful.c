@@ -9,8 +9,13 @@
  * With DIRTY-PERCENT > 0 it rewrites that share of its memory every tick (for pre-copy
  * benchmarks) and keeps the checksum of the buffer up to date.
  *
+ * On SIGUSR1 it recomputes the checksum from every word of its memory and prints
+ * "verify <recomputed> <running>": equal values prove that all of the memory arrived intact
+ * (post-copy fetches pages on demand: a lost or wrong page shows here).
+ *
  * usage: ferry-stateful [MiB] [INTERVAL-ms] [DIRTY-PERCENT]
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,9 @@ static long long now_ms(void) {
   return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+static volatile sig_atomic_t verify_requested;
+static void on_usr1(int sig) { (void)sig; verify_requested = 1; }
+
 int main(int argc, char **argv) {
   long mib = argc > 1 ? atol(argv[1]) : 16;
   long interval = argc > 2 ? atol(argv[2]) : 10;
@@ -60,7 +68,12 @@ int main(int argc, char **argv) {
   size_t pages = (n + 511) / 512, dirty_pages = pages * (size_t)dirty / 100, cursor = 0;
   struct timespec pause = {interval / 1000, (interval % 1000) * 1000000L};
 
+  signal(SIGUSR1, on_usr1);
   for (unsigned long long counter = 1;; counter++) {
+    if (verify_requested) {
+      verify_requested = 0;
+      printf("verify %016llx %016llx\n", (unsigned long long)checksum(mem, n), (unsigned long long)sum);
+    }
     printf("%lld %llu %016llx\n", now_ms(), counter, (unsigned long long)sum);
     fflush(stdout);
     for (size_t k = 0; k < dirty_pages; k++) { /* one word in each of dirty_pages pages */

@@ -43,6 +43,18 @@ bash "$ROOT/scripts/setup/install-temporal-cli.sh"
 # The pre-copy proof guest: qemu and Debian's stock kernel (docs/precopy.md)
 bash "$ROOT/scripts/setup/install-guest-kernel.sh"
 
+# Post-copy: CRIU's lazy page server needs a 4 MiB pipe, more than the default fs.pipe-max-size
+# (1 MiB) allows a process without CAP_SYS_RESOURCE (docs/migration-modes.md). Only raised,
+# never lowered; not persisted (operators: /etc/sysctl.d, see docs/install.md).
+PIPE_MAX=$(cat /proc/sys/fs/pipe-max-size)
+if [ "$PIPE_MAX" -lt 4194304 ]; then
+  if echo 4194304 >/proc/sys/fs/pipe-max-size 2>/dev/null; then
+    say "fs.pipe-max-size raised from $PIPE_MAX to 4194304 (post-copy)"
+  else
+    say "fs.pipe-max-size is $PIPE_MAX and cannot be raised here: post-copy will be refused" >&2
+  fi
+fi
+
 # 5. npm dependencies (only when the lock file changed)
 cd "$ROOT"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

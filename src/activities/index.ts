@@ -2,6 +2,7 @@ import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
 import { pageServerActivities } from './page-server.js';
+import { postcopyActivities } from './postcopy.js';
 import { preflightActivities } from './preflight.js';
 import { precopyActivities } from './precopy.js';
 import { restoreActivities } from './restore.js';
@@ -16,6 +17,7 @@ export function createHostActivities(ctx: HostContext) {
     ...precopyActivities(ctx),
     ...transferActivities(ctx),
     ...pageServerActivities(ctx),
+    ...postcopyActivities(ctx),
     ...restoreActivities(ctx),
     ...verifyActivities(ctx),
     ...cleanupActivities(ctx),

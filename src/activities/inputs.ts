@@ -12,6 +12,10 @@ export interface MigrationStepInput extends WorkloadRef {
   /** CRIU options of the request (checkpoint and every restore of it use the same). */
   criu?: CriuOptions;
 }
+export interface PreflightSourceInput extends WorkloadRef {
+  /** Only post-copy needs its extra probe. */
+  mode?: RequestedMode;
+}
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */
   mode?: RequestedMode;
@@ -21,6 +25,10 @@ export interface CheckpointInput extends MigrationStepInput {
   pageServer?: PageServerAddress;
   /** The last pre-copy round: the final dump writes only pages dirtied since. */
   parentRound?: number;
+}
+export interface RestoreInput extends MigrationStepInput {
+  /** Post-copy: restore before the memory arrived; it is fetched from this lazy page server. */
+  lazyPagesFrom?: PageServerAddress;
 }
 export interface TransferInput extends MigrationStepInput {
   destination: string;

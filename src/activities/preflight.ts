@@ -6,7 +6,8 @@ import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from './failure.js';
 import type { HostContext } from './host-context.js';
-import type { PreflightDestinationInput, WorkloadRef } from './inputs.js';
+import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } from './inputs.js';
+import { lazyDumpUnavailable } from '../criu/lazy.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -43,7 +44,7 @@ export function preflightActivities(ctx: HostContext) {
     },
 
     /** Source: CRIU works, runtime present, the workload exists and runs. Changes nothing. */
-    async preflightSource(ref: WorkloadRef): Promise<PreflightSourceResult> {
+    async preflightSource(ref: PreflightSourceInput): Promise<PreflightSourceResult> {
       const runtime = ctx.runtime(ref.runtime);
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
@@ -68,6 +69,7 @@ export function preflightActivities(ctx: HostContext) {
           ErrorType.NotMovable,
           `${ref.runtime}/${ref.workload} on ${ctx.host.name} cannot be migrated: ${problems.join('; ')}`,
         );
+      if (ref.mode === 'postcopy') facts.postcopyUnavailable = await lazyDumpUnavailable(ctx.host.name);
       return { facts, workload: info };
     },
 
@@ -105,15 +107,9 @@ export function preflightActivities(ctx: HostContext) {
   };
 }
 
-/**
- * Why this host cannot restore lazily (post-copy), or undefined. userfaultfd is required; and
- * with CRIU 4.2.1 and 4.3 on Linux 6.18 the lazy page transfer itself fails on the first page
- * (4.2.1: "page-pipe: splice: Bad file descriptor" in the source's dump; 4.3: "BUG at
- * page-xfer.c" in lazy-pages), for runc and plain processes alike: docs/migration-modes.md.
- * ferry therefore does not run post-copy yet and says so before anything is frozen.
- */
+/** Why this host cannot restore lazily (post-copy), or undefined: a live probe. */
 async function postcopyUnavailable(facts: HostFacts): Promise<string | undefined> {
   if (!(await criuFeature('uffd-noncoop')))
     return `${facts.host} has no non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)`;
-  return `lazy page transfer fails with CRIU ${facts.criuVersion} on Linux ${facts.kernel} (verified for CRIU 4.2.1 and 4.3; see docs/migration-modes.md), so ferry does not run post-copy yet`;
+  return undefined;
 }

@@ -3,7 +3,7 @@ import type { RestoreResult } from '../domain/types.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
-import type { MigrationStepInput, WorkloadRef } from './inputs.js';
+import type { RestoreInput, WorkloadRef } from './inputs.js';
 import { waitForCommands } from './stale-commands.js';
 
 export function restoreActivities(ctx: HostContext) {
@@ -12,7 +12,7 @@ export function restoreActivities(ctx: HostContext) {
      * Restores the workload on this host from the migration's images. Runs on the destination,
      * or on the source when rolling back. Recognises a restore done by an earlier attempt.
      */
-    async restore(input: MigrationStepInput): Promise<RestoreResult> {
+    async restore(input: RestoreInput): Promise<RestoreResult> {
       const resultFile = path.join(
         ctx.paths.migrationDir(input.migrationId),
         `restore-${ctx.host.name}.json`,
@@ -30,7 +30,11 @@ export function restoreActivities(ctx: HostContext) {
       }
       const started = Date.now();
       const outcome = await withHeartbeat(
-        () => runtime.restore(input.workload, input.migrationId, input.criu),
+        () =>
+          runtime.restore(input.workload, input.migrationId, {
+            ...input.criu,
+            lazyPagesFrom: input.lazyPagesFrom,
+          }),
         () => ({
           phase: 'restore',
         }),

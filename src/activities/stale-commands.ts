@@ -24,14 +24,27 @@ export async function waitForCommands(marker: string, timeoutMs: number): Promis
   }
 }
 
-/** Kills commands that are safe to restart (rsync resumes from what arrived). */
+/**
+ * Kills commands that are safe to restart (rsync resumes from what arrived). A command that
+ * leads its own process group (the detached `timeout` wrappers of page servers and lazy
+ * dumps) takes its group along: runc's `criu swrk` child does not name the folder, and a
+ * CRIU left behind would keep a lazily dumped workload frozen.
+ */
 export async function killCommands(marker: string): Promise<void> {
   for (const pid of await commandsMentioning(marker)) {
+    const leadsGroup = (await processGroup(pid)) === pid;
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(leadsGroup ? -pid : pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
   }
   await waitForCommands(marker, 10_000);
+}
+
+async function processGroup(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name: state ppid pgrp ...
+  const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return Number.isFinite(pgrp) ? pgrp : undefined;
 }

@@ -32,14 +32,16 @@ const SIZES_MIB = (process.env.FERRY_BENCH_SIZES ?? '16,128,512,1024').split(','
 const CONTAINER_SIZES_MIB = (process.env.FERRY_BENCH_CONTAINER_SIZES ?? '16,128,512').split(',').map(Number);
 /** Share of its memory the workload rewrites every tick: a small part, and most of it. */
 const DIRTY_PERCENTS = (process.env.FERRY_BENCH_DIRTY ?? '1,80').split(',').map(Number);
-const KINDS = ['floor', 'stop-and-copy', 'streamed'] as const;
+const KINDS = ['floor', 'stop-and-copy', 'streamed', 'postcopy'] as const;
 type Kind = (typeof KINDS)[number];
 const TICK_MS = 5;
 /** Runs per size and method; the table shows the median (downtime on loopback is noisy). */
 const REPS = Number(process.env.FERRY_BENCH_REPS ?? 3);
 /** Why a mode has no column of figures on this machine (docs/migration-modes.md). */
 const POSTCOPY_NOTE =
-  'post-copy: not run; lazy page transfer fails with CRIU 4.2.1 and 4.3 on this kernel (docs/migration-modes.md). Pre-copy: no dirty-page tracking on this kernel (measured in a qemu guest on branch precopy).';
+  'postcopy: ferry with --accept-postcopy-risk, the workload restarts on the destination before its memory moved and faults its pages in from the source (downtime: the same largest gap, so stalls on page faults after the restart count). Pre-copy: no dirty-page tracking on this kernel (measured in a qemu guest on branch precopy).';
+/** Where the table goes (a partial run can write elsewhere than the reference table). */
+const OUT = process.env.FERRY_BENCH_OUT ?? path.join(REPO_ROOT, 'docs', 'bench-downtime.md');
 
 interface Measure {
   downtimeMs: number;
@@ -150,7 +152,7 @@ async function viaFerry(
   client: FerryClient,
   b: HostConfig,
   name: string,
-  mode: 'stop-and-copy' | 'streamed',
+  mode: 'stop-and-copy' | 'streamed' | 'postcopy',
   dirtying: boolean,
 ) {
   const t0 = Date.now();
@@ -160,6 +162,7 @@ async function viaFerry(
     source: 'node-a',
     destination: 'node-b',
     mode,
+    acceptPostcopyRisk: mode === 'postcopy',
   });
   const totalMs = Date.now() - t0;
   if (result.outcome !== 'migrated')
@@ -233,7 +236,7 @@ async function main(): Promise<void> {
   }
   const table = render(rows, config) + renderEvacuation(evacuations);
   process.stdout.write(table);
-  await writeFile(path.join(REPO_ROOT, 'docs', 'bench-downtime.md'), table);
+  await writeFile(OUT, table);
 }
 
 interface EvacuationRow {
@@ -311,14 +314,15 @@ function render(rows: Row[], _config: FerryConfig): string {
     `Each cell: the median-downtime run of ${REPS}, the three rotating which goes first. Downtime: the largest gap in the workload’s own output. Total: floor from checkpoint to restored; ferry from request to verified result (includes preflight, the 2 s verify window and cleanup). Ratios: against the floor of the same row.`,
     POSTCOPY_NOTE,
     '',
-    '| memory | dirty/tick | floor downtime | stop-and-copy downtime | ratio | streamed downtime | ratio | floor total | stop-and-copy total | ratio | streamed total | ratio | state intact (floor/s&c/streamed) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| memory | dirty/tick | floor downtime | stop-and-copy downtime | ratio | streamed downtime | ratio | postcopy downtime | ratio | floor total | stop-and-copy total | ratio | streamed total | ratio | postcopy total | ratio | state intact (floor/s&c/streamed/postcopy) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
     ...rows.map((r) => {
       const f = floorOf(r);
       const sc = r.runs['stop-and-copy'];
       const st = r.runs.streamed;
+      const pc = r.runs.postcopy;
       const ok = (m: Measure) => (m.intact ? 'yes' : 'NO');
-      return `| ${r.mib} MiB | ${r.dirty}% | ${f.downtimeMs} ms | ${sc.downtimeMs} ms | ${ratio(sc.downtimeMs, f.downtimeMs)} | ${st.downtimeMs} ms | ${ratio(st.downtimeMs, f.downtimeMs)} | ${f.totalMs} ms | ${sc.totalMs} ms | ${ratio(sc.totalMs, f.totalMs)} | ${st.totalMs} ms | ${ratio(st.totalMs, f.totalMs)} | ${ok(f)}/${ok(sc)}/${ok(st)} |`;
+      return `| ${r.mib} MiB | ${r.dirty}% | ${f.downtimeMs} ms | ${sc.downtimeMs} ms | ${ratio(sc.downtimeMs, f.downtimeMs)} | ${st.downtimeMs} ms | ${ratio(st.downtimeMs, f.downtimeMs)} | ${pc.downtimeMs} ms | ${ratio(pc.downtimeMs, f.downtimeMs)} | ${f.totalMs} ms | ${sc.totalMs} ms | ${ratio(sc.totalMs, f.totalMs)} | ${st.totalMs} ms | ${ratio(st.totalMs, f.totalMs)} | ${pc.totalMs} ms | ${ratio(pc.totalMs, f.totalMs)} | ${ok(f)}/${ok(sc)}/${ok(st)}/${ok(pc)} |`;
     }),
     '',
   ];

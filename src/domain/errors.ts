@@ -20,6 +20,8 @@ export const ErrorType = {
   ModeUnavailable: 'ModeUnavailable',
   ImageMissing: 'ImageMissing',
   NotMovable: 'NotMovable',
+  /** Post-copy: the lazy page transfer between the hosts failed (the pages cannot be retried). */
+  PostcopyFailed: 'PostcopyFailed',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -37,4 +39,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.ModeUnavailable,
   ErrorType.ImageMissing,
   ErrorType.NotMovable,
+  ErrorType.PostcopyFailed,
 ];

@@ -57,6 +57,7 @@ export type Phase =
   | 'checkpoint'
   | 'transfer'
   | 'restore'
+  | 'postcopy'
   | 'verify'
   | 'cleanup'
   | 'rollback'
@@ -70,6 +71,8 @@ export const OUTCOMES = [
   'cancelled',
   'restarted-fresh',
   'failed-needs-operator',
+  /** Post-copy failed after the destination had started the workload: lost on both hosts. */
+  'failed-postcopy-lost',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -139,6 +142,11 @@ export interface CheckpointResult {
   stats: CriuDumpStats;
 }
 
+/** Post-copy, source: the frozen workload's memory is served from here. */
+export interface LazyDumpResult extends CheckpointResult {
+  lazyServer: { address: string; port: number };
+}
+
 export interface TransferResult {
   bytesSent: number;
   durationMs: number;
@@ -182,10 +190,12 @@ export interface MigrationResult {
   /** The mode that ran and why it was chosen (e.g. why pre-copy was skipped). */
   mode?: MigrationMode;
   modeReason?: string;
-  /** Streamed mode: where the destination's page server listened. */
+  /** Streamed mode: where the destination's page server listened; post-copy: the source's lazy one. */
   pageServer?: { address: string; port: number };
   /** Present when the mode was precopy: its rounds and why they stopped. */
   precopy?: PrecopySummary;
+  /** Post-copy: from the restored workload running until the source was released (all pages moved). */
+  postcopyMs?: number;
 }
 
 export interface MigrationProgress {

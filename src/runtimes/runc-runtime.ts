@@ -14,6 +14,8 @@ import type {
   CheckpointOptions,
   CheckpointOutcome,
   PreDumpFolders,
+  PageServerAddress,
+  RestoreOptions,
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
@@ -21,12 +23,17 @@ import type {
   WorkloadRuntime,
 } from './runtime.js';
 import { criuFlags } from './needs.js';
-import type { CriuOptions } from '../domain/types.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { restoreTimeoutMs } from './criu-steps.js';
+import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
+import { startListening, startUntilReady } from '../criu/ready-command.js';
+import { killCommands } from '../activities/stale-commands.js';
+
+/** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
+const LAZY_DUMP_DEADLINE_S = 60 * 60;
 
 interface RuncState {
   id: string;
@@ -201,7 +208,57 @@ export class RuncRuntime implements WorkloadRuntime {
     );
   }
 
-  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
+  /**
+   * Post-copy, source: freezes the container, dumps everything but its memory into the images
+   * folder and keeps serving the memory from a lazy page server on address until the
+   * destination has it all (then CRIU ends the frozen copy and runc forgets the container).
+   * Resolves once the server listens; the command runs on detached (awaitLazyDump).
+   */
+  async startLazyCheckpoint(name: string, migrationId: string, address: string): Promise<PageServerAddress> {
+    const st = await this.state(name);
+    if (st?.status !== 'running')
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `runc container ${name} is not running on ${this.ctx.host}`,
+      );
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const config = await writeLazyAddressConfig(work, address);
+    const logPath = path.join(work, 'dump.log');
+    return startListening(
+      address,
+      (port) =>
+        startUntilReady(
+          'runc',
+          [
+            '--root',
+            this.ctx.paths.runcRoot(),
+            '--log',
+            path.join(work, 'runc.log'),
+            'checkpoint',
+            '--lazy-pages',
+            '--page-server',
+            `${address}:${port}`,
+            '--status-fd',
+            '3',
+            '--image-path',
+            images,
+            '--work-path',
+            work,
+            name,
+          ],
+          {
+            deadlineS: LAZY_DUMP_DEADLINE_S,
+            stderrFile: path.join(work, 'lazy-dump.stderr'),
+            env: { CRIU_CONFIG_FILE: config },
+          },
+        ),
+      `runc checkpoint --lazy-pages of ${name}`,
+      () => `log: ${logPath}`,
+    );
+  }
+
+  async restore(name: string, migrationId: string, opts: RestoreOptions = {}): Promise<RestoreOutcome> {
     const bundle = this.bundle(name);
     const configFile = path.join(bundle, 'config.json');
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
@@ -221,6 +278,8 @@ export class RuncRuntime implements WorkloadRuntime {
     const existing = await this.state(name);
     if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
     try {
+      // Post-copy: the daemon that fills the restored memory from the source must listen first.
+      if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
         this.ctx.paths.outputLog('runc', name),
         [
@@ -231,6 +290,7 @@ export class RuncRuntime implements WorkloadRuntime {
           path.join(work, 'runc-restore.log'),
           'restore',
           '-d',
+          ...(opts.lazyPagesFrom ? ['--lazy-pages'] : []),
           '--image-path',
           images,
           '--work-path',
@@ -243,6 +303,7 @@ export class RuncRuntime implements WorkloadRuntime {
         { wait: true, timeoutMs: restoreTimeoutMs(await directorySize(images)), logPath },
       );
     } catch (err) {
+      if (opts.lazyPagesFrom) await killCommands(images);
       await this.cleanUpFailedRestore(name, work);
       throw ferryFailure(
         ErrorType.RestoreFailed,

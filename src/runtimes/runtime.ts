@@ -49,6 +49,11 @@ export interface PreDumpFolders {
   parent?: string;
 }
 
+export interface RestoreOptions extends CriuOptions {
+  /** Post-copy: restore before the memory is here; a lazy-pages daemon fetches it from there. */
+  lazyPagesFrom?: PageServerAddress;
+}
+
 export interface SpawnOptions {
   /** Argument vector of the workload's command (no shell). */
   argv: string[];
@@ -94,8 +99,13 @@ export interface WorkloadRuntime {
    * `parent`, relative to `images`, when given) goes to `images`; CRIU's log and stats to `work`.
    */
   preDump?(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
+  /**
+   * Post-copy source (runc only): freeze, dump all but the memory, and serve the
+   * memory from a lazy page server on address until the destination has it all.
+   */
+  startLazyCheckpoint?(name: string, migrationId: string, address: string): Promise<PageServerAddress>;
   /** Restores from images already in place on this host. */
-  restore(name: string, migrationId: string, opts?: CriuOptions): Promise<RestoreOutcome>;
+  restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
   /**
    * Last resort after a failed rollback: starts the workload again from its files on this host
    * (runc bundle, recorded command line). Its in-memory state is lost.

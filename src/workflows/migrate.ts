@@ -23,6 +23,7 @@ import { hostTaskQueue } from '../domain/names.js';
 import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   CheckpointResult,
+  LazyDumpResult,
   MigrateRequest,
   MigrationProgress,
   MigrationResult,
@@ -210,7 +211,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       const [source, destination] = await Promise.all([
         src.quick.preflightSource.executeWithOptions(
           { ...quick, taskQueue: src.taskQueue, summary: `preflight ${what} on ${req.source} (source)` },
-          [ref],
+          [{ ...ref, mode: req.mode }],
         ),
         dst.quick.preflightDestination.executeWithOptions(
           {
@@ -246,15 +247,14 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         rssBytes: source.workload.rssBytes ?? 0,
         dirtyTracking: source.facts.dirtyTracking,
         dirtyTrackingReason: source.facts.dirtyTrackingReason,
-        postcopyUnavailable: destination.postcopyUnavailable,
+        postcopyUnavailable:
+          [source.facts.postcopyUnavailable, destination.postcopyUnavailable].filter(Boolean).join('; ') ||
+          undefined,
       });
       if (!choice.ok) throw ApplicationFailure.nonRetryable(choice.reason, ErrorType.ModeUnavailable);
       mode = choice.mode;
       result.mode = mode;
       result.modeReason = choice.reason;
-      // Post-copy has no run path yet: chooseMode refuses it while every host reports why.
-      if (mode === 'postcopy')
-        throw ApplicationFailure.nonRetryable('postcopy is not available', ErrorType.ModeUnavailable);
       if (source.facts.kernel !== destination.kernel)
         log.warn('source and destination kernels differ', {
           source: source.facts.kernel,
@@ -295,6 +295,8 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     await nonCancellable(cleanupDestinationBeforeFreeze);
     return finish(isCancellation(err) ? 'cancelled' : 'failed-before-freeze', err);
   }
+
+  if (mode === 'postcopy') return runPostcopy();
 
   // 3. Final dump: the workload freezes; downtime starts.
   let checkpoint: CheckpointResult;
@@ -416,33 +418,170 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
 
   // 7. Success: the source copy and the images go. A cancel that arrives now is too late to
   // matter; the cleanup still runs to its end.
-  await nonCancellable(() =>
-    phase('cleanup', async () => {
-      await Promise.all([
-        src.quick.cleanupMigration.executeWithOptions(
-          {
-            ...quick,
-            taskQueue: src.taskQueue,
-            retry: retry(10),
-            summary: `remove ${what} and its images from ${req.source}`,
-          },
-          [{ ...step, removeWorkloadFiles: true, keepImages: req.keepImages ?? false }],
-        ),
-        dst.quick.cleanupMigration.executeWithOptions(
-          {
-            ...quick,
-            taskQueue: dst.taskQueue,
-            retry: retry(10),
-            summary: `remove images of ${what} from ${req.destination}`,
-          },
-          [{ ...step, removeWorkloadFiles: false, keepImages: req.keepImages ?? false }],
-        ),
-      ]).catch((err) =>
-        log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }),
-      );
-    }),
-  );
+  await cleanUpAfterSuccess();
   return finish('migrated');
+
+  async function cleanUpAfterSuccess(): Promise<void> {
+    await nonCancellable(() =>
+      phase('cleanup', async () => {
+        await Promise.all([
+          src.quick.cleanupMigration.executeWithOptions(
+            {
+              ...quick,
+              taskQueue: src.taskQueue,
+              retry: retry(10),
+              summary: `remove ${what} and its images from ${req.source}`,
+            },
+            [{ ...step, removeWorkloadFiles: true, keepImages: req.keepImages ?? false }],
+          ),
+          dst.quick.cleanupMigration.executeWithOptions(
+            {
+              ...quick,
+              taskQueue: dst.taskQueue,
+              retry: retry(10),
+              summary: `remove images of ${what} from ${req.destination}`,
+            },
+            [{ ...step, removeWorkloadFiles: false, keepImages: req.keepImages ?? false }],
+          ),
+        ]).catch((err) =>
+          log.warn('cleanup after a successful migration failed; files remain', { error: String(err) }),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Post-copy (docs/migration-modes.md): lazy dump on the source, the small images over rsync,
+   * lazy restore on the destination, then the pages follow on demand until the source is
+   * released. Once the destination has started the workload, a failure loses it on both hosts.
+   */
+  async function runPostcopy(): Promise<MigrationResult> {
+    let lazy: LazyDumpResult;
+    try {
+      lazy = await phase('checkpoint', () =>
+        src.long.startLazyDump.executeWithOptions(
+          {
+            ...long,
+            taskQueue: src.taskQueue,
+            summary: `lazy dump of ${what} on ${req.source}: frozen, memory served from there`,
+          },
+          [step],
+        ),
+      );
+    } catch (err) {
+      return nonCancellable(async () => {
+        // CRIU resumes the workload when a dump fails or is ended; make sure it really runs.
+        const { sourceRuns } = await src.quick.abortLazyDump(step).catch(() => ({ sourceRuns: false }));
+        await cleanupDestinationBeforeFreeze();
+        if (!sourceRuns) {
+          say(`${what} does not run on ${req.source} after its lazy dump failed. ${operatorHelp()}`);
+          return finish('failed-needs-operator', err);
+        }
+        await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+        return finish(isCancellation(err) ? 'cancelled' : 'failed-before-freeze', err);
+      });
+    }
+    result.pageServer = lazy.lazyServer;
+    result.imageBytes = lazy.imageBytes;
+    let restoreStarted = false;
+    try {
+      await phase('transfer', async () => {
+        const sent = await src.long.transfer.executeWithOptions(
+          {
+            ...long,
+            taskQueue: src.taskQueue,
+            summary: `transfer ${mib(lazy.imageBytes)} MiB of images of ${what} (no memory): ${req.source} → ${req.destination}`,
+          },
+          [{ ...step, destination: req.destination }],
+        );
+        progress.bytesTransferred += sent.bytesSent;
+      });
+      // One attempt: a lazy restore that reached the source cannot be repeated.
+      const restored = await phase('restore', () =>
+        dst.long.restore
+          .executeWithOptions(
+            {
+              ...long,
+              taskQueue: dst.taskQueue,
+              retry: retry(1),
+              summary: `lazy restore of ${what} on ${req.destination}, memory fetched from ${lazy.lazyServer.address}:${lazy.lazyServer.port}`,
+            },
+            [{ ...step, lazyPagesFrom: lazy.lazyServer }],
+          )
+          .catch((err: unknown) => {
+            if (!neverStarted(err)) restoreStarted = true;
+            throw err;
+          }),
+      );
+      restoreStarted = true;
+      result.criu.restore = restored.stats;
+      result.downtimeMs = restored.runningAtMs - lazy.frozenAtMs;
+      // Not cancellable: stopping half-way would lose the workload.
+      const served = await phase('postcopy', () =>
+        nonCancellable(() =>
+          src.long.awaitLazyDump.executeWithOptions(
+            {
+              ...long,
+              taskQueue: src.taskQueue,
+              summary: `serve the memory of ${what} from ${req.source} until ${req.destination} has all of it`,
+            },
+            [step],
+          ),
+        ),
+      );
+      result.postcopyMs = served.servedForMs;
+      const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
+      await phase('verify', () =>
+        dst.long.verify.executeWithOptions(
+          {
+            ...long,
+            taskQueue: dst.taskQueue,
+            startToCloseTimeout: windowMs + 120_000,
+            retry: retry(1),
+            summary: `verify ${what} keeps running on ${req.destination} for ${windowMs} ms`,
+          },
+          [{ ...ref, windowMs }],
+        ),
+      );
+    } catch (err) {
+      return nonCancellable(async () => finish(await postcopyRollBack(restoreStarted), err));
+    }
+    await cleanUpAfterSuccess();
+    return finish('migrated');
+  }
+
+  /**
+   * A post-copy failure after the freeze. Whether the workload survives is decided by CRIU on
+   * the source: it resumes the frozen copy when the page transfer fails before the end, and
+   * releases it once every page has moved. After the destination started it, a failure that
+   * left the source released (or unreachable) has lost it on both hosts.
+   */
+  async function postcopyRollBack(restoreStarted: boolean): Promise<Outcome> {
+    return phase('rollback', async () => {
+      say(`removing any copy of ${what} on ${req.destination}`);
+      const removed = await dst.quick.removeWorkload(ref).then(
+        () => true,
+        () => false,
+      );
+      if (removed) await dst.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+      else await cleanUpDestinationLater();
+      const { sourceRuns } = await src.quick.abortLazyDump(step).catch(() => ({ sourceRuns: false }));
+      await src.quick.removeMigrationFiles({ migrationId }).catch(() => undefined);
+      if (sourceRuns) {
+        // A copy left on the destination cannot run on: its memory was never complete.
+        say(`the page transfer ended before ${req.source} was released: ${what} runs there again`);
+        return 'rolled-back';
+      }
+      if (restoreStarted) {
+        say(
+          `post-copy failed after ${req.destination} had started ${what}: its memory was split between the hosts and it is LOST on both (the request accepted this risk)`,
+        );
+        return 'failed-postcopy-lost';
+      }
+      say(`${what} does not run on ${req.source} after its lazy dump was ended. ${operatorHelp()}`);
+      return 'failed-needs-operator';
+    });
+  }
 
   async function cleanupDestinationBeforeFreeze(): Promise<void> {
     // Only what this migration put there: the preflight refused if a copy was running.

@@ -111,6 +111,28 @@ export async function stateContinues(
 }
 
 /**
+ * Asks ferry-stateful to recompute its checksum from all of its memory (SIGUSR1) and returns
+ * the recomputed and the running checksum: equal when every page is intact.
+ */
+export async function verifyMemory(
+  host: string,
+  runtime: RuntimeName,
+  name: string,
+): Promise<{ recomputed: string; running: string }> {
+  const pid = (await runtimeOn(host, runtime).inspect(name))?.pid;
+  if (!pid) throw new Error(`${runtime}/${name} does not run on ${host}`);
+  const seen = (text: string) => [...text.matchAll(/^verify ([0-9a-f]{16}) ([0-9a-f]{16})$/gm)];
+  const before = seen(await readOutput(host, runtime, name)).length;
+  process.kill(pid, 'SIGUSR1');
+  for (let i = 0; i < 300; i++) {
+    const found = seen(await readOutput(host, runtime, name));
+    if (found.length > before) return { recomputed: found.at(-1)![1]!, running: found.at(-1)![2]! };
+    await sleep(100);
+  }
+  throw new Error(`${runtime}/${name} on ${host} printed no verify line`);
+}
+
+/**
  * Starts ferry-stateful (MiB of random memory, a line every intervalMs) as a workload on a
  * simulated host through the real CLI, and waits until it has printed `lines` lines.
  */
@@ -118,10 +140,11 @@ export async function spawnStateful(
   host: string,
   runtime: RuntimeName,
   name: string,
-  opts: { mib?: number; intervalMs?: number; lines?: number; extra?: string[] } = {},
+  opts: { mib?: number; intervalMs?: number; dirtyPercent?: number; lines?: number; extra?: string[] } = {},
 ): Promise<string> {
   const program = runtime === 'process' ? 'ferry-stateful' : '/bin/ferry-stateful';
   const argv = [program, String(opts.mib ?? 16), String(opts.intervalMs ?? 10)];
+  if (opts.dirtyPercent !== undefined) argv.push(String(opts.dirtyPercent));
   const r = await ferry([
     'dev',
     'spawn',
