@@ -204,6 +204,11 @@ dev
   .option('--temporal-port <port>', 'Temporal frontend port', '7233')
   .option('--ui-port <port>', 'Temporal UI port', '8233')
   .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
+  .option(
+    '--metrics-port <port>',
+    "port of each worker's Prometheus endpoint (on the host's own address)",
+    '9464',
+  )
   .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
   .addOption(new Option('--fault-injection', 'start workers with --fault-injection (fault tests)').hideHelp())
   .action(async (opts) => setExit(await devUpCommand(opts)));

@@ -58,6 +58,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       address: `${opts.addressPrefix}.${i + 1}`,
       sshPort: opts.sshPort,
       stateDir: layout.hostStateDir(name),
+      ...(opts.metricsPort ? { metricsAddress: `${opts.addressPrefix}.${i + 1}:${opts.metricsPort}` } : {}),
     })),
     configFile: layout.configFile,
   };
@@ -93,6 +94,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       ssh: { address: h.address, port: h.sshPort, user: 'root' },
       stateDir: h.stateDir,
       runtimes: [...RUNTIMES],
+      ...(h.metricsAddress ? { metrics: { bindAddress: h.metricsAddress } } : {}),
     })),
   };
   await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, {
@@ -216,7 +218,7 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
       component: `worker ${h.name}`,
       pid: h.workerPid,
       running: await runsAs(h.workerPid, 'worker'),
-      detail: hostTaskQueue(h.name),
+      detail: `${hostTaskQueue(h.name)}${h.metricsAddress ? `, metrics http://${h.metricsAddress}/metrics` : ''}`,
     });
     const paths = new HostPaths(h.stateDir);
     for (const runtime of RUNTIMES) {

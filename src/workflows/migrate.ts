@@ -34,6 +34,7 @@ import { imageSpaceNeeded } from '../domain/placement.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
+import { recordMigrationMetrics } from './metrics.js';
 
 const DEFAULT_VERIFY_WINDOW_MS = 2_000;
 
@@ -174,6 +175,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         rollback: progress.rollback,
         cause: result.cause,
       });
+    recordMigrationMetrics(result);
     return result;
   }
 
