@@ -17,6 +17,7 @@ import { cordonCommand, evacuateCommand } from './commands/evacuate.js';
 import { scheduleActionCommand, scheduleEvacuateCommand, scheduleListCommand } from './commands/schedule.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { serveCommand } from './commands/serve.js';
 
 // ferry's private tools (criu wrapper, ferry-shim, temporal) come first for every child.
 process.env.PATH = toolsPath();
@@ -73,6 +74,18 @@ program
       faultInjection: !!opts.faultInjection,
     });
   });
+
+program
+  .command('serve')
+  .description('HTTP API for services without a Temporal SDK: start and follow migrations and evacuations')
+  .option('--listen <address:port>', 'where to listen (loopback by default)', '127.0.0.1:8470')
+  .option('--token-file <file>', 'bearer token (mode 0600); default: $FERRY_API_TOKEN')
+  .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
+  .addHelpText(
+    'after',
+    '\nExample:\n  ferry serve --listen 127.0.0.1:8470 --token-file /etc/ferry/api-token --config /etc/ferry/ferry.yaml\nAPI: docs/api.md, GET /openapi.json',
+  )
+  .action(async (opts) => setExit(await serveCommand(opts)));
 
 program
   .command('ls')

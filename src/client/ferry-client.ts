@@ -5,6 +5,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   type TLSConfig,
   type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
@@ -98,7 +99,7 @@ export class FerryClient {
   }
 
   /** Starts a migration; refuses a second one of the same workload while the first runs. */
-  async startMigration(req: MigrateRequest): Promise<WorkflowHandle<typeof migrate>> {
+  async startMigration(req: MigrateRequest): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
     await this.checkRequest(req);
     const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
     try {
@@ -189,7 +190,7 @@ export class FerryClient {
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
   async startEvacuation(
     req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
-  ): Promise<WorkflowHandle<typeof evacuateHost>> {
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
     const full = this.withCandidates(req);
     const workflowId = evacuationWorkflowId(req.host);
     try {
