@@ -10,6 +10,7 @@ import { ConfigError, findHost, loadConfig } from '../config/schema.js';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { installWorkerRuntime } from '../observability/runtime.js';
+import { activityLogInterceptor } from '../observability/activity-logging.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -46,6 +47,7 @@ export async function runHostWorker(opts: {
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(host.name),
     activities: createHostActivities(ctx),
+    interceptors: { activity: [activityLogInterceptor] },
     // Heartbeats reach the server within a second: progress is fresh and a cancel lands
     // before a paused or long step goes on (the default throttle is 80 % of the timeout).
     maxHeartbeatThrottleInterval: '1s',
@@ -60,6 +62,7 @@ export async function runHostWorker(opts: {
     taskQueue: WORKFLOW_TASK_QUEUE,
     ...workflowSource,
     activities: controlActivities(client),
+    interceptors: { activity: [activityLogInterceptor] },
     identity: `ferry-${host.name}-workflows@${process.pid}`,
   });
   logger.info(

@@ -176,6 +176,15 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         cause: result.cause,
       });
     recordMigrationMetrics(result);
+    log.info(`migration of ${what} ended ${outcome}`, {
+      outcome,
+      source: req.source,
+      destination: req.destination,
+      downtimeMs: result.downtimeMs,
+      totalMs: result.totalMs,
+      bytesTransferred: result.bytesTransferred,
+      ...(result.cause ? { cause: result.cause.type } : {}),
+    });
     return result;
   }
 
