@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # 1. Debian packages
-PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps)
+PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps systemd)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -53,6 +53,17 @@ for prog in ferry-shim ferry-stateful; do
     gcc -O2 -static -Wall -Wextra -o "$FERRY_TOOLS/bin/$prog" "native/$prog.c"
   fi
 done
+# The Compose file validator (compose-go, the loader of Docker Compose v2) for the deployment
+# tests: Go from the machine, or Debian's golang-go; modules from the Go module proxy.
+if [ ! -x "$FERRY_TOOLS/bin/compose-validate" ] || [ tools/compose-validate/main.go -nt "$FERRY_TOOLS/bin/compose-validate" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    say "installing Debian's golang-go for the compose validator"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+  fi
+  say "building compose-validate (compose-go)"
+  (cd tools/compose-validate && GOFLAGS=-buildvcs=false go build -o "$FERRY_TOOLS/bin/compose-validate" .)
+fi
 say "building ferry (tsc and the workflow bundle)"
 mkdir -p .ferry
 if ! npm run --silent build >.ferry/build.log 2>&1; then

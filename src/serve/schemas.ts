@@ -207,12 +207,18 @@ export type MigrateBody = z.infer<typeof migrateRequestSchema>;
 export type EvacuateBody = z.infer<typeof evacuateRequestSchema>;
 
 /** zod issues as the API's `problems`: the field and a message naming the fix. */
-export function describeIssues(error: z.ZodError): { field: string; message: string }[] {
+export function describeIssues(error: z.ZodError, body: unknown): { field: string; message: string }[] {
+  const valueAt = (p: readonly PropertyKey[]) =>
+    p.reduce<unknown>(
+      (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      body,
+    );
   return error.issues.map((i) => {
     const field = i.path.map(String).join('.') || '(body)';
     if (i.code === 'unrecognized_keys')
       return { field, message: `unknown field(s) ${i.keys.join(', ')}: see /openapi.json` };
-    if (i.code === 'invalid_type' && i.input === undefined) return { field, message: `${field} is required` };
+    if (i.code === 'invalid_type' && i.path.length && valueAt(i.path) === undefined)
+      return { field, message: `${field} is required` };
     return { field, message: i.message };
   });
 }

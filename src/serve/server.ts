@@ -123,8 +123,8 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     });
   }
 
-  function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
-    const problems = describeIssues(error);
+  function invalid(reply: FastifyReply, error: z.ZodError, body: unknown): FastifyReply {
+    const problems = describeIssues(error, body);
     return fail(reply, 400, {
       code: 'invalid-input',
       message: `invalid request, nothing was started: ${problems.map((p) => p.message.replace(/\.$/, '')).join('; ')}`,
@@ -159,7 +159,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   app.post('/v1/migrations', async (req, reply) => {
     const parsed = migrateRequestSchema.safeParse(req.body);
-    if (!parsed.success) return invalid(reply, parsed.error);
+    if (!parsed.success) return invalid(reply, parsed.error, req.body);
     try {
       const handle = await client.startMigration(parsed.data);
       req.log.info({ workflowId: handle.workflowId, request: parsed.data }, 'migration started');
@@ -171,7 +171,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   app.post('/v1/evacuations', async (req, reply) => {
     const parsed = evacuateRequestSchema.safeParse(req.body);
-    if (!parsed.success) return invalid(reply, parsed.error);
+    if (!parsed.success) return invalid(reply, parsed.error, req.body);
     try {
       const handle = await client.startEvacuation(parsed.data);
       req.log.info({ workflowId: handle.workflowId, request: parsed.data }, 'evacuation started');
