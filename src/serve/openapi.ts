@@ -100,6 +100,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
 /** Drops the JSON Schema dialect markers that OpenAPI component schemas do not carry. */
 function stripMeta(schema: unknown): unknown {
   if (!schema || typeof schema !== 'object') return schema;
-  const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
+  const rest = { ...(schema as Record<string, unknown>) };
+  delete rest.$schema;
+  delete rest.$id;
   return rest;
 }
