@@ -17,7 +17,6 @@ import { cordonCommand, evacuateCommand } from './commands/evacuate.js';
 import { scheduleActionCommand, scheduleEvacuateCommand, scheduleListCommand } from './commands/schedule.js';
 import { logsCommand } from './commands/logs.js';
 import { migrateCommand } from './commands/migrate.js';
-import { serveCommand } from './commands/serve.js';
 
 // ferry's private tools (criu wrapper, ferry-shim, temporal) come first for every child.
 process.env.PATH = toolsPath();
@@ -85,7 +84,11 @@ program
     'after',
     '\nExample:\n  ferry serve --listen 127.0.0.1:8470 --token-file /etc/ferry/api-token --config /etc/ferry/ferry.yaml\nAPI: docs/api.md, GET /openapi.json',
   )
-  .action(async (opts) => setExit(await serveCommand(opts)));
+  // Loaded on use: the HTTP framework stays out of every other command's start-up.
+  .action(async (opts) => {
+    const { serveCommand } = await import('./commands/serve.js');
+    setExit(await serveCommand(opts));
+  });
 
 program
   .command('ls')

@@ -13,8 +13,11 @@ const name = (kind: 'workload' | 'host') =>
       description: `${kind} name: 1-63 of a-z 0-9 "-" "_" ".", starting and ending with a letter or digit`,
     });
 
-const VERIFY_WINDOW = 'verifyWindowMs must be an integer from 0 to 600000';
-const CONCURRENCY = 'concurrency must be an integer from 1 to 32';
+/** An integer in [min, max]; every way of missing it gets the same message. */
+const intBetween = (min: number, max: number, field: string) => {
+  const error = `${field} must be an integer from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
 
 const runtime = z.enum(RUNTIMES, { error: `runtime must be one of ${RUNTIMES.join(', ')}` });
 
@@ -24,10 +27,7 @@ export const migrateRequestSchema = z
     runtime,
     source: name('host'),
     destination: name('host'),
-    verifyWindowMs: z
-      .int({ error: VERIFY_WINDOW })
-      .min(0, { error: VERIFY_WINDOW })
-      .max(600_000, { error: VERIFY_WINDOW })
+    verifyWindowMs: intBetween(0, 600_000, 'verifyWindowMs')
       .optional()
       .meta({ description: 'how long the restored workload must keep running (default 2000)' }),
     keepImages: z.boolean().optional().meta({ description: 'keep checkpoint images after success' }),
@@ -53,10 +53,7 @@ export const evacuateRequestSchema = z
       .min(1)
       .optional()
       .meta({ description: 'destinations (default: every other configured host)' }),
-    concurrency: z
-      .int({ error: CONCURRENCY })
-      .min(1, { error: CONCURRENCY })
-      .max(32, { error: CONCURRENCY })
+    concurrency: intBetween(1, 32, 'concurrency')
       .optional()
       .meta({ description: 'migrations at once (default 2)' }),
     deadline: z.iso

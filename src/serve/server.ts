@@ -157,29 +157,26 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     fail(reply, 404, { code: 'not-found', message: `no ${kind} ${id}` });
   const isNotFound = (err: unknown) => (err as Error).name === 'WorkflowNotFoundError';
 
-  app.post('/v1/migrations', async (req, reply) => {
-    const parsed = migrateRequestSchema.safeParse(req.body);
-    if (!parsed.success) return invalid(reply, parsed.error, req.body);
-    try {
-      const handle = await client.startMigration(parsed.data);
-      req.log.info({ workflowId: handle.workflowId, request: parsed.data }, 'migration started');
-      return started(reply, 'migration', handle.workflowId, handle.firstExecutionRunId);
-    } catch (err) {
-      return refused(reply, err) ?? Promise.reject(err);
-    }
-  });
-
-  app.post('/v1/evacuations', async (req, reply) => {
-    const parsed = evacuateRequestSchema.safeParse(req.body);
-    if (!parsed.success) return invalid(reply, parsed.error, req.body);
-    try {
-      const handle = await client.startEvacuation(parsed.data);
-      req.log.info({ workflowId: handle.workflowId, request: parsed.data }, 'evacuation started');
-      return started(reply, 'evacuation', handle.workflowId, handle.firstExecutionRunId);
-    } catch (err) {
-      return refused(reply, err) ?? Promise.reject(err);
-    }
-  });
+  /** POST a request: validate it, start its workflow, answer 202 with where to follow it. */
+  function startRoute<S extends z.ZodType>(
+    kind: Kind,
+    schema: S,
+    start: (body: z.infer<S>) => Promise<{ workflowId: string; firstExecutionRunId: string }>,
+  ): void {
+    app.post(KINDS[kind].path, async (req, reply) => {
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) return invalid(reply, parsed.error, req.body);
+      try {
+        const handle = await start(parsed.data);
+        req.log.info({ workflowId: handle.workflowId, request: parsed.data }, `${kind} started`);
+        return started(reply, kind, handle.workflowId, handle.firstExecutionRunId);
+      } catch (err) {
+        return refused(reply, err) ?? Promise.reject(err);
+      }
+    });
+  }
+  startRoute('migration', migrateRequestSchema, (body) => client.startMigration(body));
+  startRoute('evacuation', evacuateRequestSchema, (body) => client.startEvacuation(body));
 
   for (const kind of Object.keys(KINDS) as Kind[]) {
     const base = KINDS[kind].path;

@@ -47,6 +47,12 @@ describe('docker-compose.yml', () => {
     const r = await loadCompose({ FERRY_HOST: 'node-a' });
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/POSTGRES_PASSWORD/);
+    // The Temporal machine needs no FERRY_HOST: the worker is behind its profile.
+    const temporalOnly = await loadCompose({ POSTGRES_PASSWORD: 'test-password' });
+    expect(temporalOnly.exitCode).toBe(0);
+    expect(Object.keys((JSON.parse(temporalOnly.stdout) as { services: object }).services)).not.toContain(
+      'ferry-worker',
+    );
   });
 
   it('runs Temporal on PostgreSQL after its schema job, with a UI and the search attributes job', () => {
