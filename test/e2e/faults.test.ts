@@ -231,9 +231,9 @@ describe('fault matrix', () => {
     const rule = [
       'INPUT',
       '-s',
-      '127.0.9.1',
+      `${E2E.addressPrefix}.1`,
       '-d',
-      '127.0.9.2',
+      `${E2E.addressPrefix}.2`,
       '-p',
       'tcp',
       '--dport',
