@@ -3,10 +3,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { DevState } from '../../src/dev/dev-layout.js';
+import type { EvacuationResult } from '../../src/workflows/evacuate-host.js';
 import {
   CONFIG_FILE,
   E2E,
   ROOT,
+  ferry,
   hostsRunning,
   runtimeOn,
   sleep,
@@ -26,6 +28,7 @@ const WORKLOADS = [
   ['node-a', 'process', 'svc-client'],
   ['node-a', 'runc', 'svc-http'],
   ['node-a', 'process', 'svc-bad'],
+  ['node-d', 'process', 'svc-evac'],
 ] as const;
 
 let serve: ResultPromise | undefined;
@@ -63,6 +66,8 @@ afterAll(async () => {
   serve?.kill('SIGTERM');
   const ended = await serve;
   expect(ended?.exitCode).toBe(0); // a clean shutdown on SIGTERM
+  // An evacuated host stays cordoned; the other tests expect node-d open again.
+  expect((await ferry(['uncordon', 'node-d'])).exitCode).toBe(0);
   for (const [, runtime, name] of WORKLOADS)
     for (const host of E2E.hosts) {
       await runtimeOn(host, runtime).stop(name);
@@ -174,6 +179,31 @@ describe('services', () => {
 
     const cancelDone = await post(`${started.links.self}/cancel`, {});
     expect(cancelDone.status).toBe(409); // it already completed
+  });
+
+  it('the HTTP API starts an evacuation and reports its rows and result', async () => {
+    await spawnStateful('node-d', 'process', 'svc-evac', { mib: 4 });
+    const start = await post('/v1/evacuations', {
+      host: 'node-d',
+      candidates: ['node-b'],
+      namePattern: 'svc-evac',
+    });
+    expect(start.status).toBe(202);
+    const { workflowId } = (await start.json()) as { workflowId: string };
+    expect(workflowId).toBe('evacuate-node-d');
+    let state: { status: string; result?: EvacuationResult } | undefined;
+    for (const deadline = Date.now() + 150_000; Date.now() < deadline; await sleep(500)) {
+      state = (await (await get(`/v1/evacuations/${workflowId}`)).json()) as typeof state;
+      if (state!.status !== 'RUNNING') break;
+    }
+    expect(state?.status).toBe('COMPLETED');
+    expect(state?.result).toMatchObject({
+      host: 'node-d',
+      moved: 1,
+      rows: [{ workload: 'svc-evac', runtime: 'process', destination: 'node-b', outcome: 'migrated' }],
+    });
+    expect(await hostsRunning('process', 'svc-evac')).toEqual(['node-b']);
+    expect(await stateContinues('node-b', 'process', 'svc-evac')).toBe(true);
   });
 
   it("the workers' Prometheus endpoints show ferry's migration metrics and the SDK's", async () => {
