@@ -13,7 +13,9 @@ function plain(value: unknown): unknown {
 /** One log line: a JSON object (ts, level, msg, then the metadata) or plain text. */
 export function formatLogEntry(entry: LogEntry, format: LogFormat, base: Record<string, unknown>): string {
   const ts = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  const meta = { ...base, ...(entry.meta ?? {}) };
+  // The SDK adds each activity's task token: it can complete the activity, so it stays out of logs.
+  const meta: Record<string, unknown> = { ...base, ...(entry.meta ?? {}) };
+  delete meta.taskToken;
   if (format === 'text') {
     const rest = Object.entries(meta)
       .map(([k, v]) => `${k}=${JSON.stringify(plain(v))}`)
