@@ -17,8 +17,9 @@ fi
 # podman and docker.io: the podman and docker runtimes (docs/runtimes.md). Their services are not
 # needed: ferry dev up starts one dockerd per simulated host; real hosts run their own.
 # chromium: the end-to-end test that reads a migration in the Temporal UI drives Debian's build
-# headless through playwright-core; no browser is downloaded.
-PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps podman docker.io util-linux tar chromium)
+# headless through playwright-core; no browser is downloaded. systemd: systemd-analyze verifies
+# the worker's unit files in the tests (no service is started).
+PACKAGES=(runc rsync openssh-server openssh-client iptables busybox-static iproute2 gcc libc6-dev ca-certificates procps podman docker.io util-linux tar chromium systemd)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -71,6 +72,17 @@ for prog in ferry-shim ferry-stateful; do
     gcc -O2 -static -Wall -Wextra -o "$FERRY_TOOLS/bin/$prog" "native/$prog.c"
   fi
 done
+# The Compose file validator (compose-go, the loader of Docker Compose v2) for the deployment
+# tests: Go from the machine, or Debian's golang-go; modules from the Go module proxy.
+if [ ! -x "$FERRY_TOOLS/bin/compose-validate" ] || [ tools/compose-validate/main.go -nt "$FERRY_TOOLS/bin/compose-validate" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    say "installing Debian's golang-go for the compose validator"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+  fi
+  say "building compose-validate (compose-go)"
+  (cd tools/compose-validate && GOFLAGS=-buildvcs=false go build -o "$FERRY_TOOLS/bin/compose-validate" .)
+fi
 say "building ferry (tsc and the workflow bundle)"
 mkdir -p .ferry
 if ! npm run --silent build >.ferry/build.log 2>&1; then

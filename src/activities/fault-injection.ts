@@ -40,9 +40,9 @@ export class FaultInjection {
     const ms = spec.pauseMs![key]!;
     delete spec.pauseMs![key];
     await writeFile(FaultInjection.file(this.stateDir), JSON.stringify(spec));
-    console.warn(`[fault-injection] pausing ${ms} ms at ${point}`);
     // Heartbeats keep flowing (the step is alive) and a cancel ends the pause.
     const ctx = Context.current();
+    ctx.log.warn(`fault injection: pausing ${ms} ms at ${point}`, { faultPoint: point, pauseMs: ms });
     const timer = setInterval(() => ctx.heartbeat({ pausedAt: point }), 1_000);
     try {
       await Promise.race([new Promise((r) => setTimeout(r, ms)), ctx.cancelled]);

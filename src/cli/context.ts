@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { findHost, loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
 import { defaultDevDir, DevLayout } from '../dev/dev-layout.js';
 import { FerryClient, MigrationRequestError } from '../client/ferry-client.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
 
 /** A failure the CLI reports as one clear line and a given exit code. */
 export class CliError extends Error {
@@ -62,9 +63,10 @@ export function requireHost(config: FerryConfig, name: string): HostConfig {
 }
 
 export async function connectClient(config: FerryConfig): Promise<FerryClient> {
+  const connection = await temporalConnectionOptions(config.temporal); // unreadable certificate: ConfigError
   try {
     return await FerryClient.connect({
-      address: config.temporal.address,
+      ...connection,
       namespace: config.temporal.namespace,
       knownHosts: config.hosts.map((h) => h.name),
     });

@@ -112,6 +112,22 @@ program
   });
 
 program
+  .command('serve')
+  .description('HTTP API for services without a Temporal SDK: start and follow migrations and evacuations')
+  .option('--listen <address:port>', 'where to listen (loopback by default)', '127.0.0.1:8470')
+  .option('--token-file <file>', 'bearer token (mode 0600); default: $FERRY_API_TOKEN')
+  .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
+  .addHelpText(
+    'after',
+    '\nExample:\n  ferry serve --listen 127.0.0.1:8470 --token-file /etc/ferry/api-token --config /etc/ferry/ferry.yaml\nAPI: docs/api.md, GET /openapi.json',
+  )
+  // Loaded on use: the HTTP framework stays out of every other command's start-up.
+  .action(async (opts) => {
+    const { serveCommand } = await import('./commands/serve.js');
+    setExit(await serveCommand(opts));
+  });
+
+program
   .command('ls')
   .description('recent and ongoing migrations (from Temporal visibility)')
   .option('--running', 'only those still running')
@@ -285,6 +301,11 @@ dev
   .option('--temporal-port <port>', 'Temporal frontend port', '7233')
   .option('--ui-port <port>', 'Temporal UI port', '8233')
   .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
+  .option(
+    '--metrics-port <port>',
+    "port of each worker's Prometheus endpoint (on the host's own address)",
+    '9464',
+  )
   .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
   .option(
     '--without-image <hosts>',

@@ -1,9 +1,11 @@
-import type { Workflow, WorkflowResultType } from '@temporalio/common';
+import type { QueryDefinition, Workflow, WorkflowResultType } from '@temporalio/common';
 import {
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
+  type TLSConfig,
   type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
@@ -23,14 +25,30 @@ import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-hos
 import { getCordon, setCordon } from '../activities/control.js';
 import type { CordonState } from '../workflows/host-cordon.js';
 
+/**
+ * Why a request was refused: `invalid` (bad or unknown names, bad options), `conflict` (one of
+ * the same workload or host already runs), `no-worker` (a host's worker is not polling).
+ */
+export type RequestProblem = 'invalid' | 'conflict' | 'no-worker';
+
 /** A request ferry refuses before starting anything; the workload is untouched. */
 export class MigrationRequestError extends Error {
   override name = 'MigrationRequestError';
+  constructor(
+    message: string,
+    readonly problem: RequestProblem = 'invalid',
+    /** The running workflow a conflict is with. */
+    readonly workflowId?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface FerryClientOptions {
   address: string;
   namespace?: string;
+  /** TLS to the Temporal frontend (temporal.tls in the config: temporalConnectionOptions). */
+  tls?: TLSConfig;
   /** Host names from the configuration, to refuse unknown hosts before starting. */
   knownHosts?: string[];
 }
@@ -44,7 +62,11 @@ export class FerryClient {
   ) {}
 
   static async connect(opts: FerryClientOptions): Promise<FerryClient> {
-    const connection = await Connection.connect({ address: opts.address, connectTimeout: '10s' });
+    const connection = await Connection.connect({
+      address: opts.address,
+      tls: opts.tls,
+      connectTimeout: '10s',
+    });
     const temporal = new Client({ connection, namespace: opts.namespace ?? 'default' });
     return new FerryClient(temporal, connection, opts);
   }
@@ -69,6 +91,7 @@ export class FerryClient {
       if (!(await this.hasWorker(host)))
         throw new MigrationRequestError(
           `${role} host "${host}" has no running ferry worker (task queue ${hostTaskQueue(host)} has no pollers); start it with: ferry worker --host ${host} --config FILE`,
+          'no-worker',
         );
     }
   }
@@ -83,7 +106,7 @@ export class FerryClient {
   }
 
   /** Starts a migration; refuses a second one of the same workload while the first runs. */
-  async startMigration(req: MigrateRequest): Promise<WorkflowHandle<typeof migrate>> {
+  async startMigration(req: MigrateRequest): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
     await this.checkRequest(req);
     const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
     try {
@@ -110,6 +133,8 @@ export class FerryClient {
       if (err instanceof WorkflowExecutionAlreadyStartedError)
         throw new MigrationRequestError(
           `a migration of ${req.runtime}/${req.workload} from ${req.source} is already running (workflow ${workflowId}); wait for it or cancel it`,
+          'conflict',
+          workflowId,
         );
       throw err;
     }
@@ -148,6 +173,45 @@ export class FerryClient {
     return progress;
   }
 
+  async getEvacuationProgress(workflowId: string): Promise<EvacuationResult> {
+    return this.temporal.workflow.getHandle(workflowId).query(evacuationQuery);
+  }
+
+  /** Where a migration stands: its progress while it runs, its result once it completed. */
+  async getMigration(workflowId: string): Promise<RunState<MigrationProgress, MigrationResult>> {
+    return this.runState(workflowId, progressQuery);
+  }
+
+  /** Where an evacuation stands (per-workload rows while it runs, the result once it completed). */
+  async getEvacuation(workflowId: string): Promise<RunState<EvacuationResult, EvacuationResult>> {
+    return this.runState(workflowId, evacuationQuery);
+  }
+
+  /** Throws WorkflowNotFoundError when no such workflow exists. */
+  private async runState<P, R>(workflowId: string, query: QueryDefinition<P>): Promise<RunState<P, R>> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    const d = await handle.describe();
+    const state: RunState<P, R> = {
+      workflowId,
+      runId: d.runId,
+      status: d.status.name,
+      startTime: d.startTime.toISOString(),
+      ...(d.closeTime ? { closeTime: d.closeTime.toISOString() } : {}),
+    };
+    if (d.status.name === 'RUNNING') {
+      // Before its first workflow task the query has no handler yet: no progress to show.
+      state.progress = await handle.query(query).catch(() => undefined);
+    } else if (d.status.name === 'COMPLETED') {
+      state.result = (await handle.result()) as R;
+    } else {
+      state.failure = await handle.result().then(
+        () => undefined,
+        (err: Error) => describeFailure(err),
+      );
+    }
+    return state;
+  }
+
   /** Starts a migration and waits for its result, reporting progress while it runs. */
   async migrate(req: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult> {
     return this.waitForMigration(await this.startMigration(req), onProgress);
@@ -164,7 +228,7 @@ export class FerryClient {
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
   async startEvacuation(
     req: Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] },
-  ): Promise<WorkflowHandle<typeof evacuateHost>> {
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
     const full = this.withCandidates(req);
     const workflowId = evacuationWorkflowId(req.host);
     try {
@@ -180,6 +244,8 @@ export class FerryClient {
       if (err instanceof WorkflowExecutionAlreadyStartedError)
         throw new MigrationRequestError(
           `host ${req.host} is already being evacuated (workflow ${workflowId}); wait for it or cancel it`,
+          'conflict',
+          workflowId,
         );
       throw err;
     }
@@ -294,6 +360,27 @@ export class FerryClient {
     const ns = encodeURIComponent(this.temporal.options.namespace);
     return `${uiBase.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
   }
+}
+
+/** A workflow's state as the HTTP API and other services see it. */
+export interface RunState<P, R> {
+  workflowId: string;
+  runId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, ... */
+  status: string;
+  startTime: string;
+  closeTime?: string;
+  progress?: P;
+  result?: R;
+  /** Why the workflow itself failed (e.g. InvalidInput); a rolled-back migration completes instead. */
+  failure?: { type?: string; message: string };
+}
+
+/** The innermost cause of a workflow failure: its application type and message. */
+function describeFailure(err: Error): { type?: string; message: string } {
+  let e: (Error & { cause?: unknown; type?: string }) | undefined = err;
+  while (e?.cause instanceof Error) e = e.cause as Error & { cause?: unknown; type?: string };
+  return { ...(e?.type ? { type: e.type } : {}), message: e?.message ?? String(err) };
 }
 
 const MONTHS = [

@@ -60,8 +60,35 @@ const hostSchema = z
       .default([...RUNTIMES]),
     podman: podmanSchema.default({}),
     docker: dockerSchema.default({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' }),
+    /** Prometheus endpoint of this host's worker (SDK and ferry metrics); absent: none. */
+    metrics: z
+      .object({
+        bindAddress: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'must be ADDRESS:PORT, e.g. 0.0.0.0:9464 or 10.0.0.11:9464'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** TLS to the Temporal frontend (mTLS when a client certificate is given). */
+const tlsSchema = z
+  .object({
+    /** CA that signed the server's certificate; absent: the system's roots. */
+    serverCaFile: safePath.optional(),
+    clientCertFile: safePath.optional(),
+    clientKeyFile: safePath.optional(),
+    /** Name to check the server's certificate against, when it differs from the address. */
+    serverName: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+$/, 'must be a DNS name')
+      .optional(),
+  })
+  .strict()
+  .refine((t) => !t.clientCertFile === !t.clientKeyFile, {
+    message: 'give both clientCertFile and clientKeyFile (mTLS) or neither',
+  });
 
 export const configSchema = z
   .object({
@@ -70,6 +97,8 @@ export const configSchema = z
         address: z.string().min(1).default('127.0.0.1:7233'),
         namespace: z.string().min(1).default('default'),
         uiUrl: z.string().optional(),
+        /** Absent: plain TCP (dev server). Present (even empty): TLS. */
+        tls: tlsSchema.optional(),
       })
       .strict()
       .default({ address: '127.0.0.1:7233', namespace: 'default' }),
@@ -83,6 +112,14 @@ export const configSchema = z
       })
       .strict(),
     hosts: z.array(hostSchema).min(1),
+    /** Worker log lines: JSON objects (default, for log shippers) or plain text. */
+    logging: z
+      .object({
+        format: z.enum(['json', 'text']).default('json'),
+        level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+      })
+      .strict()
+      .default({ format: 'json', level: 'INFO' }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -96,6 +133,7 @@ export const configSchema = z
 
 export type FerryConfig = z.infer<typeof configSchema>;
 export type HostConfig = FerryConfig['hosts'][number];
+export type TemporalConfig = FerryConfig['temporal'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

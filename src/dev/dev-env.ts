@@ -76,6 +76,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       address: `${opts.addressPrefix}.${i + 1}`,
       sshPort: opts.sshPort,
       stateDir: layout.hostStateDir(name),
+      ...(opts.metricsPort ? { metricsAddress: `${opts.addressPrefix}.${i + 1}:${opts.metricsPort}` } : {}),
     })),
     configFile: layout.configFile,
   };
@@ -144,6 +145,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       stateDir: h.stateDir,
       runtimes: RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)),
       ...engineSettings(layout, h),
+      ...(h.metricsAddress ? { metrics: { bindAddress: h.metricsAddress } } : {}),
     })),
   };
   await writeFile(layout.configFile, `# ferry dev environment (written by ferry dev up)\n${toYaml(config)}`, {
@@ -302,7 +304,7 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
       component: `worker ${h.name}`,
       pid: h.workerPid,
       running: await runsAs(h.workerPid, 'worker'),
-      detail: hostTaskQueue(h.name),
+      detail: `${hostTaskQueue(h.name)}${h.metricsAddress ? `, metrics http://${h.metricsAddress}/metrics` : ''}`,
     });
     if (h.docker)
       rows.push({

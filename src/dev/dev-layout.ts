@@ -17,6 +17,8 @@ export interface DevOptions {
   temporalPort: number;
   uiPort: number;
   sshPort: number;
+  /** Each worker serves Prometheus metrics on its host's own address at this port. */
+  metricsPort?: number;
   /** Simulated host N gets address PREFIX.(N+1), e.g. 127.0.1.1, 127.0.1.2. */
   addressPrefix: string;
   /** Start workers with --fault-injection (fault tests only; docs/failure-handling.md). */
@@ -30,6 +32,8 @@ export interface DevHostState {
   address: string;
   sshPort: number;
   stateDir: string;
+  /** ADDRESS:PORT of the worker's Prometheus endpoint. */
+  metricsAddress?: string;
   sshdPid?: number;
   workerPid?: number;
   /** This host has its own podman storage / dockerd (only when installed at dev up). */

@@ -20,7 +20,7 @@ export const hostTaskQueue = (host: string): string => `ferry-host-${host}`;
 
 // Workload and host names end up in file paths, runc ids, task queues and workflow ids:
 // a conservative alphabet keeps all of those safe without quoting.
-const NAME_RE = /^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$/;
+export const NAME_RE = /^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$/;
 
 export class InvalidNameError extends Error {}
 

@@ -8,6 +8,9 @@ import { controlActivities } from '../activities/control.js';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, findHost, loadConfig } from '../config/schema.js';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
+import { installWorkerRuntime } from '../observability/runtime.js';
+import { activityLogInterceptor } from '../observability/activity-logging.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,12 +29,14 @@ export async function runHostWorker(opts: {
     throw new ConfigError(
       `host "${opts.host}" is not in ${opts.configFile} (hosts: ${config.hosts.map((h) => h.name).join(', ')}); add it under hosts: or fix --host`,
     );
+  const logger = installWorkerRuntime(config, host);
   const ctx = new HostContext(config, host, { faultInjection: opts.faultInjection });
   if (opts.faultInjection)
-    console.warn(
+    logger.warn(
       `FAULT INJECTION ENABLED: this worker obeys ${host.stateDir}/fault-injection.json (tests only)`,
     );
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const temporal = await temporalConnectionOptions(config.temporal);
+  const connection = await NativeConnection.connect(temporal);
   const bundlePath = path.resolve(here, '..', 'workflow-bundle.js');
   const workflowSource = existsSync(bundlePath)
     ? { workflowBundle: { codePath: bundlePath } }
@@ -42,13 +47,14 @@ export async function runHostWorker(opts: {
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(host.name),
     activities: createHostActivities(ctx),
+    interceptors: { activity: [activityLogInterceptor] },
     // Heartbeats reach the server within a second: progress is fresh and a cancel lands
     // before a paused or long step goes on (the default throttle is 80 % of the timeout).
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     identity: `ferry-${host.name}-activities@${process.pid}`,
   });
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const clientConnection = await Connection.connect(temporal);
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const workflowWorker = await Worker.create({
     connection,
@@ -56,10 +62,16 @@ export async function runHostWorker(opts: {
     taskQueue: WORKFLOW_TASK_QUEUE,
     ...workflowSource,
     activities: controlActivities(client),
+    interceptors: { activity: [activityLogInterceptor] },
     identity: `ferry-${host.name}-workflows@${process.pid}`,
   });
-  console.log(
+  logger.info(
     `ferry worker for host ${host.name}: polling ${hostTaskQueue(host.name)} and ${WORKFLOW_TASK_QUEUE} at ${config.temporal.address}`,
+    {
+      taskQueues: [hostTaskQueue(host.name), WORKFLOW_TASK_QUEUE],
+      tls: !!config.temporal.tls,
+      ...(host.metrics ? { metrics: `http://${host.metrics.bindAddress}/metrics` } : {}),
+    },
   );
   const stop = () => {
     activityWorker.shutdown();

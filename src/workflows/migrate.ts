@@ -39,6 +39,7 @@ import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
 import { precopyBeforeFreeze } from './precopy-step.js';
 import { precopyTable, type PrecopySummary } from '../domain/precopy.js';
+import { recordMigrationMetrics } from './metrics.js';
 
 /** maximumAttempts undefined: retry for as long as it takes (fencing). */
 const retry = (maximumAttempts: number | undefined): ActivityOptions['retry'] => ({
@@ -193,11 +194,25 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         }`,
       ),
     );
-    if (outcome === 'restarted-fresh' || outcome === 'failed-needs-operator')
+    if (
+      outcome === 'restarted-fresh' ||
+      outcome === 'failed-needs-operator' ||
+      outcome === 'failed-postcopy-lost'
+    )
       log.error(`migration of ${what} ended ${outcome}`, {
         rollback: progress.rollback,
         cause: result.cause,
       });
+    recordMigrationMetrics(result);
+    log.info(`migration of ${what} ended ${outcome}`, {
+      outcome,
+      source: req.source,
+      destination: req.destination,
+      downtimeMs: result.downtimeMs,
+      totalMs: result.totalMs,
+      bytesTransferred: result.bytesTransferred,
+      ...(result.cause ? { cause: result.cause.type } : {}),
+    });
     return result;
   }
 

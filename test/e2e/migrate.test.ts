@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { MigrationResult } from '../../src/domain/types.js';
@@ -81,6 +81,12 @@ describe('live migration between two simulated hosts', () => {
         await runtimeOn(host, rt).stop(name);
         await runtimeOn(host, rt).removeFiles(name);
       }
+    // The images kept by --keep-images go too: other test files expect no migration files.
+    for (const host of ['node-a', 'node-b']) {
+      const root = new HostPaths(stateDir(host)).migrationsRoot();
+      for (const f of await readdir(root).catch(() => [] as string[]))
+        if (f.includes('-e2e-')) await rm(path.join(root, f), { recursive: true, force: true });
+    }
   });
 
   it('moves a runc container and its state continues', async () => {

@@ -12,6 +12,7 @@ export interface DevUpCliOptions {
   temporalPort: string;
   uiPort: string;
   sshPort: string;
+  metricsPort: string;
   addressPrefix: string;
   faultInjection?: boolean;
   json?: boolean;
@@ -36,6 +37,7 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
       temporalPort: Number(opts.temporalPort),
       uiPort: Number(opts.uiPort),
       sshPort: Number(opts.sshPort),
+      metricsPort: Number(opts.metricsPort),
       addressPrefix: opts.addressPrefix,
       faultInjection: !!opts.faultInjection,
       withoutImage: opts.withoutImage

@@ -23,7 +23,9 @@ export interface MigrateCliOptions {
 
 export function exitCodeFor(result: MigrationResult): number {
   if (result.outcome === 'migrated') return EXIT.ok;
-  if (result.outcome === 'failed-needs-operator') return EXIT.needsOperator;
+  // Both leave no running copy: an operator must act (post-copy lost: restart it fresh).
+  if (result.outcome === 'failed-needs-operator' || result.outcome === 'failed-postcopy-lost')
+    return EXIT.needsOperator;
   return EXIT.failed;
 }
 

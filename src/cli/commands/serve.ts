@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../../dev/dev-layout.js';
+import { loadToken, TokenError } from '../../serve/auth.js';
+import { buildServer } from '../../serve/server.js';
+import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
+
+export interface ServeCliOptions {
+  listen: string;
+  tokenFile?: string;
+  config?: string;
+}
+
+export function ferryVersion(): string {
+  return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
+    .version;
+}
+
+/** Parses ADDRESS:PORT ([v6]:PORT too); loopback by default (docs/api.md). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535)
+    throw new CliError(`--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8470 (got ${listen})`, EXIT.badInput);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** Runs the HTTP API until SIGTERM or SIGINT. */
+export async function serveCommand(opts: ServeCliOptions): Promise<number> {
+  const { host, port } = parseListen(opts.listen);
+  let token: string;
+  try {
+    token = await loadToken({ tokenFile: opts.tokenFile });
+  } catch (err) {
+    if (err instanceof TokenError) throw new CliError(err.message, EXIT.badInput);
+    throw err;
+  }
+  const client = await connectClient(await loadCliConfig(opts.config));
+  const app = buildServer({ client, token, version: ferryVersion() });
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await client.close();
+    throw new CliError(
+      `cannot listen on ${opts.listen}: ${(err as Error).message}; pick a free address with --listen`,
+      EXIT.badInput,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await app.close();
+  await client.close();
+  return EXIT.ok;
+}

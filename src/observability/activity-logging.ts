@@ -1,0 +1,29 @@
+import type { Context } from '@temporalio/activity';
+import type { ActivityInterceptors } from '@temporalio/worker';
+
+/**
+ * One INFO line per finished step (the SDK logs its own only at DEBUG), carrying the SDK's
+ * context (workflowId, activityType, attempt, taskQueue) plus how long it took and how it ended.
+ */
+export function activityLogInterceptor(ctx: Context): ActivityInterceptors {
+  return {
+    inbound: {
+      async execute(input, next) {
+        const started = Date.now();
+        try {
+          const result = await next(input);
+          ctx.log.info('step completed', { durationMs: Date.now() - started });
+          return result;
+        } catch (err) {
+          const e = err as Error & { type?: string };
+          ctx.log.warn('step failed', {
+            durationMs: Date.now() - started,
+            errorType: e.type ?? e.name,
+            error: e.message,
+          });
+          throw err;
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { checkName, NAME_RE, RUNTIMES } from '../domain/names.js';
+import { OUTCOMES } from '../domain/types.js';
+
+// One set of schemas: the HTTP API validates requests with them and docs/openapi.json is
+// generated from them (src/serve/openapi.ts), so the two cannot drift apart.
+
+const name = (kind: 'workload' | 'host') =>
+  z
+    .string({ error: `${kind} name must be a string` })
+    .regex(NAME_RE, { error: (iss) => checkName(kind, iss.input) ?? `bad ${kind} name` })
+    .meta({
+      description: `${kind} name: 1-63 of a-z 0-9 "-" "_" ".", starting and ending with a letter or digit`,
+    });
+
+/** An integer in [min, max]; every way of missing it gets the same message. */
+const intBetween = (min: number, max: number, field: string) => {
+  const error = `${field} must be an integer from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
+
+const runtime = z.enum(RUNTIMES, { error: `runtime must be one of ${RUNTIMES.join(', ')}` });
+
+export const migrateRequestSchema = z
+  .strictObject({
+    workload: name('workload'),
+    runtime,
+    source: name('host'),
+    destination: name('host'),
+    verifyWindowMs: intBetween(0, 600_000, 'verifyWindowMs')
+      .optional()
+      .meta({ description: 'how long the restored workload must keep running (default 2000)' }),
+    keepImages: z.boolean().optional().meta({ description: 'keep checkpoint images after success' }),
+    allowStartFresh: z
+      .boolean()
+      .optional()
+      .meta({ description: 'last resort after a failed rollback: start fresh on the source (state lost)' }),
+  })
+  .refine((r) => r.source !== r.destination, {
+    error: 'source and destination are the same host: pick a different destination',
+    path: ['destination'],
+  })
+  .meta({ id: 'MigrateRequest' });
+
+const labelKey = /^[A-Za-z0-9_.-]{1,63}$/;
+const labelValue = /^[A-Za-z0-9_.:-]{0,63}$/;
+
+export const evacuateRequestSchema = z
+  .strictObject({
+    host: name('host'),
+    candidates: z
+      .array(name('host'))
+      .min(1)
+      .optional()
+      .meta({ description: 'destinations (default: every other configured host)' }),
+    concurrency: intBetween(1, 32, 'concurrency')
+      .optional()
+      .meta({ description: 'migrations at once (default 2)' }),
+    deadline: z.iso
+      .datetime({ offset: true, error: 'deadline must be an ISO date-time, e.g. 2026-12-01T02:00:00Z' })
+      .optional()
+      .meta({ description: 'start no migration that could not finish before this time' }),
+    runtimes: z.array(runtime).min(1).optional(),
+    namePattern: z
+      .string()
+      .regex(/^[a-z0-9_.*?-]{1,63}$/, {
+        error: 'namePattern is a glob of a-z 0-9 "_.-" and "*" "?", e.g. "web-*"',
+      })
+      .optional(),
+    labels: z
+      .record(
+        z.string().regex(labelKey, { error: 'label keys are 1-63 of letters, digits, "_.-"' }),
+        z.string().regex(labelValue, { error: 'label values are 0-63 of letters, digits, "_.:-"' }),
+      )
+      .optional()
+      .meta({ description: 'only workloads with all these labels' }),
+    allowStartFresh: z.boolean().optional(),
+  })
+  .refine((r) => !r.candidates?.includes(r.host), {
+    error: 'a host cannot be its own evacuation destination: remove it from candidates',
+    path: ['candidates'],
+  })
+  .meta({ id: 'EvacuateRequest' });
+
+/** Workflow ids in paths: migrate-<runtime>-<host>-<workload>, evacuate-<host>. */
+export const workflowIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,200}$/, { error: 'not a ferry workflow id' });
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum([
+        'unauthorized',
+        'forbidden',
+        'invalid-input',
+        'not-found',
+        'conflict',
+        'no-worker',
+        'temporal-unavailable',
+        'internal',
+      ]),
+      message: z.string(),
+      problems: z
+        .array(z.object({ field: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: 'one entry per invalid field (invalid-input)' }),
+      workflowId: z.string().optional().meta({ description: 'the running workflow a conflict is with' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const startedSchema = z
+  .object({
+    workflowId: z.string(),
+    runId: z.string(),
+    status: z.literal('RUNNING'),
+    links: z.object({ self: z.string(), cancel: z.string() }),
+  })
+  .meta({ id: 'Started' });
+
+const phaseTiming = z.object({ phase: z.string(), startedAtMs: z.number(), durationMs: z.number() });
+
+const migrationProgress = z
+  .object({
+    phase: z.string(),
+    workload: z.string(),
+    runtime,
+    source: z.string(),
+    destination: z.string(),
+    phases: z.array(phaseTiming),
+    bytesTransferred: z.number(),
+    rollback: z.string().optional(),
+  })
+  .meta({ id: 'MigrationProgress' });
+
+const migrationResult = z
+  .object({
+    migrationId: z.string(),
+    workload: z.string(),
+    runtime,
+    source: z.string(),
+    destination: z.string(),
+    outcome: z.enum(OUTCOMES),
+    cause: z.object({ type: z.string(), message: z.string() }).optional(),
+    rollback: z.string().optional(),
+    downtimeMs: z.number().optional(),
+    totalMs: z.number(),
+    bytesTransferred: z.number(),
+    imageBytes: z.number().optional(),
+    phases: z.array(phaseTiming),
+    criu: z.object({
+      dump: z.record(z.string(), z.number()).optional(),
+      restore: z.record(z.string(), z.number()).optional(),
+    }),
+    criuVersions: z.object({ source: z.string().optional(), destination: z.string().optional() }),
+  })
+  .meta({ id: 'MigrationResult' });
+
+const evacuationResult = z
+  .object({
+    host: z.string(),
+    rows: z.array(
+      z.object({
+        workload: z.string(),
+        runtime,
+        destination: z.string().optional(),
+        outcome: z.string(),
+        downtimeMs: z.number().optional(),
+        cause: z.string().optional(),
+      }),
+    ),
+    moved: z.number(),
+    totalMs: z.number(),
+    excludedCandidates: z.array(z.object({ host: z.string(), reason: z.string() })),
+  })
+  .meta({ id: 'EvacuationResult' });
+
+const runState = <P extends z.ZodType, R extends z.ZodType>(id: string, progress: P, result: R) =>
+  z
+    .object({
+      workflowId: z.string(),
+      runId: z.string(),
+      status: z.string().meta({
+        description: 'RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW',
+      }),
+      startTime: z.string(),
+      closeTime: z.string().optional(),
+      progress: progress.optional().meta({ description: 'while RUNNING' }),
+      result: result
+        .optional()
+        .meta({ description: 'once COMPLETED (a rolled-back migration completes too)' }),
+      failure: z
+        .object({ type: z.string().optional(), message: z.string() })
+        .optional()
+        .meta({ description: 'when the workflow itself failed, e.g. type InvalidInput' }),
+    })
+    .meta({ id });
+
+export const migrationStateSchema = runState('MigrationState', migrationProgress, migrationResult);
+export const evacuationStateSchema = runState('EvacuationState', evacuationResult, evacuationResult);
+
+export type MigrateBody = z.infer<typeof migrateRequestSchema>;
+export type EvacuateBody = z.infer<typeof evacuateRequestSchema>;
+
+/** zod issues as the API's `problems`: the field and a message naming the fix. */
+export function describeIssues(error: z.ZodError, body: unknown): { field: string; message: string }[] {
+  const valueAt = (p: readonly PropertyKey[]) =>
+    p.reduce<unknown>(
+      (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      body,
+    );
+  return error.issues.map((i) => {
+    const field = i.path.map(String).join('.') || '(body)';
+    if (i.code === 'unrecognized_keys')
+      return { field, message: `unknown field(s) ${i.keys.join(', ')}: see /openapi.json` };
+    if (i.code === 'invalid_type' && i.path.length && valueAt(i.path) === undefined)
+      return { field, message: `${field} is required` };
+    return { field, message: i.message };
+  });
+}

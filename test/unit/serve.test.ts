@@ -1,0 +1,188 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { checkBearer, loadToken, TokenError } from '../../src/serve/auth.js';
+import { openApiDocument } from '../../src/serve/openapi.js';
+import { describeIssues, evacuateRequestSchema, migrateRequestSchema } from '../../src/serve/schemas.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { temporalConnectionOptions } from '../../src/config/temporal-connection.js';
+import { formatLogEntry } from '../../src/observability/logging.js';
+
+const TOKEN = '0123456789abcdef0123';
+
+describe('API token', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-token-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('checks bearer headers', () => {
+    expect(checkBearer(undefined, TOKEN)).toBe('missing');
+    expect(checkBearer(`Basic ${TOKEN}`, TOKEN)).toBe('malformed');
+    expect(checkBearer('Bearer', TOKEN)).toBe('malformed');
+    expect(checkBearer(`Bearer ${TOKEN}x`, TOKEN)).toBe('wrong');
+    expect(checkBearer(`Bearer ${TOKEN.slice(1)}`, TOKEN)).toBe('wrong');
+    expect(checkBearer(`Bearer ${TOKEN}`, TOKEN)).toBe('ok');
+    expect(checkBearer(`bearer ${TOKEN}`, TOKEN)).toBe('ok');
+  });
+
+  it('reads a private token file and refuses one others can read, or a short token', async () => {
+    const file = path.join(dir, 'token');
+    await writeFile(file, `${TOKEN}\n`, { mode: 0o600 });
+    expect(await loadToken({ tokenFile: file })).toBe(TOKEN);
+    await chmod(file, 0o644);
+    await expect(loadToken({ tokenFile: file })).rejects.toThrow(/chmod 600/);
+    await expect(loadToken({ env: { FERRY_API_TOKEN: 'short' } })).rejects.toThrow(TokenError);
+    await expect(loadToken({ env: {} })).rejects.toThrow(/--token-file FILE/);
+    expect(await loadToken({ env: { FERRY_API_TOKEN: TOKEN } })).toBe(TOKEN);
+  });
+});
+
+describe('API request schemas', () => {
+  const good = { workload: 'web', runtime: 'runc', source: 'node-a', destination: 'node-b' };
+
+  it('accepts a valid migrate request and names every problem of a bad one', () => {
+    expect(migrateRequestSchema.safeParse(good).success).toBe(true);
+    const bad = migrateRequestSchema.safeParse({
+      ...good,
+      workload: '../etc',
+      runtime: 'lxc',
+      destination: 'node-a',
+      verifyWindowMs: 1.5,
+      color: 'red',
+    });
+    expect(bad.success).toBe(false);
+    const problems = describeIssues(bad.error!, { ...good, verifyWindowMs: 1.5 });
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p.message]));
+    expect(byField.workload).toMatch(/names may not be paths/);
+    expect(byField.runtime).toMatch(/runc, process/);
+    expect(byField.verifyWindowMs).toMatch(/integer from 0 to 600000/);
+    expect(byField['(body)']).toMatch(/unknown field\(s\) color/);
+    expect(
+      describeIssues(migrateRequestSchema.safeParse({ ...good, source: undefined }).error!, {
+        ...good,
+        source: undefined,
+      }),
+    ).toEqual([{ field: 'source', message: 'source is required' }]);
+    expect(
+      describeIssues(migrateRequestSchema.safeParse({ ...good, destination: 'node-a' }).error!, good),
+    ).toEqual([{ field: 'destination', message: expect.stringMatching(/same host/) }]);
+  });
+
+  it('checks evacuation requests', () => {
+    const own = evacuateRequestSchema.safeParse({ host: 'node-a', candidates: ['node-b', 'node-a'] });
+    expect(describeIssues(own.error!, {})).toEqual([
+      { field: 'candidates', message: expect.stringMatching(/its own evacuation destination/) },
+    ]);
+    expect(
+      evacuateRequestSchema.safeParse({ host: 'node-a', deadline: '2026-12-01T02:00:00Z' }).success,
+    ).toBe(true);
+    const bad = evacuateRequestSchema.safeParse({
+      host: 'node-a',
+      candidates: ['node-a'],
+      concurrency: 0,
+      deadline: 'tomorrow',
+      labels: { 'bad key': 'x' },
+    });
+    const fields = describeIssues(bad.error!, {}).map((p) => p.field);
+    expect(fields).toEqual(expect.arrayContaining(['concurrency', 'deadline', 'labels.bad key']));
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('is generated from the request schemas and the committed copy is current (npm run openapi)', async () => {
+    const version = (JSON.parse(await readFile('package.json', 'utf8')) as { version: string }).version;
+    const doc = openApiDocument(version) as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, { pattern?: string }> }> };
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/migrations', '/v1/migrations/{id}', '/v1/evacuations', '/healthz']),
+    );
+    expect(doc.components.schemas.MigrateRequest?.properties?.workload?.pattern).toBe(
+      '^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$',
+    );
+    const committed = JSON.parse(await readFile('docs/openapi.json', 'utf8')) as unknown;
+    expect(committed).toEqual(JSON.parse(JSON.stringify(doc)));
+  });
+});
+
+describe('TLS to Temporal', () => {
+  const base = {
+    transfer: { identityFile: '/k', knownHostsFile: '/h' },
+    hosts: [{ name: 'node-a', ssh: { address: '10.0.0.1' }, stateDir: '/var/lib/ferry' }],
+  };
+
+  it('reads the CA, client certificate and key named in the config', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-tls-'));
+    try {
+      for (const f of ['ca.pem', 'client.pem', 'client.key']) await writeFile(path.join(dir, f), `PEM ${f}`);
+      const cfg = parseConfig({
+        ...base,
+        temporal: {
+          address: 'temporal.internal:7233',
+          tls: {
+            serverCaFile: path.join(dir, 'ca.pem'),
+            clientCertFile: path.join(dir, 'client.pem'),
+            clientKeyFile: path.join(dir, 'client.key'),
+            serverName: 'temporal.internal',
+          },
+        },
+      });
+      const opts = await temporalConnectionOptions(cfg.temporal);
+      expect(opts.address).toBe('temporal.internal:7233');
+      expect(opts.tls?.serverNameOverride).toBe('temporal.internal');
+      expect(String(opts.tls?.serverRootCACertificate)).toBe('PEM ca.pem');
+      expect(String(opts.tls?.clientCertPair?.crt)).toBe('PEM client.pem');
+      expect(String(opts.tls?.clientCertPair?.key)).toBe('PEM client.key');
+      expect(
+        (await temporalConnectionOptions(parseConfig({ ...base, temporal: { tls: {} } }).temporal)).tls,
+      ).toEqual({});
+      expect((await temporalConnectionOptions(parseConfig(base).temporal)).tls).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a client certificate without its key, and per-host metrics without a port', () => {
+    expect(() =>
+      parseConfig({ ...base, temporal: { tls: { clientCertFile: '/etc/ferry/client.pem' } } }),
+    ).toThrow(/both clientCertFile and clientKeyFile/);
+    expect(() =>
+      parseConfig({ ...base, hosts: [{ ...base.hosts[0], metrics: { bindAddress: '0.0.0.0' } }] }),
+    ).toThrow(/hosts\[0\]\.metrics\.bindAddress: must be ADDRESS:PORT/);
+  });
+});
+
+describe('log lines', () => {
+  it('are one JSON object per line with time, level, message and metadata', () => {
+    const line = formatLogEntry(
+      {
+        level: 'WARN',
+        message: 'step failed',
+        timestampNanos: 1_795_863_885_725_000_000n,
+        meta: {
+          workflowId: 'migrate-runc-node-a-web',
+          attempt: 2,
+          big: 5n,
+          err: new Error('boom'),
+          taskToken: 'c2VjcmV0',
+        },
+      },
+      'json',
+      { host: 'node-a' },
+    );
+    expect(line).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      ts: '2026-11-28T11:04:45.725Z',
+      level: 'WARN',
+      msg: 'step failed',
+      host: 'node-a',
+      workflowId: 'migrate-runc-node-a-web',
+      attempt: 2,
+      big: '5',
+      err: { type: 'Error', message: 'boom' },
+    });
+  });
+});
