@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkName, NAME_RE, RUNTIMES } from '../domain/names.js';
 import { OUTCOMES } from '../domain/types.js';
+import { REQUESTED_MODES } from '../domain/modes.js';
 
 // One set of schemas: the HTTP API validates requests with them and docs/openapi.json is
 // generated from them (src/serve/openapi.ts), so the two cannot drift apart.
@@ -35,6 +36,39 @@ export const migrateRequestSchema = z
       .boolean()
       .optional()
       .meta({ description: 'last resort after a failed rollback: start fresh on the source (state lost)' }),
+    mode: z
+      .enum(REQUESTED_MODES, { error: `mode must be one of ${REQUESTED_MODES.join(', ')}` })
+      .optional()
+      .meta({ description: 'how memory moves (default auto; docs/migration-modes.md)' }),
+    acceptPostcopyRisk: z
+      .boolean()
+      .optional()
+      .meta({
+        description: 'required with mode postcopy: a failure once the destination started loses the workload',
+      }),
+    precopy: z
+      .strictObject({
+        maxRounds: intBetween(1, 20, 'precopy.maxRounds').optional(),
+        fewPages: intBetween(0, 1e9, 'precopy.fewPages').optional(),
+        shrinkRatio: z
+          .number({ error: 'precopy.shrinkRatio must be a number in (0, 1]' })
+          .gt(0, { error: 'precopy.shrinkRatio must be a number in (0, 1]' })
+          .max(1, { error: 'precopy.shrinkRatio must be a number in (0, 1]' })
+          .optional(),
+        downtimeBudgetMs: intBetween(0, 3_600_000, 'precopy.downtimeBudgetMs').optional(),
+      })
+      .optional()
+      .meta({ description: 'tunes the pre-copy rounds when the mode is precopy (docs/precopy.md)' }),
+    tcpEstablished: z
+      .boolean()
+      .optional()
+      .meta({ description: 'CRIU --tcp-established (runc, process, podman)' }),
+    fileLocks: z.boolean().optional().meta({ description: 'CRIU --file-locks (runc, process, podman)' }),
+  })
+  .refine((r) => r.mode !== 'postcopy' || r.acceptPostcopyRisk === true, {
+    error:
+      'mode postcopy can lose the workload on both hosts if anything fails once the destination has started it: opt in with acceptPostcopyRisk: true',
+    path: ['acceptPostcopyRisk'],
   })
   .refine((r) => r.source !== r.destination, {
     error: 'source and destination are the same host: pick a different destination',
