@@ -6,10 +6,10 @@ import { ferryFailure } from '../activities/failure.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
-import { fromContainerLabels, toContainerLabels } from './container-labels.js';
+import { containerNames, engineWorkloadInfo, type EngineInspect } from './container-engine.js';
+import { toContainerLabels } from './container-labels.js';
 import { DEV_IMAGE } from './dev-image.js';
 import { missingHostPaths } from './needs.js';
-import { treeRssBytes } from './procfs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import type {
   CheckpointOutcome,
@@ -29,11 +29,10 @@ export interface DockerSettings {
 }
 
 /** The parts of `docker inspect` ferry reads and recreates. */
-export interface DockerInspect {
+export interface DockerInspect extends EngineInspect {
   Id: string;
   Name: string;
   LogPath?: string;
-  State: { Running: boolean; Pid: number; Status: string };
   Config: {
     Image: string;
     Cmd?: string[] | null;
@@ -111,30 +110,14 @@ export class DockerRuntime implements WorkloadRuntime {
 
   async list(): Promise<WorkloadInfo[]> {
     const { stdout } = await this.docker(['ps', '-a', '--format', '{{.Names}}']);
-    const names = stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const infos = await Promise.all(names.map((n) => this.inspect(n)));
+    const infos = await Promise.all(containerNames(stdout).map((n) => this.inspect(n)));
     return infos.filter((i): i is WorkloadInfo => i !== undefined);
   }
 
   async inspect(name: string): Promise<WorkloadInfo | undefined> {
     const c = await this.inspectRaw(name);
     if (!c) return undefined;
-    const running = c.State.Running;
-    return {
-      name,
-      runtime: 'docker',
-      running,
-      pid: running ? c.State.Pid : undefined,
-      rssBytes: running ? await treeRssBytes(c.State.Pid) : undefined,
-      labels: fromContainerLabels(c.Config.Labels),
-      needs: {
-        image: c.Config.Image,
-        hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
-      },
-    };
+    return engineWorkloadInfo('docker', name, c, c.Config.Image);
   }
 
   async output(name: string): Promise<string> {

@@ -12,10 +12,10 @@ import { ferryFailure } from '../activities/failure.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
-import { fromContainerLabels, toContainerLabels } from './container-labels.js';
+import { containerNames, engineWorkloadInfo, type EngineInspect } from './container-engine.js';
+import { toContainerLabels } from './container-labels.js';
 import { DEV_IMAGE } from './dev-image.js';
 import { criuFlags, missingHostPaths } from './needs.js';
-import { treeRssBytes } from './procfs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import type {
   CheckpointOutcome,
@@ -33,12 +33,9 @@ export interface PodmanSettings {
   containersConf?: string;
 }
 
-interface PodmanInspect {
+interface PodmanInspect extends EngineInspect {
   Name: string;
   ImageName: string;
-  State: { Running: boolean; Pid: number; Status: string };
-  Config: { Labels?: Record<string, string> | null };
-  Mounts?: { Type: string; Source: string; Destination: string; Name?: string }[];
 }
 
 /** `--print-stats` output of podman checkpoint/restore: CRIU's own figures. */
@@ -94,30 +91,14 @@ export class PodmanRuntime implements WorkloadRuntime {
 
   async list(): Promise<WorkloadInfo[]> {
     const { stdout } = await this.podman(['ps', '-a', '--format', '{{.Names}}']);
-    const names = stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const infos = await Promise.all(names.map((n) => this.inspect(n)));
+    const infos = await Promise.all(containerNames(stdout).map((n) => this.inspect(n)));
     return infos.filter((i): i is WorkloadInfo => i !== undefined);
   }
 
   async inspect(name: string): Promise<WorkloadInfo | undefined> {
     const c = await this.inspectRaw(name);
     if (!c) return undefined;
-    const running = c.State.Running;
-    return {
-      name,
-      runtime: 'podman',
-      running,
-      pid: running ? c.State.Pid : undefined,
-      rssBytes: running ? await treeRssBytes(c.State.Pid) : undefined,
-      labels: fromContainerLabels(c.Config.Labels),
-      needs: {
-        image: c.ImageName,
-        hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
-      },
-    };
+    return engineWorkloadInfo('podman', name, c, c.ImageName);
   }
 
   async output(name: string): Promise<string> {

@@ -40,12 +40,9 @@ export const migrateRequestSchema = z
       .enum(REQUESTED_MODES, { error: `mode must be one of ${REQUESTED_MODES.join(', ')}` })
       .optional()
       .meta({ description: 'how memory moves (default auto; docs/migration-modes.md)' }),
-    acceptPostcopyRisk: z
-      .boolean()
-      .optional()
-      .meta({
-        description: 'required with mode postcopy: a failure once the destination started loses the workload',
-      }),
+    acceptPostcopyRisk: z.boolean().optional().meta({
+      description: 'required with mode postcopy: a failure once the destination started loses the workload',
+    }),
     precopy: z
       .strictObject({
         maxRounds: intBetween(1, 20, 'precopy.maxRounds').optional(),

@@ -413,6 +413,18 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
     result.criu.restore = restored.stats;
     result.downtimeMs = restored.runningAtMs - checkpoint.frozenAtMs;
     figures.restore = `running again after ${result.downtimeMs} ms of downtime`;
+    await verifyOnDestination();
+  } catch (err) {
+    return nonCancellable(async () => finish(await rollBack(restoreMayHaveRun), err));
+  }
+
+  // 7. Success: the source copy and the images go. A cancel that arrives now is too late to
+  // matter; the cleanup still runs to its end.
+  await cleanUpAfterSuccess();
+  return finish('migrated');
+
+  /** The restored workload keeps running, with the same pid, for the verify window. */
+  async function verifyOnDestination(): Promise<void> {
     const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
     await phase('verify', () =>
       dst.long.verify.executeWithOptions(
@@ -427,14 +439,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
       ),
     );
     figures.verify = `kept running for ${windowMs} ms`;
-  } catch (err) {
-    return nonCancellable(async () => finish(await rollBack(restoreMayHaveRun), err));
   }
-
-  // 7. Success: the source copy and the images go. A cancel that arrives now is too late to
-  // matter; the cleanup still runs to its end.
-  await cleanUpAfterSuccess();
-  return finish('migrated');
 
   async function cleanUpAfterSuccess(): Promise<void> {
     await nonCancellable(() =>
@@ -545,19 +550,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
         ),
       );
       result.postcopyMs = served.servedForMs;
-      const windowMs = req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS;
-      await phase('verify', () =>
-        dst.long.verify.executeWithOptions(
-          {
-            ...long,
-            taskQueue: dst.taskQueue,
-            startToCloseTimeout: windowMs + 120_000,
-            retry: retry(1),
-            summary: `verify ${what} keeps running on ${req.destination} for ${windowMs} ms`,
-          },
-          [{ ...ref, windowMs }],
-        ),
-      );
+      await verifyOnDestination();
     } catch (err) {
       return nonCancellable(async () => finish(await postcopyRollBack(restoreStarted), err));
     }
