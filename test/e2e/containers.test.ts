@@ -106,7 +106,7 @@ describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
     await spawn('node-a', runtime, n, 8);
     // The destination refuses every restore: its images are damaged once they arrive.
     const images = path.join(stateDir('node-b'), 'migrations');
-    const done = corruptWhenArrives(images, runtime);
+    const done = corruptWhenArrives(images, runtime, n);
     const { result } = await migrate(runtime, n, 'node-a', 'node-b', ['--verify-window-ms', '500']);
     await done;
     expect(result!.outcome).toBe('rolled-back');
@@ -144,29 +144,29 @@ describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
  * Damages the checkpoint on the destination as soon as the transfer has put it there (the
  * restore's fault-injection pause gives the time): CRIU then fails for real.
  */
-async function corruptWhenArrives(migrations: string, runtime: 'podman' | 'docker'): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
+/**
+ * Damages the checkpoint on the destination while its restore step is paused (the images have
+ * all arrived by then): a pause of the fault-injection switch, taken off the file when it starts.
+ */
+async function corruptWhenArrives(
+  migrations: string,
+  runtime: 'podman' | 'docker',
+  name: string,
+): Promise<void> {
+  const { readFile, writeFile } = await import('node:fs/promises');
   const faults = path.join(path.dirname(migrations), 'fault-injection.json');
-  await writeFile(faults, JSON.stringify({ pauseMs: { 'before-restore': 3000 } }));
-  for (let i = 0; i < 600; i++) {
-    const ids = await readdir(migrations).catch(() => []);
-    for (const id of ids) {
-      const images = path.join(migrations, id, 'images');
-      const files = await readdir(images).catch(() => [] as string[]);
-      const ckpt = await readdir(path.join(images, 'ferry')).catch(() => [] as string[]);
-      if (runtime === 'docker' && ckpt.includes('pstree.img')) {
-        await corruptProcessTreeImage(path.join(images, 'ferry'));
-        return;
-      }
-      if (runtime === 'podman' && files.includes('podman-checkpoint.tar')) {
-        const tar = path.join(images, 'podman-checkpoint.tar');
-        await execa('tar', ['-C', images, '-xf', tar, 'checkpoint/pstree.img']);
-        await corruptProcessTreeImage(path.join(images, 'checkpoint'));
-        await execa('tar', ['-C', images, '-uf', tar, 'checkpoint/pstree.img']);
-        return;
-      }
-    }
+  await writeFile(faults, JSON.stringify({ pauseMs: { [`before-restore:${name}`]: 8000 } }));
+  for (let i = 0; ; i++) {
+    if (!(await readFile(faults, 'utf8').catch(() => '')).includes('before-restore')) break;
+    if (i > 2400) throw new Error('the restore step never started on the destination');
     await sleep(50);
   }
-  throw new Error('the checkpoint never arrived on the destination');
+  const ids = (await readdir(migrations)).filter((id) => id.includes(`-${name}-`));
+  expect(ids).toHaveLength(1);
+  const images = path.join(migrations, ids[0]!, 'images');
+  if (runtime === 'docker') return corruptProcessTreeImage(path.join(images, 'ferry'));
+  const tar = path.join(images, 'podman-checkpoint.tar');
+  await execa('tar', ['-C', images, '-xf', tar, 'checkpoint/pstree.img']);
+  await corruptProcessTreeImage(path.join(images, 'checkpoint'));
+  await execa('tar', ['-C', images, '-uf', tar, 'checkpoint/pstree.img']);
 }
