@@ -54,8 +54,14 @@ mount -t devtmpfs devtmpfs /host/dev
 mkdir -p /host/dev/pts
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /host/dev/pts
 [ -e /host/dev/ptmx ] || ln -s pts/ptmx /host/dev/ptmx
+# Scratch space over /tmp and /run; the checkout stays visible even when it lives under them
+# (CI may clone into /tmp).
+mkdir -p /repo
+mount -o bind /host${ROOT} /repo
 mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
+mkdir -p /host${ROOT} 2>/dev/null
+mount -o bind /repo /host${ROOT}
 chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \\
   ${process.execPath} ${guestMain} ${GUEST_STATE} ${workloadMiB} ${path.join(ROOT, '.tools/bin')}
 echo "FERRY-GUEST-EXIT $?"
