@@ -39,7 +39,7 @@ const TICK_MS = 5;
 const REPS = Number(process.env.FERRY_BENCH_REPS ?? 3);
 /** Why a mode has no column of figures on this machine (docs/migration-modes.md). */
 const POSTCOPY_NOTE =
-  'postcopy: ferry with --accept-postcopy-risk, the workload restarts on the destination before its memory moved and faults its pages in from the source (downtime: the same largest gap, so stalls on page faults after the restart count). Pre-copy: no dirty-page tracking on this kernel (measured in a qemu guest on branch precopy).';
+  'postcopy: ferry with --accept-postcopy-risk, the workload restarts on the destination before its memory moved and faults its pages in from the source (downtime: the same largest gap, so stalls on page faults after the restart count). Pre-copy: no dirty-page tracking on this kernel (its rounds are proven in a qemu guest whose kernel does: docs/precopy.md).';
 /** Where the table goes (a partial run can write elsewhere than the reference table). */
 const OUT = process.env.FERRY_BENCH_OUT ?? path.join(REPO_ROOT, 'docs', 'bench-downtime.md');
 
