@@ -2,8 +2,9 @@
 // `inspect` records agree on the fields ferry reads.
 import type { RuntimeName } from '../domain/names.js';
 import type { WorkloadInfo } from '../domain/types.js';
-import { fromContainerLabels } from './container-labels.js';
+import { fromContainerLabels, toContainerLabels } from './container-labels.js';
 import { treeRssBytes } from './procfs.js';
+import type { SpawnOptions, Unfit } from './runtime.js';
 
 /** The part of `podman|docker container inspect` both engines print alike. */
 export interface EngineInspect {
@@ -40,4 +41,43 @@ export async function engineWorkloadInfo(
       hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
     },
   };
+}
+
+/** `run` arguments of a dev-environment container: detached, no network, ferry's labels. */
+export function runArgs(name: string, opts: SpawnOptions, defaultImage: string): string[] {
+  // No network: a simulated host's containers must not share a bridge with the others'.
+  return [
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'none',
+    ...toContainerLabels(opts.labels),
+    opts.image ?? defaultImage,
+    ...opts.argv,
+  ];
+}
+
+/** The destination lacks the container's image: what to run to fix it. */
+export async function missingImage(
+  engine: 'podman' | 'docker',
+  host: string,
+  image: string | undefined,
+  exists: (image: string) => Promise<unknown>,
+  recreatedBy: string,
+): Promise<Unfit[]> {
+  if (!image) return [];
+  const has = await exists(image).then(
+    () => true,
+    () => false,
+  );
+  return has
+    ? []
+    : [
+        {
+          type: 'ImageMissing',
+          message: `${engine} image ${image} is not on ${host}: load it there first (${engine} load -i IMAGE.tar, ${engine} pull, or in the dev environment: ferry dev load-image --host ${host}); ${recreatedBy}`,
+        },
+      ];
 }

@@ -6,8 +6,13 @@ import { ferryFailure } from '../activities/failure.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
-import { containerNames, engineWorkloadInfo, type EngineInspect } from './container-engine.js';
-import { toContainerLabels } from './container-labels.js';
+import {
+  containerNames,
+  engineWorkloadInfo,
+  missingImage,
+  runArgs,
+  type EngineInspect,
+} from './container-engine.js';
 import { DEV_IMAGE } from './dev-image.js';
 import { missingHostPaths } from './needs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
@@ -147,34 +152,20 @@ export class DockerRuntime implements WorkloadRuntime {
   }
 
   async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
-    const out: Unfit[] = [];
-    if (needs.image) {
-      const has = await this.docker(['image', 'inspect', needs.image]).then(
-        () => true,
-        () => false,
-      );
-      if (!has)
-        out.push({
-          type: 'ImageMissing',
-          message: `docker image ${needs.image} is not on ${this.ctx.host}: load it there first (docker load -i IMAGE.tar, docker pull, or in the dev environment: ferry dev load-image --host ${this.ctx.host}); the container is recreated from it`,
-        });
-    }
-    return [...out, ...(await missingHostPaths(needs, this.ctx.host))];
+    return [
+      ...(await missingImage(
+        'docker',
+        this.ctx.host,
+        needs.image,
+        (image) => this.docker(['image', 'inspect', image]),
+        'the container is recreated from it',
+      )),
+      ...(await missingHostPaths(needs, this.ctx.host)),
+    ];
   }
 
   async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
-    // No network: each simulated host's dockerd has its own network namespace anyway.
-    await this.docker([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'none',
-      ...toContainerLabels(opts.labels),
-      opts.image ?? DEV_IMAGE.docker,
-      ...opts.argv,
-    ]);
+    await this.docker(runArgs(name, opts, DEV_IMAGE.docker));
     return (await this.inspect(name))!;
   }
 

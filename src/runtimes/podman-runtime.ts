@@ -12,8 +12,13 @@ import { ferryFailure } from '../activities/failure.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
-import { containerNames, engineWorkloadInfo, type EngineInspect } from './container-engine.js';
-import { toContainerLabels } from './container-labels.js';
+import {
+  containerNames,
+  engineWorkloadInfo,
+  missingImage,
+  runArgs,
+  type EngineInspect,
+} from './container-engine.js';
 import { DEV_IMAGE } from './dev-image.js';
 import { criuFlags, missingHostPaths } from './needs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
@@ -112,34 +117,20 @@ export class PodmanRuntime implements WorkloadRuntime {
   }
 
   async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
-    const out: Unfit[] = [];
-    if (needs.image) {
-      const has = await this.podman(['image', 'exists', needs.image]).then(
-        () => true,
-        () => false,
-      );
-      if (!has)
-        out.push({
-          type: 'ImageMissing',
-          message: `podman image ${needs.image} is not on ${this.ctx.host}: load it there first (podman load -i IMAGE.tar, podman pull, or in the dev environment: ferry dev load-image --host ${this.ctx.host}); podman restore --import recreates the container from it`,
-        });
-    }
-    return [...out, ...(await missingHostPaths(needs, this.ctx.host))];
+    return [
+      ...(await missingImage(
+        'podman',
+        this.ctx.host,
+        needs.image,
+        (image) => this.podman(['image', 'exists', image]),
+        'podman restore --import recreates the container from it',
+      )),
+      ...(await missingHostPaths(needs, this.ctx.host)),
+    ];
   }
 
   async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
-    // No network: a simulated host's containers must not share a bridge with the others'.
-    await this.podman([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'none',
-      ...toContainerLabels(opts.labels),
-      opts.image ?? DEV_IMAGE.podman,
-      ...opts.argv,
-    ]);
+    await this.podman(runArgs(name, opts, DEV_IMAGE.podman));
     return (await this.inspect(name))!;
   }
 
