@@ -166,7 +166,13 @@ async function corruptWhenArrives(
   const images = path.join(migrations, ids[0]!, 'images');
   if (runtime === 'docker') return corruptProcessTreeImage(path.join(images, 'ferry'));
   const tar = path.join(images, 'podman-checkpoint.tar');
-  await execa('tar', ['-C', images, '-xf', tar, 'checkpoint/pstree.img']);
-  await corruptProcessTreeImage(path.join(images, 'checkpoint'));
-  await execa('tar', ['-C', images, '-uf', tar, 'checkpoint/pstree.img']);
+  // Rebuild the archive with the damaged entry instead of appending a second copy: which copy an
+  // extractor keeps is not guaranteed (a run where podman kept the intact one migrated).
+  const members = (await execa('tar', ['-tf', tar])).stdout.split('\n').filter(Boolean);
+  const unpacked = path.join(images, 'unpacked');
+  await execa('mkdir', ['-p', unpacked]);
+  await execa('tar', ['-C', unpacked, '-xf', tar]);
+  await corruptProcessTreeImage(path.join(unpacked, 'checkpoint'));
+  await execa('tar', ['-C', unpacked, '--no-recursion', '-cf', tar, ...members]);
+  await execa('rm', ['-rf', unpacked, path.join(images, 'checkpoint')]);
 }
