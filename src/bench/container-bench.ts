@@ -11,6 +11,7 @@ import { HostContext } from '../activities/host-context.js';
 import { FerryClient } from '../client/ferry-client.js';
 import { loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
 import { devDown, devUp } from '../dev/dev-env.js';
+import { BENCH_ENV } from './bench-env.js';
 import { REPO_ROOT, toolsPath } from '../dev/dev-layout.js';
 import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
 import { run } from '../exec/run.js';
@@ -287,15 +288,7 @@ export const CONTAINER_BENCH_DOC = path.join(REPO_ROOT, 'docs', 'bench-container
 
 /** Alone: its own bench dev environment (same ports and knobs as run-bench.ts). */
 async function main(): Promise<void> {
-  const portBase = Number(process.env.FERRY_BENCH_PORT_BASE ?? 27233);
-  const env = {
-    dir: path.join(REPO_ROOT, '.ferry', 'bench'),
-    temporalPort: portBase,
-    uiPort: portBase + 1000,
-    sshPort: portBase - 5011,
-    addressPrefix: process.env.FERRY_BENCH_PREFIX ?? '127.0.8',
-    hosts: ['node-a', 'node-b'],
-  };
+  const env = BENCH_ENV;
   const sizesMiB = (process.env.FERRY_BENCH_SIZES ?? '16,128,512').split(',').map(Number);
   const reps = Number(process.env.FERRY_BENCH_REPS ?? 3);
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

@@ -17,17 +17,9 @@ import { HostPaths } from '../runtimes/host-paths.js';
 import { startUnderShim } from '../runtimes/shim.js';
 import { cgroupsPathFor, withCgroupsPath } from '../runtimes/oci-config.js';
 import { rsyncPush, type SshOptions } from '../transfer/rsync.js';
+import { BENCH_ENV } from './bench-env.js';
 
-// FERRY_BENCH_PORT_BASE / FERRY_BENCH_PREFIX let a second checkout bench on the same machine.
-const PORT_BASE = Number(process.env.FERRY_BENCH_PORT_BASE ?? 27233);
-const BENCH = {
-  dir: path.join(REPO_ROOT, '.ferry', 'bench'),
-  temporalPort: PORT_BASE,
-  uiPort: PORT_BASE + 1000,
-  sshPort: PORT_BASE - 5011,
-  addressPrefix: process.env.FERRY_BENCH_PREFIX ?? '127.0.8',
-  hosts: ['node-a', 'node-b'],
-};
+const BENCH = BENCH_ENV;
 const SIZES_MIB = (process.env.FERRY_BENCH_SIZES ?? '16,128,512,1024').split(',').map(Number);
 const CONTAINER_SIZES_MIB = (process.env.FERRY_BENCH_CONTAINER_SIZES ?? '16,128,512').split(',').map(Number);
 /** Share of its memory the workload rewrites every tick: a small part, and most of it. */
