@@ -15,7 +15,13 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins.
-    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/domain/**/*.ts',
+      // Capability records are read by workflows.
+      'src/runtimes/capabilities.ts',
+      'src/runtimes/*-capabilities.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

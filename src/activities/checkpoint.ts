@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
 import { readDumpStats } from '../runtimes/criu-steps.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';

@@ -4,7 +4,7 @@ import { ErrorType } from '../domain/errors.js';
 import type { RuntimeName } from '../domain/names.js';
 import { createRuntime, type WorkloadRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../runtimes/host-paths.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { FaultInjection } from './fault-injection.js';
 
 /** What a host worker knows: itself, the other hosts (to push images to), its runtimes. */

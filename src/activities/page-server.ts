@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
 import { startPageServer, stopPageServer } from '../criu/page-server.js';
 import type { PageServerAddress } from '../runtimes/runtime.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';
 

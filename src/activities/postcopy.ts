@@ -6,7 +6,7 @@ import { lazyDumpState } from '../criu/lazy.js';
 import { criuRootCause } from '../criu/log.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { directorySize, makePrivate } from './disk-usage.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { heartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import path from 'node:path';
 import { precopyParentLink, type PrecopyRound } from '../domain/precopy.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';

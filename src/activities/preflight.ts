@@ -4,7 +4,7 @@ import { ErrorType } from '../domain/errors.js';
 import type { HostFacts, PreflightSourceResult, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import type { HostContext } from './host-context.js';
 import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } from './inputs.js';
 import { lazyDumpUnavailable } from '../criu/lazy.js';

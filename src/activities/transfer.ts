@@ -8,7 +8,7 @@ import { killCommands } from './stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { heartbeat, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { TransferInput } from './inputs.js';

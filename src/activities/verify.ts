@@ -1,7 +1,7 @@
 import { CancelledFailure } from '@temporalio/common';
 import { activityCancelled, heartbeat } from './heartbeat.js';
 import { ErrorType } from '../domain/errors.js';
-import { ferryFailure } from './failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import type { HostContext } from './host-context.js';
 import type { VerifyInput } from './inputs.js';
 

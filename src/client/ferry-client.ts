@@ -8,6 +8,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
+import { capabilitiesOf } from '../runtimes/capabilities.js';
 import { checkName, hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
@@ -77,7 +78,7 @@ export class FerryClient {
 
   /** Checks the request and that both hosts have a live worker; throws MigrationRequestError. */
   async checkRequest(req: MigrateRequest): Promise<void> {
-    const problems = validateMigrateRequest(req);
+    const problems = validateMigrateRequest(req, capabilitiesOf);
     if (problems.length) throw new MigrationRequestError(problems.join('\n'));
     const known = this.opts.knownHosts;
     for (const [role, host] of [

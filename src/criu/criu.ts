@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
 import { CommandError, run } from '../exec/run.js';
 import { criuLogPathsIn, criuRootCause, parseCriuVersion } from './log.js';
-import { ferryFailure } from '../activities/failure.js';
+import { ferryFailure } from '../domain/failures.js';
 
 /** Version of the criu found on PATH, after checking that `criu check` passes. */
 export async function criuVersionChecked(): Promise<string> {

@@ -1,5 +1,5 @@
 // Migration modes and the choice among them. Pure and deterministic: used by the workflow.
-import type { RuntimeName } from './names.js';
+import { canRun, type RuntimeCapabilities } from './capabilities.js';
 
 /** What a request may ask for (docs/migration-modes.md). */
 export const REQUESTED_MODES = ['auto', 'stop-and-copy', 'streamed', 'precopy', 'postcopy'] as const;
@@ -10,15 +10,13 @@ export type MigrationMode = Exclude<RequestedMode, 'auto'>;
 export const isRequestedMode = (v: unknown): v is RequestedMode =>
   typeof v === 'string' && (REQUESTED_MODES as readonly string[]).includes(v);
 
-/** Runtimes whose CRIU invocation ferry controls, so pages can be pre-dumped, streamed or lazy. */
-export const PAGE_LEVEL_RUNTIMES: readonly RuntimeName[] = ['runc', 'process'];
-
 /** Below this much memory, pre-copy rounds cost more than the freeze they save. */
 export const PRECOPY_MIN_BYTES = 256 * 1024 * 1024;
 
 /** Host facts the choice depends on, gathered by the preflight of both hosts. */
 export interface ModeFacts {
-  runtime: RuntimeName;
+  /** The workload's runtime: what it can do (src/runtimes/*-capabilities.ts). */
+  capabilities: RuntimeCapabilities;
   /** Resident memory of the workload on the source. */
   rssBytes: number;
   /** The source kernel tracks dirty pages (`criu check --feature mem_dirty_track`). */
@@ -39,24 +37,26 @@ export type ModeChoice = { ok: true; mode: MigrationMode; reason: string } | { o
  */
 export function chooseMode(requested: RequestedMode, facts: ModeFacts): ModeChoice {
   const mib = Math.round(facts.rssBytes / 2 ** 20);
+  const caps = facts.capabilities;
   const noTracking =
     facts.dirtyTrackingReason ??
     'the source kernel does not track dirty pages (criu check --feature mem_dirty_track)';
-  // podman and docker checkpoint through their own commands (an archive, a checkpoint folder):
-  // ferry cannot run pre-dump rounds or steer their pages elsewhere.
-  const pageLevel = PAGE_LEVEL_RUNTIMES.includes(facts.runtime);
-  if (!pageLevel && requested !== 'auto' && requested !== 'stop-and-copy')
-    return {
-      ok: false,
-      reason: `${requested} cannot run for ${facts.runtime} workloads: ferry drives ${facts.runtime}'s own checkpoint and restore, which only do stop-and-copy; use --mode stop-and-copy (or auto)`,
-    };
+  const whyNot = (mode: MigrationMode) => {
+    const v = caps.modes[mode];
+    return v === true ? undefined : v;
+  };
+  if (requested !== 'auto') {
+    const refused = whyNot(requested);
+    if (refused)
+      return { ok: false, reason: `${requested} cannot run for ${caps.runtime} workloads: ${refused}` };
+  }
   switch (requested) {
     case 'auto':
-      if (!pageLevel)
+      if (!canRun(caps, 'precopy'))
         return {
           ok: true,
           mode: 'stop-and-copy',
-          reason: `pre-copy skipped: ${facts.runtime} checkpoints only stop-and-copy`,
+          reason: `pre-copy skipped: ${caps.runtime} checkpoints only stop-and-copy`,
         };
       if (!facts.dirtyTracking)
         return { ok: true, mode: 'stop-and-copy', reason: `pre-copy skipped: ${noTracking}` };
@@ -72,11 +72,6 @@ export function chooseMode(requested: RequestedMode, facts: ModeFacts): ModeChoi
         ? { ok: true, mode: 'precopy', reason: 'requested' }
         : { ok: false, reason: `precopy cannot run: ${noTracking}` };
     case 'postcopy':
-      if (facts.runtime !== 'runc')
-        return {
-          ok: false,
-          reason: `postcopy needs a container runtime (own PID and mount namespaces); ${facts.runtime} workloads cannot be restored lazily`,
-        };
       return facts.postcopyUnavailable
         ? { ok: false, reason: `postcopy cannot run: ${facts.postcopyUnavailable}` }
         : { ok: true, mode: 'postcopy', reason: 'requested, risk accepted' };

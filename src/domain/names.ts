@@ -3,17 +3,6 @@
 export const RUNTIMES = ['runc', 'process', 'podman', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
-/**
- * Request options each runtime can hand to CRIU. `docker checkpoint create` has no way to pass
- * them, so a docker request asking for them is refused before anything happens.
- */
-export const RUNTIME_CRIU_OPTIONS: Record<RuntimeName, readonly ('tcpEstablished' | 'fileLocks')[]> = {
-  runc: ['tcpEstablished', 'fileLocks'],
-  process: ['tcpEstablished', 'fileLocks'],
-  podman: ['tcpEstablished', 'fileLocks'],
-  docker: [],
-};
-
 /** Task queue that only the worker of one host polls: activities about that host run there. */
 export const WORKFLOW_TASK_QUEUE = 'ferry';
 export const hostTaskQueue = (host: string): string => `ferry-host-${host}`;

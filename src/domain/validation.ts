@@ -1,9 +1,16 @@
-import { checkName, isRuntimeName, RUNTIME_CRIU_OPTIONS, RUNTIMES } from './names.js';
+import { CRIU_OPTION_NAMES, type CapabilitiesOf } from './capabilities.js';
+import { checkName, isRuntimeName, RUNTIMES } from './names.js';
 import { isRequestedMode, REQUESTED_MODES } from './modes.js';
 import type { MigrateRequest } from './types.js';
 
-/** Every problem with a migrate request, each naming the fix. Empty when valid. */
-export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined): string[] {
+/**
+ * Every problem with a migrate request, each naming the fix. Empty when valid.
+ * `capabilitiesOf` is src/runtimes/capabilities.ts (passed in: domain code imports no runtime).
+ */
+export function validateMigrateRequest(
+  req: Partial<MigrateRequest> | undefined,
+  capabilitiesOf: CapabilitiesOf,
+): string[] {
   if (!req || typeof req !== 'object')
     return ['the migrate request must be an object (see docs/workflows.md)'];
   const problems: string[] = [];
@@ -34,10 +41,10 @@ export function validateMigrateRequest(req: Partial<MigrateRequest> | undefined)
     if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
       problems.push(`${flag} must be true or false`);
   if (isRuntimeName(req.runtime))
-    for (const flag of ['tcpEstablished', 'fileLocks'] as const)
-      if (req[flag] === true && !RUNTIME_CRIU_OPTIONS[req.runtime].includes(flag))
+    for (const flag of CRIU_OPTION_NAMES)
+      if (req[flag] === true && !capabilitiesOf(req.runtime).criuOptions.includes(flag))
         problems.push(
-          `${flag} is not supported by the ${req.runtime} runtime (${req.runtime} checkpoints cannot pass it to CRIU); drop it or use ${RUNTIMES.filter((r) => RUNTIME_CRIU_OPTIONS[r].includes(flag)).join(', ')}`,
+          `${flag} is not supported by the ${req.runtime} runtime (${req.runtime} checkpoints cannot pass it to CRIU); drop it or use ${RUNTIMES.filter((r) => capabilitiesOf(r).criuOptions.includes(flag)).join(', ')}`,
         );
   if (
     req.verifyWindowMs !== undefined &&

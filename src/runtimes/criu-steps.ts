@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CriuDumpStats, CriuRestoreStats } from '../domain/types.js';
-import { ferryFailure } from '../activities/failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
 import type { CheckpointOptions, CheckpointOutcome } from './runtime.js';

@@ -2,7 +2,7 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CriuOptions, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
-import { ferryFailure } from '../activities/failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';

@@ -8,7 +8,7 @@ import type {
   WorkloadInfo,
   WorkloadNeeds,
 } from '../domain/types.js';
-import { ferryFailure } from '../activities/failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';

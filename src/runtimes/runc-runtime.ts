@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
-import { ferryFailure } from '../activities/failure.js';
+import { ferryFailure } from '../domain/failures.js';
 import { CommandError, run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { cgroupsPathFor, labelsFromAnnotations, ociConfig, withCgroupsPath } from './oci-config.js';

@@ -34,6 +34,7 @@ import type {
 import { validateMigrateRequest } from '../domain/validation.js';
 import { imageSpaceNeeded } from '../domain/placement.js';
 import { chooseMode, type MigrationMode } from '../domain/modes.js';
+import { capabilitiesOf } from '../runtimes/capabilities.js';
 import { progressQuery, resolveSignal } from './definitions.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { SA } from './search-attributes.js';
@@ -82,7 +83,7 @@ function hostActivities(host: string) {
  * copies, never zero without saying so.
  */
 export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
-  const problems = validateMigrateRequest(req);
+  const problems = validateMigrateRequest(req, capabilitiesOf);
   if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), ErrorType.InvalidInput);
 
   const info = workflowInfo();
@@ -258,7 +259,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
           ErrorType.InsufficientSpace,
         );
       const choice = chooseMode(req.mode ?? 'auto', {
-        runtime: req.runtime,
+        capabilities: capabilitiesOf(req.runtime),
         rssBytes: source.workload.rssBytes ?? 0,
         dirtyTracking: source.facts.dirtyTracking,
         dirtyTrackingReason: source.facts.dirtyTrackingReason,

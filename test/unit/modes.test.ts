@@ -1,9 +1,17 @@
+import type { RuntimeName } from '../../src/domain/names.js';
 import { chooseMode, PRECOPY_MIN_BYTES, type ModeFacts } from '../../src/domain/modes.js';
 import { validateMigrateRequest } from '../../src/domain/validation.js';
+import { capabilitiesOf } from '../../src/runtimes/capabilities.js';
+
+const validate = (r: Parameters<typeof validateMigrateRequest>[0]) =>
+  validateMigrateRequest(r, capabilitiesOf);
 
 const MiB = 2 ** 20;
-const facts = (over: Partial<ModeFacts> = {}): ModeFacts => ({
-  runtime: 'runc',
+const facts = ({
+  runtime = 'runc',
+  ...over
+}: Partial<Omit<ModeFacts, 'capabilities'>> & { runtime?: RuntimeName } = {}): ModeFacts => ({
+  capabilities: capabilitiesOf(runtime),
   rssBytes: 512 * MiB,
   dirtyTracking: false,
   ...over,
@@ -53,13 +61,13 @@ describe('mode in the migrate request', () => {
   const base = { workload: 'web', runtime: 'runc' as const, source: 'node-a', destination: 'node-b' };
   it('accepts the known modes and refuses others', () => {
     for (const mode of ['auto', 'stop-and-copy', 'streamed', 'precopy'] as const)
-      expect(validateMigrateRequest({ ...base, mode })).toEqual([]);
-    expect(validateMigrateRequest({ ...base, mode: 'fast' as never })[0]).toContain('unknown mode "fast"');
+      expect(validate({ ...base, mode })).toEqual([]);
+    expect(validate({ ...base, mode: 'fast' as never })[0]).toContain('unknown mode "fast"');
   });
   it('postcopy needs the explicit opt-in', () => {
-    expect(validateMigrateRequest({ ...base, mode: 'postcopy' })[0]).toContain('--accept-postcopy-risk');
-    expect(validateMigrateRequest({ ...base, mode: 'postcopy', acceptPostcopyRisk: true })).toEqual([]);
-    expect(validateMigrateRequest({ ...base, acceptPostcopyRisk: 'yes' as never })[0]).toContain(
+    expect(validate({ ...base, mode: 'postcopy' })[0]).toContain('--accept-postcopy-risk');
+    expect(validate({ ...base, mode: 'postcopy', acceptPostcopyRisk: true })).toEqual([]);
+    expect(validate({ ...base, acceptPostcopyRisk: 'yes' as never })[0]).toContain(
       'acceptPostcopyRisk must be true or false',
     );
   });

@@ -1,5 +1,9 @@
 import { checkName, hostTaskQueue, migrationWorkflowId } from '../../src/domain/names.js';
 import { validateMigrateRequest } from '../../src/domain/validation.js';
+import { capabilitiesOf } from '../../src/runtimes/capabilities.js';
+
+const validate = (r: Parameters<typeof validateMigrateRequest>[0]) =>
+  validateMigrateRequest(r, capabilitiesOf);
 
 describe('names', () => {
   it.each(['web', 'web-1', 'a', 'cache_2', 'svc.v2'])('accepts %s', (name) => {
@@ -33,35 +37,31 @@ describe('validateMigrateRequest', () => {
   const ok = { workload: 'web', runtime: 'runc' as const, source: 'node-a', destination: 'node-b' };
 
   it('accepts a valid request', () => {
-    expect(validateMigrateRequest(ok)).toEqual([]);
+    expect(validate(ok)).toEqual([]);
   });
 
   it('refuses the same source and destination', () => {
-    expect(validateMigrateRequest({ ...ok, destination: 'node-a' })).toEqual([
+    expect(validate({ ...ok, destination: 'node-a' })).toEqual([
       'source and destination are both "node-a": pick a different destination host',
     ]);
   });
 
   it('refuses an unknown runtime and lists the known ones', () => {
-    expect(validateMigrateRequest({ ...ok, runtime: 'lxc' as never })[0]).toBe(
+    expect(validate({ ...ok, runtime: 'lxc' as never })[0]).toBe(
       'unknown runtime "lxc": use one of runc, process, podman, docker',
     );
   });
 
   it('passes --tcp-established/--file-locks where the runtime can, refuses them for docker', () => {
-    expect(
-      validateMigrateRequest({ ...ok, runtime: 'podman', tcpEstablished: true, fileLocks: true }),
-    ).toEqual([]);
-    expect(validateMigrateRequest({ ...ok, runtime: 'docker', tcpEstablished: true })[0]).toMatch(
+    expect(validate({ ...ok, runtime: 'podman', tcpEstablished: true, fileLocks: true })).toEqual([]);
+    expect(validate({ ...ok, runtime: 'docker', tcpEstablished: true })[0]).toMatch(
       /tcpEstablished is not supported by the docker runtime.*use runc, process, podman/,
     );
-    expect(validateMigrateRequest({ ...ok, fileLocks: 'yes' as never })).toContain(
-      'fileLocks must be true or false',
-    );
+    expect(validate({ ...ok, fileLocks: 'yes' as never })).toContain('fileLocks must be true or false');
   });
 
   it('reports every problem at once', () => {
-    const problems = validateMigrateRequest({
+    const problems = validate({
       workload: '../x',
       runtime: 'runc',
       source: 'a b',
@@ -72,6 +72,6 @@ describe('validateMigrateRequest', () => {
   });
 
   it('refuses a missing request', () => {
-    expect(validateMigrateRequest(undefined)[0]).toContain('must be an object');
+    expect(validate(undefined)[0]).toContain('must be an object');
   });
 });

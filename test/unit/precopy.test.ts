@@ -9,6 +9,10 @@ import {
 } from '../../src/domain/precopy.js';
 import { runPrecopyRounds } from '../../src/workflows/precopy-rounds.js';
 import { validateMigrateRequest } from '../../src/domain/validation.js';
+import { capabilitiesOf } from '../../src/runtimes/capabilities.js';
+
+const validate = (r: Parameters<typeof validateMigrateRequest>[0]) =>
+  validateMigrateRequest(r, capabilitiesOf);
 
 const r = (round: number, pagesWritten: number, over: Partial<PrecopyRound> = {}): PrecopyRound => ({
   round,
@@ -142,8 +146,8 @@ describe('precopy loop', () => {
 describe('precopy request', () => {
   const base = { workload: 'web', runtime: 'runc' as const, source: 'a', destination: 'b' };
   it('accepts sensible options and names every problem', () => {
-    expect(validateMigrateRequest({ ...base, precopy: { maxRounds: 3, downtimeBudgetMs: 500 } })).toEqual([]);
-    const problems = validateMigrateRequest({
+    expect(validate({ ...base, precopy: { maxRounds: 3, downtimeBudgetMs: 500 } })).toEqual([]);
+    const problems = validate({
       ...base,
       precopy: { fewPages: -1, maxRounds: 0, shrinkRatio: 2 } as never,
     });
