@@ -20,7 +20,7 @@ import type {
 } from '../domain/types.js';
 import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
-import type { migrate } from '../workflows/migrate.js';
+import type { migrate } from '../workflows/migrate/migrate.js';
 import type { evacuateHost, EvacuateRequest, EvacuationResult } from '../workflows/evacuate-host.js';
 import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-host.js';
 import { getCordon, setCordon } from '../activities/control.js';

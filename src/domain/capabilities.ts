@@ -1,7 +1,7 @@
 // What a runtime can do, as one record per runtime (the records live next to their adapters in
 // src/runtimes/*-capabilities.ts). Workflows, preflight and validation ask the record; nothing
 // else branches on a runtime's name.
-import type { MigrationMode } from './modes.js';
+import type { MigrationMode } from './mode-names.js';
 import type { RuntimeName } from './names.js';
 
 /** Request options that a runtime may hand to CRIU. */

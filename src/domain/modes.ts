@@ -1,14 +1,8 @@
-// Migration modes and the choice among them. Pure and deterministic: used by the workflow.
+// The choice among migration modes. Pure and deterministic: used by the workflow.
 import { canRun, type RuntimeCapabilities } from './capabilities.js';
+import type { MigrationMode, RequestedMode } from './mode-names.js';
 
-/** What a request may ask for (docs/migration-modes.md). */
-export const REQUESTED_MODES = ['auto', 'stop-and-copy', 'streamed', 'precopy', 'postcopy'] as const;
-export type RequestedMode = (typeof REQUESTED_MODES)[number];
-/** What a migration runs. */
-export type MigrationMode = Exclude<RequestedMode, 'auto'>;
-
-export const isRequestedMode = (v: unknown): v is RequestedMode =>
-  typeof v === 'string' && (REQUESTED_MODES as readonly string[]).includes(v);
+export { REQUESTED_MODES, isRequestedMode, type MigrationMode, type RequestedMode } from './mode-names.js';
 
 /** Below this much memory, pre-copy rounds cost more than the freeze they save. */
 export const PRECOPY_MIN_BYTES = 256 * 1024 * 1024;

@@ -1,6 +1,5 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { HostActivities } from '../activities/index.js';
-import { hostTaskQueue, type RuntimeName } from '../domain/names.js';
+import type { RuntimeName } from '../domain/names.js';
+import { hostSteps } from './host-steps.js';
 
 export interface CleanupLeftoversInput {
   host: string;
@@ -15,16 +14,8 @@ export interface CleanupLeftoversInput {
  * migration left there. Visible in the Temporal UI as cleanup-<migration id>.
  */
 export async function cleanupLeftovers(input: CleanupLeftoversInput): Promise<{ removedWorkload: boolean }> {
-  const { removeLeftovers } = proxyActivities<HostActivities>({
-    taskQueue: hostTaskQueue(input.host),
-    scheduleToStartTimeout: '30d',
-    startToCloseTimeout: '5m',
-    retry: { initialInterval: '5s', maximumInterval: '5m', backoffCoefficient: 2 },
-    summary: `remove what migration ${input.migrationId} left on ${input.host}`,
-  });
-  return removeLeftovers({
-    workload: input.workload,
-    runtime: input.runtime,
-    migrationId: input.migrationId,
-  });
+  return hostSteps(input.host).whenBack.removeLeftovers.executeWithOptions(
+    { summary: `remove what migration ${input.migrationId} left on ${input.host}` },
+    [{ workload: input.workload, runtime: input.runtime, migrationId: input.migrationId }],
+  );
 }

@@ -8,19 +8,13 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { HostActivities } from '../activities/index.js';
 import type { ControlActivities } from '../activities/control.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
-import {
-  checkName,
-  hostTaskQueue,
-  migrationWorkflowId,
-  RUNTIMES,
-  type RuntimeName,
-} from '../domain/names.js';
+import { ErrorType } from '../domain/errors.js';
+import { checkName, migrationWorkflowId, RUNTIMES, type RuntimeName } from '../domain/names.js';
 import { globToRegExp, matchesLabels, planPlacement, type PlacementCandidate } from '../domain/placement.js';
 import type { Outcome } from '../domain/types.js';
-import { migrate } from './migrate.js';
+import { hostSteps } from './host-steps.js';
+import { migrate } from './migrate/migrate.js';
 
 /** Input of `evacuateHost` (docs/workflows.md). */
 export interface EvacuateRequest {
@@ -68,6 +62,36 @@ const DEFAULT_ESTIMATE_MS = 60_000;
  * concurrency. Cordons the host first (and leaves it cordoned: it is about to go down).
  */
 export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResult> {
+  const deadlineMs = validate(req);
+  const startedAt = Date.now();
+  const result: EvacuationResult = { host: req.host, rows: [], moved: 0, totalMs: 0, excludedCandidates: [] };
+  setHandler(evacuationQuery, () => result);
+  const publish = () => setCurrentDetails(details(result));
+
+  // 1. Cordon: nothing new lands here while it empties (it stays cordoned: it is going down).
+  await control.setHostCordon({
+    host: req.host,
+    cordoned: true,
+    reason: `evacuation ${workflowInfo().workflowId}`,
+  });
+  // 2. What runs here, and what can take it. 3. Placement.
+  const queue = await place(req, result);
+  publish();
+  // 4. Migrate with bounded concurrency; one failure does not stop the others.
+  await migrateAll(req, queue, deadlineMs, publish);
+  result.moved = result.rows.filter((r) => r.outcome === 'migrated').length;
+  result.totalMs = Date.now() - startedAt;
+  publish();
+  return result;
+}
+
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '1m',
+  retry: { maximumAttempts: 5 },
+});
+
+/** Throws InvalidInput naming every problem; returns the deadline in ms when there is one. */
+function validate(req: EvacuateRequest): number | undefined {
   const problems = [checkName('host', req.host), ...req.candidates.map((c) => checkName('host', c))].filter(
     Boolean,
   );
@@ -82,32 +106,12 @@ export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResu
     problems.push(`deadline ${req.deadline} is not an ISO date`);
   for (const r of req.runtimes ?? []) if (!RUNTIMES.includes(r)) problems.push(`unknown runtime ${r}`);
   if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), ErrorType.InvalidInput);
+  return deadlineMs;
+}
 
-  const startedAt = Date.now();
-  const control = proxyActivities<ControlActivities>({
-    startToCloseTimeout: '1m',
-    retry: { maximumAttempts: 5 },
-  });
-  const hostActs = (host: string) =>
-    proxyActivities<HostActivities>({
-      taskQueue: hostTaskQueue(host),
-      startToCloseTimeout: '2m',
-      scheduleToStartTimeout: '30s',
-      retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-    });
-  const result: EvacuationResult = { host: req.host, rows: [], moved: 0, totalMs: 0, excludedCandidates: [] };
-  setHandler(evacuationQuery, () => result);
-  const publish = () => setCurrentDetails(details(result));
-
-  // 1. Cordon: nothing new lands here while it empties (it stays cordoned: it is going down).
-  await control.setHostCordon({
-    host: req.host,
-    cordoned: true,
-    reason: `evacuation ${workflowInfo().workflowId}`,
-  });
-
-  // 2. What runs here, and what can take it.
-  const source = hostActs(req.host);
+/** Lists the selected workloads, asks every candidate for its facts, and places each workload. */
+async function place(req: EvacuateRequest, result: EvacuationResult): Promise<EvacuationRow[]> {
+  const source = hostSteps(req.host).quick;
   const [workloads, sourceFacts] = await Promise.all([
     source.listWorkloads({ runtimes: req.runtimes }),
     source.describeHost(),
@@ -116,35 +120,7 @@ export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResu
   const selected = workloads.filter(
     (w) => (!filter || filter.test(w.name)) && matchesLabels(w.labels, req.labels),
   );
-  const cordons = await control.getHostCordons({ hosts: req.candidates });
-  const candidates: PlacementCandidate[] = [];
-  await Promise.all(
-    req.candidates.map(async (host) => {
-      const cordon = cordons.find((c) => c.host === host);
-      if (cordon?.cordoned) {
-        result.excludedCandidates.push({
-          host,
-          reason: `cordoned${cordon.reason ? ` (${cordon.reason})` : ''}`,
-        });
-        return;
-      }
-      try {
-        const facts = await hostActs(host).describeHost();
-        candidates.push({
-          host,
-          freeMemoryBytes: facts.freeMemoryBytes,
-          freeDiskBytes: facts.freeBytes,
-          runtimes: facts.runtimes,
-          criuVersion: facts.criuVersion,
-        });
-      } catch (err) {
-        result.excludedCandidates.push({ host, reason: `unreachable: ${(err as Error).message}` });
-      }
-    }),
-  );
-  candidates.sort((a, b) => a.host.localeCompare(b.host)); // deterministic order for placement
-
-  // 3. Placement.
+  const candidates = await candidateFacts(req.candidates, result);
   const plan = planPlacement(
     selected.map((w) => ({ name: w.name, runtime: w.runtime, rssBytes: w.rssBytes ?? 0 })),
     candidates,
@@ -167,9 +143,47 @@ export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResu
       outcome: 'no-destination',
       cause: u.reason,
     });
-  publish();
+  return queue;
+}
 
-  // 4. Migrate with bounded concurrency; one failure does not stop the others.
+/** Cordoned and unreachable candidates are left out, with the reason in the result. */
+async function candidateFacts(hosts: string[], result: EvacuationResult): Promise<PlacementCandidate[]> {
+  const cordons = await control.getHostCordons({ hosts });
+  const candidates: PlacementCandidate[] = [];
+  await Promise.all(
+    hosts.map(async (host) => {
+      const cordon = cordons.find((c) => c.host === host);
+      if (cordon?.cordoned) {
+        result.excludedCandidates.push({
+          host,
+          reason: `cordoned${cordon.reason ? ` (${cordon.reason})` : ''}`,
+        });
+        return;
+      }
+      try {
+        const facts = await hostSteps(host).quick.describeHost();
+        candidates.push({
+          host,
+          freeMemoryBytes: facts.freeMemoryBytes,
+          freeDiskBytes: facts.freeBytes,
+          runtimes: facts.runtimes,
+          criuVersion: facts.criuVersion,
+        });
+      } catch (err) {
+        result.excludedCandidates.push({ host, reason: `unreachable: ${(err as Error).message}` });
+      }
+    }),
+  );
+  return candidates.sort((a, b) => a.host.localeCompare(b.host)); // deterministic order for placement
+}
+
+/** A deadline stops starting migrations that could not finish (estimate: the longest so far). */
+async function migrateAll(
+  req: EvacuateRequest,
+  queue: EvacuationRow[],
+  deadlineMs: number | undefined,
+  publish: () => void,
+): Promise<void> {
   const concurrency = req.concurrency ?? 2;
   const durations: number[] = [];
   const running = new Set<Promise<void>>();
@@ -181,45 +195,43 @@ export async function evacuateHost(req: EvacuateRequest): Promise<EvacuationResu
       row.cause = `less than the ${Math.round(estimate / 1000)} s a migration takes was left before ${req.deadline}`;
       continue;
     }
-    const task = migrateOne(row).finally(() => running.delete(task));
+    const began = Date.now();
+    const task = migrateOne(req, row, publish)
+      .then(() => void durations.push(Date.now() - began))
+      .finally(() => running.delete(task));
     running.add(task);
   }
   await Promise.all(running);
-  result.moved = result.rows.filter((r) => r.outcome === 'migrated').length;
-  result.totalMs = Date.now() - startedAt;
-  publish();
-  return result;
+}
 
-  async function migrateOne(row: EvacuationRow): Promise<void> {
-    row.outcome = 'migrating';
-    publish();
-    const began = Date.now();
-    try {
-      const child = await startChild(migrate, {
-        workflowId: migrationWorkflowId(row.runtime, req.host, row.workload),
-        args: [
-          {
-            workload: row.workload,
-            runtime: row.runtime,
-            source: req.host,
-            destination: row.destination!,
-            allowStartFresh: req.allowStartFresh,
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        staticSummary: `migrate ${row.runtime}/${row.workload}: ${req.host} → ${row.destination} (evacuation)`,
-      });
-      const r = await child.result();
-      row.outcome = r.outcome;
-      row.downtimeMs = r.downtimeMs;
-      if (r.cause) row.cause = `${r.cause.type}: ${r.cause.message}`;
-    } catch (err) {
-      row.outcome = 'not-started';
-      row.cause = (err as Error).message;
-    }
-    durations.push(Date.now() - began);
-    publish();
+/** One child migration; its row carries the outcome, or why it did not start. */
+async function migrateOne(req: EvacuateRequest, row: EvacuationRow, publish: () => void): Promise<void> {
+  row.outcome = 'migrating';
+  publish();
+  try {
+    const child = await startChild(migrate, {
+      workflowId: migrationWorkflowId(row.runtime, req.host, row.workload),
+      args: [
+        {
+          workload: row.workload,
+          runtime: row.runtime,
+          source: req.host,
+          destination: row.destination!,
+          allowStartFresh: req.allowStartFresh,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `migrate ${row.runtime}/${row.workload}: ${req.host} → ${row.destination} (evacuation)`,
+    });
+    const r = await child.result();
+    row.outcome = r.outcome;
+    row.downtimeMs = r.downtimeMs;
+    if (r.cause) row.cause = `${r.cause.type}: ${r.cause.message}`;
+  } catch (err) {
+    row.outcome = 'not-started';
+    row.cause = (err as Error).message;
   }
+  publish();
 }
 
 function details(r: EvacuationResult): string {

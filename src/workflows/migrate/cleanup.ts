@@ -1,0 +1,62 @@
+// What a migration removes, and when: before the freeze, after success, and later when a host
+// did not answer. Only what this migration put there.
+import { ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { isCancelled } from '../../domain/failures.js';
+import type { MigrationResult } from '../../domain/types.js';
+import { cleanupLeftovers } from '../cleanup-leftovers.js';
+import { bestEffort } from '../host-steps.js';
+import { nonCancellable, type Migration } from './context.js';
+
+/**
+ * The one ending of a migration that stops before anything was lost: the workload runs on the
+ * source, unfrozen (or was never frozen). Removes what the migration left on both hosts.
+ */
+export function endBeforeFreeze(m: Migration, err: unknown): Promise<MigrationResult> {
+  return nonCancellable(async () => {
+    await cleanUpDestinationBeforeFreeze(m);
+    // Presync and pre-copy rounds wrote on the source; a failed preflight wrote nothing there.
+    if (m.run.ran('presync'))
+      await bestEffort('remove the source images', m.src.quick.removeMigrationFiles({ migrationId: m.id }));
+    return m.run.finish(isCancelled(err) ? 'cancelled' : 'failed-before-freeze', err);
+  });
+}
+
+/** The destination preflight may have created the migration's folder even when the source's failed. */
+export async function cleanUpDestinationBeforeFreeze(m: Migration): Promise<void> {
+  // The preflight refused if a copy was running there: any copy now is the presync's.
+  await bestEffort('remove the destination images', m.dst.quick.removeMigrationFiles({ migrationId: m.id }));
+  if (m.run.ran('presync')) await bestEffort('remove the presynced files', m.dst.quick.removeWorkload(m.ref));
+}
+
+/** Success: the source copy and the images go; a cancel that arrives now is too late to matter. */
+export async function cleanUpAfterSuccess(m: Migration): Promise<void> {
+  const { req, what } = m;
+  const keepImages = req.keepImages ?? false;
+  await nonCancellable(() =>
+    m.run.phase('cleanup', () =>
+      bestEffort(
+        'cleanup after a successful migration (files remain)',
+        Promise.all([
+          m.src.cleanup.cleanupMigration.executeWithOptions(
+            { summary: `remove ${what} and its images from ${req.source}` },
+            [{ ...m.step, removeWorkloadFiles: true, keepImages }],
+          ),
+          m.dst.cleanup.cleanupMigration.executeWithOptions(
+            { summary: `remove images of ${what} from ${req.destination}` },
+            [{ ...m.step, removeWorkloadFiles: false, keepImages }],
+          ),
+        ]),
+      ),
+    ),
+  );
+}
+
+/** An abandoned child waits for the destination's worker to return, then removes the leftovers. */
+export async function cleanUpDestinationLater(m: Migration): Promise<void> {
+  await startChild(cleanupLeftovers, {
+    workflowId: `cleanup-${m.id}`,
+    args: [{ host: m.req.destination, workload: m.req.workload, runtime: m.req.runtime, migrationId: m.id }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `remove what migration ${m.id} left on ${m.req.destination} once it is back`,
+  });
+}

@@ -1,0 +1,158 @@
+// After the freeze, anything that fails puts the workload back on the source
+// (docs/failure-handling.md): first make sure no copy runs on the destination, then restore the
+// source from its local checkpoint. Never two running copies, never zero without saying so.
+import { CancellationScope, condition } from '@temporalio/workflow';
+import { describeCause, isCancelled } from '../../domain/failures.js';
+import { DEFAULT_VERIFY_WINDOW_MS, type Outcome } from '../../domain/types.js';
+import { bestEffort, succeeded } from '../host-steps.js';
+import { cleanUpDestinationLater } from './cleanup.js';
+import type { Migration } from './context.js';
+
+/** `restoreMayHaveRun`: some restore attempt started on the destination (fencing). */
+export function rollBack(m: Migration, restoreMayHaveRun: boolean): Promise<Outcome> {
+  const { req, what, run, dst } = m;
+  return run.phase('rollback', async () => {
+    run.say(`removing any copy of ${what} on ${req.destination}`);
+    const removal = () =>
+      (restoreMayHaveRun ? dst.fenced : dst.brief).removeWorkload.executeWithOptions(
+        { summary: `rollback: remove any copy of ${what} on ${req.destination}` },
+        [m.ref],
+      );
+    if (restoreMayHaveRun) {
+      if (!(await waitForDestinationOrOperator(m, removal))) return 'failed-needs-operator';
+      await bringPagesBack(m);
+      await bestEffort(
+        'remove the destination images',
+        dst.quick.removeMigrationFiles({ migrationId: m.id }),
+      );
+    } else if (await succeeded(removal())) {
+      await bringPagesBack(m);
+      await bestEffort(
+        'remove the destination images',
+        dst.quick.removeMigrationFiles({ migrationId: m.id }),
+      );
+    } else {
+      run.say(
+        `${req.destination} did not answer (no copy can run there: its restore never started); what the migration left there is removed when it is back (workflow cleanup-${m.id})`,
+      );
+      await cleanUpDestinationLater(m);
+    }
+    return restoreSource(m);
+  });
+}
+
+/**
+ * Resolves true once the destination confirmed it runs no copy, or an operator declared it
+ * down (`ferry resolve ID --destination-is-down`). Meanwhile the source stays stopped.
+ */
+async function waitForDestinationOrOperator(m: Migration, removal: () => Promise<void>): Promise<boolean> {
+  const { req, what, run } = m;
+  run.say(
+    `waiting for ${req.destination} to confirm that no copy of ${what} runs there before restarting it on ${req.source}. ` +
+      `If ${req.destination} is down for good, run: ferry resolve ${m.workflowId} --destination-is-down`,
+  );
+  let removalFailed: unknown;
+  const scope = new CancellationScope();
+  let done = false;
+  const removed = scope
+    .run(removal)
+    .then(() => true)
+    .catch((err) => {
+      if (!isCancelled(err)) removalFailed = err;
+      return false;
+    })
+    .finally(() => (done = true));
+  await condition(() => done || run.destinationDeclaredDown);
+  if (done && (await removed)) return true;
+  if (run.destinationDeclaredDown) {
+    scope.cancel();
+    run.say(
+      `the operator declared ${req.destination} down; restarting ${what} on ${req.source} without its confirmation (any copy there is removed when it is back: workflow cleanup-${m.id})`,
+    );
+    await cleanUpDestinationLater(m);
+    return true;
+  }
+  run.say(
+    `${req.destination} failed to remove its copy of ${what} (${describeCause(removalFailed).message}); ` +
+      `the source stays stopped to avoid two copies. Remove it there, then run: ferry resolve ${m.workflowId} --destination-is-down`,
+  );
+  await condition(() => run.destinationDeclaredDown);
+  return true;
+}
+
+/** Streamed mode: the source's checkpoint has no pages (they went to the destination). */
+export async function bringPagesBack(m: Migration): Promise<void> {
+  const { req, what, run } = m;
+  if (run.mode !== 'streamed') return;
+  run.say(`bringing the streamed memory pages of ${what} back from ${req.destination}`);
+  await m.dst.long.returnImages
+    .executeWithOptions({ summary: `rollback: return the streamed pages of ${what} to ${req.source}` }, [
+      { ...m.step, destination: req.source },
+    ])
+    .catch((err) =>
+      run.say(
+        `the pages of ${what} could not be brought back from ${req.destination}: ${describeCause(err).message}`,
+      ),
+    );
+}
+
+/** Puts the source back from its local checkpoint; the last resort is a fresh start. */
+export async function restoreSource(m: Migration): Promise<Outcome> {
+  const { req, what, run, src } = m;
+  run.say(`restoring ${what} on ${req.source} from its local checkpoint`);
+  try {
+    await src.long.restore.executeWithOptions(
+      { summary: `rollback: restore ${what} on ${req.source} from its checkpoint` },
+      [m.step],
+    );
+    await verifySource(m);
+  } catch (err) {
+    const why = describeCause(err).message;
+    if (!req.allowStartFresh) {
+      run.say(
+        `restoring the checkpoint on ${req.source} failed (${why}); ${what} is stopped. ${operatorHelp(m)}`,
+      );
+      return 'failed-needs-operator';
+    }
+    run.say(
+      `restoring the checkpoint on ${req.source} failed (${why}); STARTING ${what} FRESH: its in-memory state is LOST`,
+    );
+    return startFresh(m);
+  }
+  run.say(`${what} runs again on ${req.source} from its checkpoint`);
+  await bestEffort('remove the source images', src.quick.removeMigrationFiles({ migrationId: m.id }));
+  return 'rolled-back';
+}
+
+/** Only when the request allows it: the workload runs again, without its in-memory state. */
+async function startFresh(m: Migration): Promise<Outcome> {
+  const { req, what, src } = m;
+  try {
+    await src.long.startFresh.executeWithOptions(
+      { summary: `rollback: start ${what} fresh on ${req.source} (state lost)` },
+      [m.ref],
+    );
+    await verifySource(m);
+  } catch (err) {
+    m.run.say(
+      `starting ${what} fresh on ${req.source} failed too (${describeCause(err).message}); ${operatorHelp(m)}`,
+    );
+    return 'failed-needs-operator';
+  }
+  await bestEffort('remove the source images', src.quick.removeMigrationFiles({ migrationId: m.id }));
+  return 'restarted-fresh';
+}
+
+async function verifySource(m: Migration): Promise<void> {
+  await m.src.once.verify.executeWithOptions(
+    { summary: `rollback: verify ${m.what} runs on ${m.req.source}` },
+    [{ ...m.ref, windowMs: DEFAULT_VERIFY_WINDOW_MS }],
+  );
+}
+
+/** Where the kept checkpoint is and how to restore it by hand (the runtime's record says how). */
+export function operatorHelp(m: Migration): string {
+  const imagesDir = `STATE/migrations/${m.id}/images`;
+  const cmd = m.caps.manualRestore({ workload: m.req.workload, imagesDir });
+  return `The images are kept in ${imagesDir} on ${m.req.source} (STATE = its stateDir). To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
+}

@@ -1,0 +1,145 @@
+// The state of one migration run: progress (the query), result, figures and rollback notes.
+// Every stage writes here; the UI details and search attributes follow from it.
+import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { describeCause } from '../../domain/failures.js';
+import type { MigrationMode } from '../../domain/modes.js';
+import type {
+  MigrateRequest,
+  MigrationProgress,
+  MigrationResult,
+  Outcome,
+  Phase,
+  PhaseTiming,
+  ResolveSignal,
+} from '../../domain/types.js';
+import { recordMigrationMetrics } from '../metrics.js';
+import { SA } from '../search-attributes.js';
+import { outcomeHead, renderDetails } from './details.js';
+
+/** Outcomes that leave the workload without its state, or without a running copy. */
+const LOUD: readonly Outcome[] = ['restarted-fresh', 'failed-needs-operator', 'failed-postcopy-lost'];
+
+export class MigrationRun {
+  readonly progress: MigrationProgress;
+  readonly result: MigrationResult;
+  readonly figures: Partial<Record<Phase, string>> = {};
+  readonly rollbackNotes: string[] = [];
+  mode: MigrationMode = 'stop-and-copy';
+  /** Resident memory of the workload on the source, from its preflight. */
+  memoryBytes = 0;
+  /** The operator's word (`ferry resolve ID --destination-is-down`). */
+  destinationDeclaredDown = false;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly req: MigrateRequest,
+    migrationId: string,
+  ) {
+    const where = {
+      workload: req.workload,
+      runtime: req.runtime,
+      source: req.source,
+      destination: req.destination,
+    };
+    this.progress = { phase: 'validating', ...where, phases: [], bytesTransferred: 0 };
+    this.result = {
+      migrationId,
+      ...where,
+      outcome: 'failed-before-freeze',
+      totalMs: 0,
+      bytesTransferred: 0,
+      phases: this.progress.phases,
+      criu: {},
+      criuVersions: {},
+    };
+    upsertSearchAttributes([
+      { key: SA.workload, value: req.workload },
+      { key: SA.runtime, value: req.runtime },
+      { key: SA.source, value: req.source },
+      { key: SA.destination, value: req.destination },
+    ]);
+  }
+
+  onResolve(s: ResolveSignal): void {
+    if (!s.destinationIsDown) return;
+    this.destinationDeclaredDown = true;
+    log.warn('operator declared the destination down', { destination: this.req.destination });
+  }
+
+  /** Runs one phase: timed, shown in the UI and the search attributes. */
+  async phase<T>(name: Phase, work: () => Promise<T>): Promise<T> {
+    this.progress.phase = name;
+    upsertSearchAttributes([{ key: SA.phase, value: name }]);
+    const timing: PhaseTiming = { phase: name, startedAtMs: Date.now(), durationMs: 0 };
+    this.progress.phases.push(timing);
+    this.refresh();
+    try {
+      return await work();
+    } finally {
+      timing.durationMs = Date.now() - timing.startedAtMs;
+      this.refresh();
+    }
+  }
+
+  ran(phase: Phase): boolean {
+    return this.progress.phases.some((p) => p.phase === phase);
+  }
+
+  sent(bytes: number): void {
+    this.progress.bytesTransferred += bytes;
+  }
+
+  /** A rollback step, numbered in the UI and joined into the result. */
+  say(note: string): void {
+    this.progress.rollback = note;
+    this.rollbackNotes.push(note);
+    this.refresh();
+  }
+
+  refresh(head?: string): void {
+    setCurrentDetails(
+      renderDetails(
+        {
+          progress: this.progress,
+          figures: this.figures,
+          rollbackNotes: this.rollbackNotes,
+          precopy: this.result.precopy,
+        },
+        head,
+      ),
+    );
+  }
+
+  /** The end of every path: the outcome recorded everywhere it is read. */
+  finish(outcome: Outcome, cause?: unknown): MigrationResult {
+    const r = this.result;
+    r.outcome = outcome;
+    if (cause !== undefined) r.cause = describeCause(cause);
+    if (this.rollbackNotes.length) r.rollback = this.rollbackNotes.join(' → ');
+    r.totalMs = Date.now() - this.startedAt;
+    r.bytesTransferred = this.progress.bytesTransferred;
+    this.progress.phase = outcome === 'migrated' ? 'done' : 'failed';
+    upsertSearchAttributes([
+      { key: SA.phase, value: this.progress.phase },
+      { key: SA.outcome, value: outcome },
+    ]);
+    this.refresh(outcomeHead(r));
+    const what = `${r.runtime}/${r.workload}`;
+    if (LOUD.includes(outcome))
+      log.error(`migration of ${what} ended ${outcome}`, {
+        rollback: this.progress.rollback,
+        cause: r.cause,
+      });
+    recordMigrationMetrics(r);
+    log.info(`migration of ${what} ended ${outcome}`, {
+      outcome,
+      source: r.source,
+      destination: r.destination,
+      downtimeMs: r.downtimeMs,
+      totalMs: r.totalMs,
+      bytesTransferred: r.bytesTransferred,
+      ...(r.cause ? { cause: r.cause.type } : {}),
+    });
+    return r;
+  }
+}
