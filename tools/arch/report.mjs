@@ -5,27 +5,9 @@ import ts from 'typescript';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, relative, dirname, resolve, sep } from 'node:path';
 
-/**
- * The layer order, lowest first: a folder may import its own layer and the ones below it.
- * Same-rank folders may import each other only where listed in SAME_RANK_ALLOWED.
- */
-export const LAYERS = [
-  ['domain'],
-  ['exec', 'config', 'observability'],
-  ['criu', 'transfer'],
-  ['runtimes'],
-  ['activities'],
-  ['workflows'],
-  ['client', 'workers'],
-  ['dev'],
-  ['serve'],
-  ['cli', 'bench', 'precopy-proof'],
-];
+import { LAYERS, layerOf } from './layers.mjs';
 
-export function layerOf(folder) {
-  const i = LAYERS.findIndex((l) => l.includes(folder));
-  return i < 0 ? undefined : i;
-}
+export { LAYERS, layerOf };
 
 function listTs(dir) {
   const out = [];
