@@ -1,6 +1,6 @@
 import { CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile } from 'node:fs/promises';
-import { waitForCommands } from './stale-commands.js';
+import { waitForCommands } from '../host/stale-commands.js';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
@@ -10,7 +10,7 @@ import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';
 import { precopyParentLink } from '../domain/precopy.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 
 export function checkpointActivities(ctx: HostContext) {

@@ -5,12 +5,12 @@ import type { LazyDumpResult } from '../domain/types.js';
 import { lazyDumpState } from '../criu/lazy.js';
 import { criuRootCause } from '../criu/log.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';
-import { commandsMentioning, killCommands } from './stale-commands.js';
+import { commandsMentioning, killCommands } from '../host/stale-commands.js';
 
 const POLL_MS = 500;
 

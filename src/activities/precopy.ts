@@ -4,11 +4,11 @@ import { ferryFailure } from '../domain/failures.js';
 import path from 'node:path';
 import { precopyParentLink, type PrecopyRound } from '../domain/precopy.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { PreDumpInput } from './inputs.js';
-import { waitForCommands } from './stale-commands.js';
+import { waitForCommands } from '../host/stale-commands.js';
 
 export function precopyActivities(ctx: HostContext) {
   return {

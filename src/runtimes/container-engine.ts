@@ -3,7 +3,7 @@
 import type { RuntimeName } from '../domain/names.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { fromContainerLabels, toContainerLabels } from './container-labels.js';
-import { treeRssBytes } from './procfs.js';
+import { treeRssBytes } from '../host/procfs.js';
 import type { SpawnOptions, Unfit } from './runtime.js';
 
 /** The part of `podman|docker container inspect` both engines print alike. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CriuOptions, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
-import { directorySize } from '../activities/disk-usage.js';
+import { directorySize } from '../host/disk-usage.js';
+import type { DockerSettings } from '../host/engine-settings.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
 import {
@@ -25,13 +26,6 @@ import type {
   WorkloadRuntime,
 } from './runtime.js';
 import { readJson, removeTree, writeJsonAtomic } from './workload-files.js';
-
-export interface DockerSettings {
-  socket: string;
-  client: string;
-  /** The --criu-work-root of dockerd's runc wrapper (bin/ferry-docker-runc), if it has one. */
-  criuWorkRoot?: string;
-}
 
 /** The parts of `docker inspect` ferry reads and recreates. */
 export interface DockerInspect extends EngineInspect {

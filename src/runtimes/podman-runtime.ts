@@ -9,7 +9,8 @@ import type {
   WorkloadNeeds,
 } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
-import { directorySize } from '../activities/disk-usage.js';
+import { directorySize } from '../host/disk-usage.js';
+import type { PodmanSettings } from '../host/engine-settings.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { CommandError, run } from '../exec/run.js';
 import {
@@ -31,12 +32,6 @@ import type {
   WorkloadRuntime,
 } from './runtime.js';
 import { removeTree } from './workload-files.js';
-
-export interface PodmanSettings {
-  root?: string;
-  runroot?: string;
-  containersConf?: string;
-}
 
 interface PodmanInspect extends EngineInspect {
   Name: string;

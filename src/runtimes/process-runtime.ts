@@ -8,8 +8,8 @@ import { explainCriuFailure } from '../criu/criu.js';
 import { isPidBusy } from '../criu/log.js';
 import { startUnderShim } from './shim.js';
 import { pageServerArgs, readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
-import { directorySize } from '../activities/disk-usage.js';
-import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
+import { directorySize } from '../host/disk-usage.js';
+import { fdTarget, isAlive, processStartTime, treeRssBytes } from '../host/procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,

@@ -9,12 +9,12 @@ import { cgroupsPathFor, labelsFromAnnotations, ociConfig, withCgroupsPath } fro
 import { buildBusyboxRootfs } from './rootfs.js';
 import { startUnderShim } from './shim.js';
 import { readRestoreStats, runDump } from './criu-steps.js';
-import { treeRssBytes } from './procfs.js';
+import type { PageServerAddress } from '../domain/page-server.js';
+import { treeRssBytes } from '../host/procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
   PreDumpFolders,
-  PageServerAddress,
   RestoreOptions,
   RestoreOutcome,
   RuntimeContext,
@@ -26,11 +26,11 @@ import { criuFlags } from './needs.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
-import { directorySize } from '../activities/disk-usage.js';
+import { directorySize } from '../host/disk-usage.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
 import { startListening, startUntilReady } from '../criu/ready-command.js';
-import { killCommands } from '../activities/stale-commands.js';
+import { killCommands } from '../host/stale-commands.js';
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;

@@ -6,9 +6,9 @@ import type {
   WorkloadInfo,
   WorkloadNeeds,
 } from '../domain/types.js';
-import type { HostPaths } from './host-paths.js';
-import type { PodmanSettings } from './podman-runtime.js';
-import type { DockerSettings } from './docker-runtime.js';
+import type { PageServerAddress } from '../domain/page-server.js';
+import type { DockerSettings, PodmanSettings } from '../host/engine-settings.js';
+import type { HostPaths } from '../host/host-paths.js';
 
 export interface RuntimeContext {
   host: string;
@@ -29,12 +29,8 @@ export interface RestoreOutcome {
   logPath: string;
 }
 
-/** Where the final dump sends memory pages instead of the local images folder. */
-export interface PageServerAddress {
-  address: string;
-  port: number;
-}
 export interface CheckpointOptions extends CriuOptions {
+  /** Streamed: where the final dump sends memory pages instead of the local images folder. */
   pageServer?: PageServerAddress;
   /**
    * The last pre-copy round's folder, relative to the images folder: only pages dirtied since

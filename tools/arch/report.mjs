@@ -11,7 +11,7 @@ import { join, relative, dirname, resolve, sep } from 'node:path';
  */
 export const LAYERS = [
   ['domain'],
-  ['exec', 'config', 'observability'],
+  ['exec', 'config', 'observability', 'host'],
   ['criu', 'transfer'],
   ['runtimes'],
   ['activities'],
