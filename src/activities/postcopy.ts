@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canRun } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
 import type { LazyDumpResult } from '../domain/types.js';
 import { lazyDumpState } from '../criu/lazy.js';
@@ -34,7 +35,8 @@ export function postcopyActivities(ctx: HostContext) {
       const earlier = await readJson<LazyDumpResult>(f.result);
       if (earlier && (await dumpRuns(f.images))) return earlier;
       const runtime = ctx.runtime(input.runtime);
-      if (!runtime.startLazyCheckpoint)
+      // The record decides; the member check only narrows the type.
+      if (!canRun(runtime.capabilities, 'postcopy') || !runtime.startLazyCheckpoint)
         throw ferryFailure(ErrorType.ModeUnavailable, `${input.runtime} workloads cannot be dumped lazily`);
       await ctx.faults.at('before-checkpoint', input.workload);
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });

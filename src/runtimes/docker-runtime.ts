@@ -1,8 +1,9 @@
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
-import type { CriuOptions, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
+import type { WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
+import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
 import { directorySize } from '../host/disk-usage.js';
 import type { DockerSettings } from '../host/engine-settings.js';
 import { explainCriuFailure } from '../criu/criu.js';
@@ -66,6 +67,7 @@ const LOG = 'docker-json.log';
  */
 export class DockerRuntime implements WorkloadRuntime {
   readonly name = 'docker' as const;
+  readonly capabilities = DOCKER_CAPABILITIES;
   private dataRoot?: string;
   constructor(
     private readonly ctx: RuntimeContext,
@@ -173,12 +175,7 @@ export class DockerRuntime implements WorkloadRuntime {
     return (await this.inspect(name))!;
   }
 
-  async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
-    if (opts.tcpEstablished || opts.fileLocks)
-      throw ferryFailure(
-        ErrorType.InvalidInput,
-        'docker checkpoints cannot pass --tcp-established or --file-locks to CRIU',
-      );
+  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
     const c = await this.inspectRaw(name);
     if (!c?.State.Running)
       throw ferryFailure(

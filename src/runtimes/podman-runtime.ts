@@ -9,6 +9,7 @@ import type {
   WorkloadNeeds,
 } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
+import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
 import { directorySize } from '../host/disk-usage.js';
 import type { PodmanSettings } from '../host/engine-settings.js';
 import { explainCriuFailure } from '../criu/criu.js';
@@ -21,7 +22,8 @@ import {
   type EngineInspect,
 } from './container-engine.js';
 import { DEV_IMAGE } from './dev-image.js';
-import { criuFlags, missingHostPaths } from './needs.js';
+import { criuFlags } from './criu-options.js';
+import { missingHostPaths } from './needs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import type {
   CheckpointOutcome,
@@ -55,6 +57,7 @@ const ARCHIVE = 'podman-checkpoint.tar';
  */
 export class PodmanRuntime implements WorkloadRuntime {
   readonly name = 'podman' as const;
+  readonly capabilities = PODMAN_CAPABILITIES;
   constructor(
     private readonly ctx: RuntimeContext,
     private readonly settings: PodmanSettings = {},

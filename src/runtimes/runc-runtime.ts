@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
+import { RUNC_CAPABILITIES } from './runc-capabilities.js';
 import { CommandError, run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { cgroupsPathFor, labelsFromAnnotations, ociConfig, withCgroupsPath } from './oci-config.js';
@@ -22,7 +23,7 @@ import type {
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
-import { criuFlags } from './needs.js';
+import { criuFlags } from './criu-options.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
@@ -50,6 +51,7 @@ interface RuncState {
  */
 export class RuncRuntime implements WorkloadRuntime {
   readonly name = 'runc' as const;
+  readonly capabilities = RUNC_CAPABILITIES;
   constructor(private readonly ctx: RuntimeContext) {}
 
   private bundle(name: string): string {
@@ -163,13 +165,14 @@ export class RuncRuntime implements WorkloadRuntime {
   ): Promise<CheckpointOutcome> {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
-    const pageServer = opts.pageServer
-      ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`]
-      : [];
     return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, [
-      ...pageServer,
+      ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
       ...criuFlags(opts),
     ]);
+  }
+
+  pageServerArgs(server: PageServerAddress): string[] {
+    return ['--page-server', `${server.address}:${server.port}`];
   }
 
   /** runc turns on memory tracking itself for --pre-dump and --parent-path (relative to the images). */
