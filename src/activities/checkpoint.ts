@@ -1,16 +1,17 @@
 import { CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile } from 'node:fs/promises';
-import { waitForCommands } from './stale-commands.js';
+import { waitForCommands } from '../host/stale-commands.js';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { CheckpointResult, CriuDumpStats } from '../domain/types.js';
 import { readDumpStats } from '../runtimes/criu-steps.js';
+import { refuseUnsupportedCriuOptions } from '../runtimes/criu-options.js';
 import { ferryFailure } from '../domain/failures.js';
 import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';
 import { precopyParentLink } from '../domain/precopy.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 
 export function checkpointActivities(ctx: HostContext) {
@@ -46,6 +47,8 @@ export function checkpointActivities(ctx: HostContext) {
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
+      // The one gate for every runtime: CRIU options its checkpoint cannot pass are refused.
+      refuseUnsupportedCriuOptions(runtime.capabilities, input.criu);
       const frozenAtMs = Date.now();
       const outcome = await withHeartbeat(
         () =>

@@ -1,6 +1,6 @@
 import { removeTree } from '../runtimes/workload-files.js';
 import type { HostContext } from './host-context.js';
-import { killCommands } from './stale-commands.js';
+import { killCommands } from '../host/stale-commands.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { CleanupInput, MigrationStepInput, WorkloadRef } from './inputs.js';

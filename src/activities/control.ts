@@ -1,11 +1,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import {
-  cordonQuery,
+  CORDON_QUERY,
   cordonWorkflowId,
-  setCordonSignal,
+  HOST_CORDON_WORKFLOW,
+  SET_CORDON_SIGNAL,
+  type CordonChange,
   type CordonState,
-} from '../workflows/host-cordon.js';
+} from '../domain/cordon.js';
 
 /** Sets a host's cordon: signals its entity workflow, starting it if needed. */
 export async function setCordon(
@@ -14,19 +16,21 @@ export async function setCordon(
   cordoned: boolean,
   reason?: string,
 ): Promise<void> {
-  await client.workflow.signalWithStart('hostCordon', {
+  const initial: CordonState = { host, cordoned: false };
+  const change: CordonChange = { cordoned, reason };
+  await client.workflow.signalWithStart(HOST_CORDON_WORKFLOW, {
     workflowId: cordonWorkflowId(host),
     taskQueue: WORKFLOW_TASK_QUEUE,
-    args: [{ host, cordoned: false }],
-    signal: setCordonSignal,
-    signalArgs: [{ cordoned, reason }],
+    args: [initial],
+    signal: SET_CORDON_SIGNAL,
+    signalArgs: [change],
     staticSummary: `cordon state of host ${host}`,
   });
 }
 
 export async function getCordon(client: Client, host: string): Promise<CordonState> {
   try {
-    return await client.workflow.getHandle(cordonWorkflowId(host)).query(cordonQuery);
+    return await client.workflow.getHandle(cordonWorkflowId(host)).query<CordonState>(CORDON_QUERY);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { host, cordoned: false };
     throw err;

@@ -3,7 +3,7 @@ import { findHost } from '../config/schema.js';
 import { ErrorType } from '../domain/errors.js';
 import type { RuntimeName } from '../domain/names.js';
 import { createRuntime, type WorkloadRuntime } from '../runtimes/index.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import { HostPaths } from '../host/host-paths.js';
 import { ferryFailure } from '../domain/failures.js';
 import { FaultInjection } from './fault-injection.js';
 

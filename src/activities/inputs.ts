@@ -1,7 +1,7 @@
 import type { RequestedMode } from '../domain/modes.js';
 import type { CriuOptions } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
-import type { PageServerAddress } from '../runtimes/runtime.js';
+import type { PageServerAddress } from '../domain/page-server.js';
 
 export interface WorkloadRef {
   workload: string;

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
 import { startPageServer, stopPageServer } from '../criu/page-server.js';
-import type { PageServerAddress } from '../runtimes/runtime.js';
+import type { PageServerAddress } from '../domain/page-server.js';
 import { ferryFailure } from '../domain/failures.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';

@@ -1,16 +1,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canRun } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
 import type { LazyDumpResult } from '../domain/types.js';
 import { lazyDumpState } from '../criu/lazy.js';
 import { criuRootCause } from '../criu/log.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';
-import { commandsMentioning, killCommands } from './stale-commands.js';
+import { commandsMentioning, killCommands } from '../host/stale-commands.js';
 
 const POLL_MS = 500;
 
@@ -34,7 +35,8 @@ export function postcopyActivities(ctx: HostContext) {
       const earlier = await readJson<LazyDumpResult>(f.result);
       if (earlier && (await dumpRuns(f.images))) return earlier;
       const runtime = ctx.runtime(input.runtime);
-      if (!runtime.startLazyCheckpoint)
+      // The record decides; the member check only narrows the type.
+      if (!canRun(runtime.capabilities, 'postcopy') || !runtime.startLazyCheckpoint)
         throw ferryFailure(ErrorType.ModeUnavailable, `${input.runtime} workloads cannot be dumped lazily`);
       await ctx.faults.at('before-checkpoint', input.workload);
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });

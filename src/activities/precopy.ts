@@ -1,14 +1,18 @@
 import { mkdir } from 'node:fs/promises';
+import { canRun } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
+import type { MigrationMode } from '../domain/modes.js';
+import { RUNTIMES } from '../domain/names.js';
 import { ferryFailure } from '../domain/failures.js';
 import path from 'node:path';
 import { precopyParentLink, type PrecopyRound } from '../domain/precopy.js';
+import { CAPABILITIES } from '../runtimes/capabilities.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
-import { directorySize, makePrivate } from './disk-usage.js';
+import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { PreDumpInput } from './inputs.js';
-import { waitForCommands } from './stale-commands.js';
+import { waitForCommands } from '../host/stale-commands.js';
 
 export function precopyActivities(ctx: HostContext) {
   return {
@@ -24,12 +28,14 @@ export function precopyActivities(ctx: HostContext) {
       const done = await readJson<PrecopyRound>(resultFile);
       if (done) return done;
       const runtime = ctx.runtime(input.runtime);
-      const preDump = runtime.preDump?.bind(runtime);
-      if (!preDump)
+      // The record decides; the member check only narrows the type (the capability test keeps
+      // the two in step).
+      if (!canRun(runtime.capabilities, 'precopy') || !runtime.preDump)
         throw ferryFailure(
           ErrorType.ModeUnavailable,
-          `${input.runtime} cannot run pre-copy rounds (only runc and process workloads can)`,
+          `${input.runtime} cannot run pre-copy rounds (only ${runtimesThatCan('precopy')} workloads can)`,
         );
+      const preDump = runtime.preDump.bind(runtime);
       await waitForCommands(images, 10 * 60_000);
       await removeTree(images);
       await removeTree(work);
@@ -63,4 +69,9 @@ export function precopyActivities(ctx: HostContext) {
       return round;
     },
   };
+}
+
+/** "runc and process": the runtimes whose record lets mode run. */
+function runtimesThatCan(mode: MigrationMode): string {
+  return RUNTIMES.filter((r) => canRun(CAPABILITIES[r], mode)).join(' and ');
 }

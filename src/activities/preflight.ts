@@ -5,6 +5,7 @@ import type { HostFacts, PreflightSourceResult, WorkloadInfo, WorkloadNeeds } fr
 import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from '../domain/failures.js';
+import type { WorkloadRuntime } from '../runtimes/runtime.js';
 import type { HostContext } from './host-context.js';
 import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } from './inputs.js';
 import { lazyDumpUnavailable } from '../criu/lazy.js';
@@ -69,7 +70,8 @@ export function preflightActivities(ctx: HostContext) {
           ErrorType.NotMovable,
           `${ref.runtime}/${ref.workload} on ${ctx.host.name} cannot be migrated: ${problems.join('; ')}`,
         );
-      if (ref.mode === 'postcopy') facts.postcopyUnavailable = await lazyDumpUnavailable(ctx.host.name);
+      if (ref.mode === 'postcopy')
+        facts.postcopyUnavailable = await postcopyRefused(runtime, () => lazyDumpUnavailable(ctx.host.name));
       return { facts, workload: info };
     },
 
@@ -101,10 +103,23 @@ export function preflightActivities(ctx: HostContext) {
       // Images hold process memory: their folders are private from the start.
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
-      if (input.mode === 'postcopy') facts.postcopyUnavailable = await postcopyUnavailable(facts);
+      if (input.mode === 'postcopy')
+        facts.postcopyUnavailable = await postcopyRefused(runtime, () => postcopyUnavailable(facts));
       return facts;
     },
   };
+}
+
+/**
+ * Why post-copy cannot run here for this runtime, or undefined. The record answers first: where
+ * it says no, no host probe can change that (and chooseMode refuses with the record's reason).
+ */
+async function postcopyRefused(
+  runtime: WorkloadRuntime,
+  probe: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const mode = runtime.capabilities.modes.postcopy;
+  return mode === true ? probe() : mode;
 }
 
 /** Why this host cannot restore lazily (post-copy), or undefined: a live probe. */

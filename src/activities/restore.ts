@@ -4,7 +4,7 @@ import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { RestoreInput, WorkloadRef } from './inputs.js';
-import { waitForCommands } from './stale-commands.js';
+import { waitForCommands } from '../host/stale-commands.js';
 
 export function restoreActivities(ctx: HostContext) {
   return {

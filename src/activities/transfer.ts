@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { access, mkdir } from 'node:fs/promises';
-import { killCommands } from './stale-commands.js';
+import { killCommands } from '../host/stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';

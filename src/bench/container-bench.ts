@@ -15,7 +15,7 @@ import { BENCH_ENV } from './bench-env.js';
 import { REPO_ROOT, toolsPath } from '../dev/dev-layout.js';
 import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
 import { run } from '../exec/run.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import { HostPaths } from '../host/host-paths.js';
 import { createArgs, type DockerInspect } from '../runtimes/docker-runtime.js';
 import type { WorkloadRuntime } from '../runtimes/runtime.js';
 import { rsyncPush, type SshOptions } from '../transfer/rsync.js';

@@ -13,7 +13,7 @@ import { devDown, devUp } from '../dev/dev-env.js';
 import { REPO_ROOT, toolsPath } from '../dev/dev-layout.js';
 import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
 import { run } from '../exec/run.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import { HostPaths } from '../host/host-paths.js';
 import { startUnderShim } from '../runtimes/shim.js';
 import { cgroupsPathFor, withCgroupsPath } from '../runtimes/oci-config.js';
 import { rsyncPush, type SshOptions } from '../transfer/rsync.js';

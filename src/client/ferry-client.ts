@@ -24,7 +24,7 @@ import type { migrate } from '../workflows/migrate/migrate.js';
 import type { evacuateHost, EvacuateRequest, EvacuationResult } from '../workflows/evacuate-host.js';
 import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-host.js';
 import { getCordon, setCordon } from '../activities/control.js';
-import type { CordonState } from '../workflows/host-cordon.js';
+import type { CordonState } from '../domain/cordon.js';
 
 /**
  * Why a request was refused: `invalid` (bad or unknown names, bad options), `conflict` (one of

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startUntilReady } from './ready-command.js';
-import type { PageServerAddress } from '../runtimes/runtime.js';
+import type { PageServerAddress } from '../domain/page-server.js';
 
 /**
  * CRIU's lazy page server sizes its tee pipe with F_SETPIPE_SZ to PIPE_MAX_SIZE pages

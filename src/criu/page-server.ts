@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { PageServerAddress } from '../runtimes/runtime.js';
-import { killCommands } from '../activities/stale-commands.js';
+import type { PageServerAddress } from '../domain/page-server.js';
+import { killCommands } from '../host/stale-commands.js';
 import { startListening, startUntilReady } from './ready-command.js';
 
 /** A page server never outlives this, even if its worker dies (the dump takes seconds). */

@@ -28,7 +28,7 @@ export interface DetachedStart {
  * Starts a long-lived CRIU (or runc) command detached from this worker, under `timeout` so that
  * it never outlives deadlineS even if the worker dies, and resolves once it writes to its
  * status fd (fd 3: `--status-fd 3`), or when it ends without doing so. It is found again later
- * by a path unique to the migration in its command line (stale-commands.ts).
+ * by a path unique to the migration in its command line (src/host/stale-commands.ts).
  *
  * stdout and stderr go to stderrFile, never to a pipe that dies with this worker (runc would
  * get SIGPIPE and take its CRIU along).

@@ -1,10 +1,9 @@
 import { access, constants, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../exec/run.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import { HostPaths } from '../host/host-paths.js';
 import { buildBusyboxRootfs } from '../runtimes/rootfs.js';
-import type { DockerSettings } from '../runtimes/docker-runtime.js';
-import type { PodmanSettings } from '../runtimes/podman-runtime.js';
+import type { DockerSettings, PodmanSettings } from '../host/engine-settings.js';
 import { DEV_IMAGE_REF } from '../runtimes/dev-image.js';
 import { unmountUnder } from '../runtimes/mounts.js';
 import type { DevLayout } from './dev-layout.js';

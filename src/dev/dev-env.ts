@@ -6,7 +6,7 @@ import { loadConfig } from '../config/schema.js';
 import { checkName, hostTaskQueue, RUNTIMES } from '../domain/names.js';
 import { run } from '../exec/run.js';
 import { createRuntime } from '../runtimes/index.js';
-import { HostPaths } from '../runtimes/host-paths.js';
+import { HostPaths } from '../host/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { unmountUnder } from '../runtimes/mounts.js';
 import { removeCgroupTree } from '../runtimes/cgroups.js';

@@ -1,10 +1,28 @@
-// What the podman and docker adapters share: both CLIs list containers the same way and their
-// `inspect` records agree on the fields ferry reads.
-import type { RuntimeName } from '../domain/names.js';
-import type { WorkloadInfo } from '../domain/types.js';
+// What the podman and docker adapters share: both CLIs list, inspect, log, run, start and
+// remove containers alike, and their `inspect` records agree on the fields ferry reads. Each
+// adapter keeps its own engine call, availability check, notMovable and checkpoint/restore.
+import type { RuntimeCapabilities } from '../domain/capabilities.js';
+import { ErrorType } from '../domain/errors.js';
+import { ferryFailure } from '../domain/failures.js';
+import type { WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
+import { CommandError, type RunResult } from '../exec/run.js';
+import { treeRssBytes } from '../host/procfs.js';
 import { fromContainerLabels, toContainerLabels } from './container-labels.js';
-import { treeRssBytes } from './procfs.js';
-import type { SpawnOptions, Unfit } from './runtime.js';
+import { DEV_IMAGE } from './dev-image.js';
+import { missingHostPaths } from './needs.js';
+import type {
+  CheckpointOptions,
+  CheckpointOutcome,
+  RestoreOptions,
+  RestoreOutcome,
+  RuntimeContext,
+  SpawnOptions,
+  Unfit,
+  WorkloadRuntime,
+} from './runtime.js';
+import { removeTree } from './workload-files.js';
+
+export type EngineName = 'podman' | 'docker';
 
 /** The part of `podman|docker container inspect` both engines print alike. */
 export interface EngineInspect {
@@ -13,34 +31,15 @@ export interface EngineInspect {
   Mounts?: { Type: string; Source: string; Destination: string; Name?: string }[];
 }
 
+/** How long an engine's checkpoint may take (it freezes and dumps the whole container). */
+export const ENGINE_CHECKPOINT_TIMEOUT_MS = 10 * 60_000;
+
 /** Container names from `ps -a --format {{.Names}}`. */
 export function containerNames(psOutput: string): string[] {
   return psOutput
     .split('\n')
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-/** A container's WorkloadInfo: state, memory, ferry labels, and what it needs on a destination. */
-export async function engineWorkloadInfo(
-  runtime: RuntimeName,
-  name: string,
-  c: EngineInspect,
-  image: string,
-): Promise<WorkloadInfo> {
-  const running = c.State.Running;
-  return {
-    name,
-    runtime,
-    running,
-    pid: running ? c.State.Pid : undefined,
-    rssBytes: running ? await treeRssBytes(c.State.Pid) : undefined,
-    labels: fromContainerLabels(c.Config.Labels),
-    needs: {
-      image,
-      hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
-    },
-  };
 }
 
 /** `run` arguments of a dev-environment container: detached, no network, ferry's labels. */
@@ -59,25 +58,148 @@ export function runArgs(name: string, opts: SpawnOptions, defaultImage: string):
   ];
 }
 
-/** The destination lacks the container's image: what to run to fix it. */
-export async function missingImage(
-  engine: 'podman' | 'docker',
-  host: string,
-  image: string | undefined,
-  exists: (image: string) => Promise<unknown>,
-  recreatedBy: string,
-): Promise<Unfit[]> {
-  if (!image) return [];
-  const has = await exists(image).then(
-    () => true,
-    () => false,
-  );
-  return has
-    ? []
-    : [
-        {
-          type: 'ImageMissing',
-          message: `${engine} image ${image} is not on ${host}: load it there first (${engine} load -i IMAGE.tar, ${engine} pull, or in the dev environment: ferry dev load-image --host ${host}); ${recreatedBy}`,
-        },
-      ];
+/**
+ * A container engine's CLI behind WorkloadRuntime. Subclasses say how to call their engine and
+ * where its commands differ (the abstract members); everything else is the same command lines.
+ */
+export abstract class ContainerEngineRuntime<I extends EngineInspect> implements WorkloadRuntime {
+  abstract readonly name: EngineName;
+  abstract readonly capabilities: RuntimeCapabilities;
+  constructor(protected readonly ctx: RuntimeContext) {}
+
+  /** One call of the engine's CLI with this host's settings (an argument array, no shell). */
+  protected abstract engine(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** What the engine writes to stderr when a container does not exist. */
+  protected abstract readonly noSuchContainer: RegExp;
+  /** `container inspect NAME` arguments that make it print JSON (docker does by default). */
+  protected abstract readonly inspectFormat: readonly string[];
+  /** The image a container runs, as its inspect record names it. */
+  protected abstract imageOf(c: I): string;
+  /** An engine command that fails when an image is absent, and what restore does with the image. */
+  protected abstract readonly imageCheck: { args: (image: string) => string[]; recreatedBy: string };
+  /** `rm -f` options that remove a running container at once (podman would wait its stop timeout). */
+  protected abstract readonly removeAtOnce: readonly string[];
+
+  abstract unavailableReason(): Promise<string | undefined>;
+  abstract notMovable(name: string): Promise<string[]>;
+  abstract checkpoint(
+    name: string,
+    migrationId: string,
+    opts?: CheckpointOptions,
+  ): Promise<CheckpointOutcome>;
+  abstract restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
+
+  protected async inspectRaw(name: string): Promise<I | undefined> {
+    try {
+      const { stdout } = await this.engine(['container', 'inspect', name, ...this.inspectFormat]);
+      return (JSON.parse(stdout) as I[])[0];
+    } catch (err) {
+      if (err instanceof CommandError && this.noSuchContainer.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<WorkloadInfo[]> {
+    const { stdout } = await this.engine(['ps', '-a', '--format', '{{.Names}}']);
+    const infos = await Promise.all(containerNames(stdout).map((n) => this.inspect(n)));
+    return infos.filter((i): i is WorkloadInfo => i !== undefined);
+  }
+
+  /** State, memory, ferry labels, and what the container needs on a destination. */
+  async inspect(name: string): Promise<WorkloadInfo | undefined> {
+    const c = await this.inspectRaw(name);
+    if (!c) return undefined;
+    const running = c.State.Running;
+    return {
+      name,
+      runtime: this.name,
+      running,
+      pid: running ? c.State.Pid : undefined,
+      rssBytes: running ? await treeRssBytes(c.State.Pid) : undefined,
+      labels: fromContainerLabels(c.Config.Labels),
+      needs: {
+        image: this.imageOf(c),
+        hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
+      },
+    };
+  }
+
+  async output(name: string): Promise<string> {
+    const r = await this.engine(['logs', name]).catch(() => ({ stdout: '', stderr: '' }));
+    return r.stdout + (r.stdout && r.stderr ? '\n' : '') + r.stderr;
+  }
+
+  async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
+    return [...(await this.missingImage(needs.image)), ...(await missingHostPaths(needs, this.ctx.host))];
+  }
+
+  /** The destination lacks the container's image: what to run to fix it. */
+  private async missingImage(image: string | undefined): Promise<Unfit[]> {
+    if (!image) return [];
+    const has = await this.engine(this.imageCheck.args(image)).then(
+      () => true,
+      () => false,
+    );
+    const engine = this.name;
+    const host = this.ctx.host;
+    return has
+      ? []
+      : [
+          {
+            type: 'ImageMissing',
+            message: `${engine} image ${image} is not on ${host}: load it there first (${engine} load -i IMAGE.tar, ${engine} pull, or in the dev environment: ferry dev load-image --host ${host}); ${this.imageCheck.recreatedBy}`,
+          },
+        ];
+  }
+
+  async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
+    await this.engine(runArgs(name, opts, DEV_IMAGE[this.name]));
+    return (await this.inspect(name))!;
+  }
+
+  async startFresh(name: string): Promise<WorkloadInfo> {
+    if (!(await this.inspectRaw(name)))
+      throw ferryFailure(
+        ErrorType.WorkloadNotFound,
+        `no ${this.name} container ${name} on ${this.ctx.host} to start fresh`,
+      );
+    await this.engine(['start', name]);
+    return (await this.inspect(name))!;
+  }
+
+  async stop(name: string): Promise<void> {
+    if (!(await this.inspectRaw(name))) return;
+    await this.engine(['rm', '-f', ...this.removeAtOnce, name]);
+  }
+
+  async removeFiles(name: string): Promise<void> {
+    await removeTree(this.ctx.paths.workloadDir(this.name, name));
+  }
+
+  /** Checkpoint, first step: the container's record; it must be running. */
+  protected async runningContainer(name: string): Promise<I> {
+    const c = await this.inspectRaw(name);
+    if (!c?.State.Running)
+      throw ferryFailure(
+        ErrorType.WorkloadNotRunning,
+        `${this.name} container ${name} is not running on ${this.ctx.host}`,
+      );
+    return c;
+  }
+
+  protected checkpointFailed(name: string, why: string): Error {
+    return ferryFailure(ErrorType.CheckpointFailed, `${this.name} checkpoint of ${name} failed: ${why}`);
+  }
+
+  /** Restore, before recreating: the checkpointed source container (stopped) or a failed earlier attempt holds the name. */
+  protected async freeName(name: string): Promise<void> {
+    const existing = await this.inspectRaw(name);
+    if (existing && !existing.State.Running) await this.engine(['rm', '-f', name]);
+  }
+
+  /** Removes what a failed restore created under the name; returns the failure to throw. */
+  protected async restoreFailed(name: string, why: string): Promise<Error> {
+    await this.engine(['rm', '-f', name]).catch(() => undefined);
+    return ferryFailure(ErrorType.RestoreFailed, `${this.name} restore of ${name} failed: ${why}`);
+  }
 }

@@ -5,7 +5,7 @@ import type { CriuDumpStats, CriuRestoreStats } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { parseDumpStats, parseRestoreStats } from '../criu/stats.js';
-import type { CheckpointOptions, CheckpointOutcome } from './runtime.js';
+import type { CheckpointOutcome } from './runtime.js';
 
 /**
  * Runs a runtime's dump command (CRIU logs to WORK/dump.log) and returns CRIU's statistics;
@@ -42,11 +42,4 @@ export async function readRestoreStats(work: string): Promise<CriuRestoreStats> 
  */
 export function restoreTimeoutMs(imageBytes: number): number {
   return 60_000 + Math.ceil(imageBytes / (20 * 1024 * 1024)) * 1_000;
-}
-
-/** criu dump options that send memory pages to a page server instead of the images folder. */
-export function pageServerArgs(opts: CheckpointOptions): string[] {
-  return opts.pageServer
-    ? ['--page-server', '--address', opts.pageServer.address, '--port', String(opts.pageServer.port)]
-    : [];
 }

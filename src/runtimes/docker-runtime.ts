@@ -1,37 +1,20 @@
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
-import type { CriuOptions, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
-import { directorySize } from '../activities/disk-usage.js';
 import { explainCriuFailure } from '../criu/criu.js';
-import { CommandError, run } from '../exec/run.js';
+import { run } from '../exec/run.js';
+import { directorySize } from '../host/disk-usage.js';
+import type { DockerSettings } from '../host/engine-settings.js';
 import {
-  containerNames,
-  engineWorkloadInfo,
-  missingImage,
-  runArgs,
+  ContainerEngineRuntime,
+  ENGINE_CHECKPOINT_TIMEOUT_MS,
   type EngineInspect,
 } from './container-engine.js';
-import { DEV_IMAGE } from './dev-image.js';
-import { missingHostPaths } from './needs.js';
 import { restoreTimeoutMs } from './criu-steps.js';
-import type {
-  CheckpointOutcome,
-  RestoreOutcome,
-  RuntimeContext,
-  SpawnOptions,
-  Unfit,
-  WorkloadRuntime,
-} from './runtime.js';
-import { readJson, removeTree, writeJsonAtomic } from './workload-files.js';
-
-export interface DockerSettings {
-  socket: string;
-  client: string;
-  /** The --criu-work-root of dockerd's runc wrapper (bin/ferry-docker-runc), if it has one. */
-  criuWorkRoot?: string;
-}
+import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
+import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
+import { readJson, writeJsonAtomic } from './workload-files.js';
 
 /** The parts of `docker inspect` ferry reads and recreates. */
 export interface DockerInspect extends EngineInspect {
@@ -70,24 +53,39 @@ const LOG = 'docker-json.log';
  * name, the checkpoint and the changes are put into it, and `docker start --checkpoint`
  * restores it. Named volumes cannot move: such a container is refused before any freeze.
  */
-export class DockerRuntime implements WorkloadRuntime {
+export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
   readonly name = 'docker' as const;
+  readonly capabilities = DOCKER_CAPABILITIES;
+  protected readonly noSuchContainer = /no such (container|object)/i;
+  protected readonly inspectFormat = [];
+  protected readonly imageCheck = {
+    args: (image: string) => ['image', 'inspect', image],
+    recreatedBy: 'the container is recreated from it',
+  };
+  protected readonly removeAtOnce = [];
   private dataRoot?: string;
-  constructor(
-    private readonly ctx: RuntimeContext,
-    private readonly settings: DockerSettings = { socket: '/var/run/docker.sock', client: '/usr/bin/docker' },
-  ) {}
 
-  private docker(args: string[], opts: { timeoutMs?: number } = {}) {
+  constructor(
+    ctx: RuntimeContext,
+    private readonly settings: DockerSettings = { socket: '/var/run/docker.sock', client: '/usr/bin/docker' },
+  ) {
+    super(ctx);
+  }
+
+  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
     return run(this.settings.client, ['-H', `unix://${this.settings.socket}`, ...args], {
       timeoutMs: 120_000,
       ...opts,
     });
   }
 
+  protected imageOf(c: DockerInspect): string {
+    return c.Config.Image;
+  }
+
   async unavailableReason(): Promise<string | undefined> {
     try {
-      const { stdout } = await this.docker(['info', '--format', '{{.ExperimentalBuild}}'], {
+      const { stdout } = await this.engine(['info', '--format', '{{.ExperimentalBuild}}'], {
         timeoutMs: 20_000,
       });
       if (stdout.trim() !== 'true')
@@ -99,35 +97,8 @@ export class DockerRuntime implements WorkloadRuntime {
   }
 
   private async root(): Promise<string> {
-    this.dataRoot ??= (await this.docker(['info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
+    this.dataRoot ??= (await this.engine(['info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
     return this.dataRoot;
-  }
-
-  private async inspectRaw(name: string): Promise<DockerInspect | undefined> {
-    try {
-      const { stdout } = await this.docker(['container', 'inspect', name]);
-      return (JSON.parse(stdout) as DockerInspect[])[0];
-    } catch (err) {
-      if (err instanceof CommandError && /no such (container|object)/i.test(err.stderr)) return undefined;
-      throw err;
-    }
-  }
-
-  async list(): Promise<WorkloadInfo[]> {
-    const { stdout } = await this.docker(['ps', '-a', '--format', '{{.Names}}']);
-    const infos = await Promise.all(containerNames(stdout).map((n) => this.inspect(n)));
-    return infos.filter((i): i is WorkloadInfo => i !== undefined);
-  }
-
-  async inspect(name: string): Promise<WorkloadInfo | undefined> {
-    const c = await this.inspectRaw(name);
-    if (!c) return undefined;
-    return engineWorkloadInfo('docker', name, c, c.Config.Image);
-  }
-
-  async output(name: string): Promise<string> {
-    const r = await this.docker(['logs', name]).catch(() => ({ stdout: '', stderr: '' }));
-    return r.stdout + (r.stdout && r.stderr ? '\n' : '') + r.stderr;
   }
 
   async notMovable(name: string): Promise<string[]> {
@@ -151,70 +122,22 @@ export class DockerRuntime implements WorkloadRuntime {
     return problems;
   }
 
-  async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
-    return [
-      ...(await missingImage(
-        'docker',
-        this.ctx.host,
-        needs.image,
-        (image) => this.docker(['image', 'inspect', image]),
-        'the container is recreated from it',
-      )),
-      ...(await missingHostPaths(needs, this.ctx.host)),
-    ];
-  }
-
-  async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
-    await this.docker(runArgs(name, opts, DEV_IMAGE.docker));
-    return (await this.inspect(name))!;
-  }
-
-  async startFresh(name: string): Promise<WorkloadInfo> {
-    if (!(await this.inspectRaw(name)))
-      throw ferryFailure(
-        ErrorType.WorkloadNotFound,
-        `no docker container ${name} on ${this.ctx.host} to start fresh`,
-      );
-    await this.docker(['start', name]);
-    return (await this.inspect(name))!;
-  }
-
-  async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
-    if (opts.tcpEstablished || opts.fileLocks)
-      throw ferryFailure(
-        ErrorType.InvalidInput,
-        'docker checkpoints cannot pass --tcp-established or --file-locks to CRIU',
-      );
-    const c = await this.inspectRaw(name);
-    if (!c?.State.Running)
-      throw ferryFailure(
-        ErrorType.WorkloadNotRunning,
-        `docker container ${name} is not running on ${this.ctx.host}`,
-      );
+  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+    const c = await this.runningContainer(name);
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const logPath = path.join(work, 'dump.log');
     await writeJsonAtomic(path.join(images, SPEC), c);
     try {
-      await this.docker(['checkpoint', 'create', '--checkpoint-dir', images, name, CHECKPOINT], {
-        timeoutMs: 10 * 60_000,
+      await this.engine(['checkpoint', 'create', '--checkpoint-dir', images, name, CHECKPOINT], {
+        timeoutMs: ENGINE_CHECKPOINT_TIMEOUT_MS,
       });
     } catch (err) {
-      const why = await this.explainFailure(err, c.Id, 'dump.log', work);
-      throw ferryFailure(ErrorType.CheckpointFailed, `docker checkpoint of ${name} failed: ${why}`);
+      throw this.checkpointFailed(name, await this.explainFailure(err, c.Id, 'dump.log', work));
     }
     // Frozen and stopped: its filesystem changes and its log no longer move.
     const upper = c.GraphDriver?.Data?.UpperDir;
-    if (upper)
-      await run('tar', [
-        '-C',
-        upper,
-        '--xattrs',
-        '--numeric-owner',
-        '-cf',
-        path.join(images, ROOTFS_DIFF),
-        '.',
-      ]);
+    if (upper) await upperDirTar(upper, ['-cf', path.join(images, ROOTFS_DIFF), '.']);
     if (c.LogPath) await copyFile(c.LogPath, path.join(images, LOG)).catch(() => undefined);
     return { stats: {}, logPath };
   }
@@ -225,39 +148,27 @@ export class DockerRuntime implements WorkloadRuntime {
     if (!spec) throw ferryFailure(ErrorType.RestoreFailed, `no container record ${SPEC} in ${images}`);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    // The checkpointed source container (stopped) or a failed earlier attempt holds the name.
-    const existing = await this.inspectRaw(name);
-    if (existing && !existing.State.Running) await this.docker(['rm', '-f', name]);
+    await this.freeName(name);
     let id: string | undefined;
     try {
-      id = (await this.docker(['create', '--name', name, ...createArgs(spec)])).stdout.trim();
+      id = (await this.engine(['create', '--name', name, ...createArgs(spec)])).stdout.trim();
       const created = (await this.inspectRaw(id))!;
       const dir = path.join(await this.root(), 'containers', id);
       await mkdir(path.join(dir, 'checkpoints'), { recursive: true, mode: 0o700 });
       await run('cp', ['-a', path.join(images, CHECKPOINT), path.join(dir, 'checkpoints', CHECKPOINT)]);
       const upper = created.GraphDriver?.Data?.UpperDir;
-      if (upper)
-        await run('tar', [
-          '-C',
-          upper,
-          '--xattrs',
-          '--numeric-owner',
-          '-xpf',
-          path.join(images, ROOTFS_DIFF),
-        ]);
+      if (upper) await upperDirTar(upper, ['-xpf', path.join(images, ROOTFS_DIFF)]);
       // The history of its output moves with it (json-file appends to an existing log).
       await copyFile(path.join(images, LOG), path.join(dir, `${id}-json.log`)).catch(() =>
         writeFile(path.join(dir, `${id}-json.log`), ''),
       );
-      await this.docker(['start', '--checkpoint', CHECKPOINT, name], {
+      await this.engine(['start', '--checkpoint', CHECKPOINT, name], {
         timeoutMs: restoreTimeoutMs(await directorySize(images)),
       });
       const c = await this.inspectRaw(name);
       return { pid: c?.State.Pid, stats: {}, logPath: path.join(dir, 'checkpoints', CHECKPOINT) };
     } catch (err) {
-      const why = await this.explainFailure(err, id, 'restore.log', work);
-      await this.docker(['rm', '-f', name]).catch(() => undefined);
-      throw ferryFailure(ErrorType.RestoreFailed, `docker restore of ${name} failed: ${why}`);
+      throw await this.restoreFailed(name, await this.explainFailure(err, id, 'restore.log', work));
     }
   }
 
@@ -285,15 +196,11 @@ export class DockerRuntime implements WorkloadRuntime {
     await rm(kept, { recursive: true, force: true });
     return explainCriuFailure(err, moved ? logPath : undefined);
   }
+}
 
-  async stop(name: string): Promise<void> {
-    if (!(await this.inspectRaw(name))) return;
-    await this.docker(['rm', '-f', name]);
-  }
-
-  async removeFiles(name: string): Promise<void> {
-    await removeTree(this.ctx.paths.workloadDir('docker', name));
-  }
+/** tar in an overlay upper dir, keeping xattrs (whiteouts) and numeric owners both ways. */
+function upperDirTar(upper: string, args: string[]) {
+  return run('tar', ['-C', upper, '--xattrs', '--numeric-owner', ...args]);
 }
 
 /** `docker create` arguments that recreate the container described by spec (name aside). */

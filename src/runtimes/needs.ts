@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import type { CriuOptions, WorkloadNeeds } from '../domain/types.js';
+import type { WorkloadNeeds } from '../domain/types.js';
 import type { Unfit } from './runtime.js';
 
 /** Bind-mounted host paths the destination lacks (a container cannot start without them). */
@@ -17,9 +17,4 @@ export async function missingHostPaths(needs: WorkloadNeeds, host: string): Prom
       });
   }
   return out;
-}
-
-/** CRIU flags for the request's options; runc, criu and podman spell them the same way. */
-export function criuFlags(opts: CriuOptions = {}): string[] {
-  return [...(opts.tcpEstablished ? ['--tcp-established'] : []), ...(opts.fileLocks ? ['--file-locks'] : [])];
 }

@@ -1,42 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorType } from '../domain/errors.js';
-import type {
-  CriuDumpStats,
-  CriuOptions,
-  CriuRestoreStats,
-  WorkloadInfo,
-  WorkloadNeeds,
-} from '../domain/types.js';
-import { ferryFailure } from '../domain/failures.js';
-import { directorySize } from '../activities/disk-usage.js';
+import type { CriuDumpStats, CriuOptions, CriuRestoreStats } from '../domain/types.js';
 import { explainCriuFailure } from '../criu/criu.js';
-import { CommandError, run } from '../exec/run.js';
+import { run } from '../exec/run.js';
+import { directorySize } from '../host/disk-usage.js';
+import type { PodmanSettings } from '../host/engine-settings.js';
 import {
-  containerNames,
-  engineWorkloadInfo,
-  missingImage,
-  runArgs,
+  ContainerEngineRuntime,
+  ENGINE_CHECKPOINT_TIMEOUT_MS,
   type EngineInspect,
 } from './container-engine.js';
-import { DEV_IMAGE } from './dev-image.js';
-import { criuFlags, missingHostPaths } from './needs.js';
+import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
-import type {
-  CheckpointOutcome,
-  RestoreOutcome,
-  RuntimeContext,
-  SpawnOptions,
-  Unfit,
-  WorkloadRuntime,
-} from './runtime.js';
-import { removeTree } from './workload-files.js';
-
-export interface PodmanSettings {
-  root?: string;
-  runroot?: string;
-  containersConf?: string;
-}
+import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
+import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
 
 interface PodmanInspect extends EngineInspect {
   Name: string;
@@ -58,14 +35,25 @@ const ARCHIVE = 'podman-checkpoint.tar';
  * same name. The image must already exist on the destination under the same name.
  * Each host may have its own storage (--root/--runroot) and containers.conf (CONTAINERS_CONF).
  */
-export class PodmanRuntime implements WorkloadRuntime {
+export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
   readonly name = 'podman' as const;
-  constructor(
-    private readonly ctx: RuntimeContext,
-    private readonly settings: PodmanSettings = {},
-  ) {}
+  readonly capabilities = PODMAN_CAPABILITIES;
+  protected readonly noSuchContainer = /no such container/i;
+  protected readonly inspectFormat = ['--format', 'json'];
+  protected readonly imageCheck = {
+    args: (image: string) => ['image', 'exists', image],
+    recreatedBy: 'podman restore --import recreates the container from it',
+  };
+  protected readonly removeAtOnce = ['-t', '0'];
 
-  private podman(args: string[], opts: { timeoutMs?: number; logPath?: string } = {}) {
+  constructor(
+    ctx: RuntimeContext,
+    private readonly settings: PodmanSettings = {},
+  ) {
+    super(ctx);
+  }
+
+  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
     const global = [
       ...(this.settings.root ? ['--root', this.settings.root] : []),
       ...(this.settings.runroot ? ['--runroot', this.settings.runroot] : []),
@@ -75,40 +63,17 @@ export class PodmanRuntime implements WorkloadRuntime {
     return run('podman', [...global, ...args], { timeoutMs: 120_000, env, ...opts });
   }
 
+  protected imageOf(c: PodmanInspect): string {
+    return c.ImageName;
+  }
+
   async unavailableReason(): Promise<string | undefined> {
     try {
-      await this.podman(['version', '--format', '{{.Client.Version}}'], { timeoutMs: 20_000 });
+      await this.engine(['version', '--format', '{{.Client.Version}}'], { timeoutMs: 20_000 });
       return undefined;
     } catch (err) {
       return `podman does not work here (${(err as Error).message.split('\n')[0]}); install the Debian package podman and see docs/runtimes.md (podman needs runc, cgroupfs and explicit ulimits on some hosts)`;
     }
-  }
-
-  private async inspectRaw(name: string): Promise<PodmanInspect | undefined> {
-    try {
-      const { stdout } = await this.podman(['container', 'inspect', name, '--format', 'json']);
-      return (JSON.parse(stdout) as PodmanInspect[])[0];
-    } catch (err) {
-      if (err instanceof CommandError && /no such container/i.test(err.stderr)) return undefined;
-      throw err;
-    }
-  }
-
-  async list(): Promise<WorkloadInfo[]> {
-    const { stdout } = await this.podman(['ps', '-a', '--format', '{{.Names}}']);
-    const infos = await Promise.all(containerNames(stdout).map((n) => this.inspect(n)));
-    return infos.filter((i): i is WorkloadInfo => i !== undefined);
-  }
-
-  async inspect(name: string): Promise<WorkloadInfo | undefined> {
-    const c = await this.inspectRaw(name);
-    if (!c) return undefined;
-    return engineWorkloadInfo('podman', name, c, c.ImageName);
-  }
-
-  async output(name: string): Promise<string> {
-    const r = await this.podman(['logs', name]).catch(() => ({ stdout: '', stderr: '' }));
-    return r.stdout + (r.stdout && r.stderr ? '\n' : '') + r.stderr;
   }
 
   /** Named volumes travel inside the export archive; bind mounts are checked on the destination. */
@@ -116,47 +81,13 @@ export class PodmanRuntime implements WorkloadRuntime {
     return Promise.resolve([]);
   }
 
-  async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
-    return [
-      ...(await missingImage(
-        'podman',
-        this.ctx.host,
-        needs.image,
-        (image) => this.podman(['image', 'exists', image]),
-        'podman restore --import recreates the container from it',
-      )),
-      ...(await missingHostPaths(needs, this.ctx.host)),
-    ];
-  }
-
-  async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
-    await this.podman(runArgs(name, opts, DEV_IMAGE.podman));
-    return (await this.inspect(name))!;
-  }
-
-  async startFresh(name: string): Promise<WorkloadInfo> {
-    const c = await this.inspectRaw(name);
-    if (!c)
-      throw ferryFailure(
-        ErrorType.WorkloadNotFound,
-        `no podman container ${name} on ${this.ctx.host} to start fresh`,
-      );
-    await this.podman(['start', name]);
-    return (await this.inspect(name))!;
-  }
-
   async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
-    const c = await this.inspectRaw(name);
-    if (!c?.State.Running)
-      throw ferryFailure(
-        ErrorType.WorkloadNotRunning,
-        `podman container ${name} is not running on ${this.ctx.host}`,
-      );
+    await this.runningContainer(name);
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const logPath = path.join(this.ctx.paths.workDir(migrationId), 'dump.log');
     try {
       // Uncompressed: zstd costs more time than it saves on fast links (rsync compresses anyway).
-      const { stdout } = await this.podman(
+      const { stdout } = await this.engine(
         [
           'container',
           'checkpoint',
@@ -168,14 +99,11 @@ export class PodmanRuntime implements WorkloadRuntime {
           ...criuFlags(opts),
           name,
         ],
-        { timeoutMs: 10 * 60_000 },
+        { timeoutMs: ENGINE_CHECKPOINT_TIMEOUT_MS },
       );
       return { stats: dumpStats(stdout), logPath };
     } catch (err) {
-      throw ferryFailure(
-        ErrorType.CheckpointFailed,
-        `podman checkpoint of ${name} failed: ${await explainCriuFailure(err)}`,
-      );
+      throw this.checkpointFailed(name, await explainCriuFailure(err));
     }
   }
 
@@ -183,30 +111,17 @@ export class PodmanRuntime implements WorkloadRuntime {
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    // The checkpointed source container (stopped) or a failed earlier attempt holds the name.
-    const existing = await this.inspectRaw(name);
-    if (existing && !existing.State.Running) await this.podman(['rm', '-f', name]);
+    await this.freeName(name);
     try {
-      const { stdout } = await this.podman(
+      const { stdout } = await this.engine(
         ['container', 'restore', '--import', archive, '--print-stats', ...criuFlags(opts)],
         { timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))) },
       );
       const c = await this.inspectRaw(name);
       return { pid: c?.State.Pid, stats: restoreStats(stdout), logPath: path.join(work, 'restore.log') };
     } catch (err) {
-      const why = await explainCriuFailure(err);
-      await this.podman(['rm', '-f', name]).catch(() => undefined);
-      throw ferryFailure(ErrorType.RestoreFailed, `podman restore of ${name} failed: ${why}`);
+      throw await this.restoreFailed(name, await explainCriuFailure(err));
     }
-  }
-
-  async stop(name: string): Promise<void> {
-    if (!(await this.inspectRaw(name))) return;
-    await this.podman(['rm', '-f', '-t', '0', name]);
-  }
-
-  async removeFiles(name: string): Promise<void> {
-    await removeTree(this.ctx.paths.workloadDir('podman', name));
   }
 }
 

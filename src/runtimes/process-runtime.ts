@@ -3,13 +3,14 @@ import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
+import { PROCESS_CAPABILITIES } from './process-capabilities.js';
 import { run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { isPidBusy } from '../criu/log.js';
 import { startUnderShim } from './shim.js';
-import { pageServerArgs, readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
-import { directorySize } from '../activities/disk-usage.js';
-import { fdTarget, isAlive, processStartTime, treeRssBytes } from './procfs.js';
+import { readRestoreStats, restoreTimeoutMs, runDump } from './criu-steps.js';
+import { directorySize } from '../host/disk-usage.js';
+import { fdTarget, isAlive, processStartTime, treeRssBytes } from '../host/procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
@@ -20,8 +21,9 @@ import type {
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
-import { criuFlags } from './needs.js';
+import { criuFlags } from './criu-options.js';
 import type { CriuOptions } from '../domain/types.js';
+import type { PageServerAddress } from '../domain/page-server.js';
 import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
 
 interface ProcessMeta {
@@ -48,6 +50,7 @@ interface StdioRecord {
  */
 export class ProcessRuntime implements WorkloadRuntime {
   readonly name = 'process' as const;
+  readonly capabilities = PROCESS_CAPABILITIES;
   constructor(private readonly ctx: RuntimeContext) {}
 
   private dir(name: string): string {
@@ -197,13 +200,17 @@ export class ProcessRuntime implements WorkloadRuntime {
           '-o',
           'dump.log',
           '-v4',
-          ...pageServerArgs(opts),
+          ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
           ...(opts.parent ? trackMemArgs(opts.parent) : []),
           ...criuFlags(opts),
         ],
         { timeoutMs: 10 * 60_000, logPath },
       ),
     );
+  }
+
+  pageServerArgs(server: PageServerAddress): string[] {
+    return ['--page-server', '--address', server.address, '--port', String(server.port)];
   }
 
   async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {

@@ -3,18 +3,19 @@ import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
+import { RUNC_CAPABILITIES } from './runc-capabilities.js';
 import { CommandError, run } from '../exec/run.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { cgroupsPathFor, labelsFromAnnotations, ociConfig, withCgroupsPath } from './oci-config.js';
 import { buildBusyboxRootfs } from './rootfs.js';
 import { startUnderShim } from './shim.js';
 import { readRestoreStats, runDump } from './criu-steps.js';
-import { treeRssBytes } from './procfs.js';
+import type { PageServerAddress } from '../domain/page-server.js';
+import { treeRssBytes } from '../host/procfs.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
   PreDumpFolders,
-  PageServerAddress,
   RestoreOptions,
   RestoreOutcome,
   RuntimeContext,
@@ -22,15 +23,15 @@ import type {
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
-import { criuFlags } from './needs.js';
+import { criuFlags } from './criu-options.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
 import { killCgroupTasks } from './cgroups.js';
-import { directorySize } from '../activities/disk-usage.js';
+import { directorySize } from '../host/disk-usage.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
 import { startListening, startUntilReady } from '../criu/ready-command.js';
-import { killCommands } from '../activities/stale-commands.js';
+import { killCommands } from '../host/stale-commands.js';
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -50,6 +51,7 @@ interface RuncState {
  */
 export class RuncRuntime implements WorkloadRuntime {
   readonly name = 'runc' as const;
+  readonly capabilities = RUNC_CAPABILITIES;
   constructor(private readonly ctx: RuntimeContext) {}
 
   private bundle(name: string): string {
@@ -163,13 +165,14 @@ export class RuncRuntime implements WorkloadRuntime {
   ): Promise<CheckpointOutcome> {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
-    const pageServer = opts.pageServer
-      ? ['--page-server', `${opts.pageServer.address}:${opts.pageServer.port}`]
-      : [];
     return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, [
-      ...pageServer,
+      ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
       ...criuFlags(opts),
     ]);
+  }
+
+  pageServerArgs(server: PageServerAddress): string[] {
+    return ['--page-server', `${server.address}:${server.port}`];
   }
 
   /** runc turns on memory tracking itself for --pre-dump and --parent-path (relative to the images). */

@@ -1,3 +1,4 @@
+import type { RuntimeCapabilities } from '../domain/capabilities.js';
 import type { RuntimeName } from '../domain/names.js';
 import type {
   CriuDumpStats,
@@ -6,9 +7,9 @@ import type {
   WorkloadInfo,
   WorkloadNeeds,
 } from '../domain/types.js';
-import type { HostPaths } from './host-paths.js';
-import type { PodmanSettings } from './podman-runtime.js';
-import type { DockerSettings } from './docker-runtime.js';
+import type { PageServerAddress } from '../domain/page-server.js';
+import type { DockerSettings, PodmanSettings } from '../host/engine-settings.js';
+import type { HostPaths } from '../host/host-paths.js';
 
 export interface RuntimeContext {
   host: string;
@@ -29,12 +30,8 @@ export interface RestoreOutcome {
   logPath: string;
 }
 
-/** Where the final dump sends memory pages instead of the local images folder. */
-export interface PageServerAddress {
-  address: string;
-  port: number;
-}
 export interface CheckpointOptions extends CriuOptions {
+  /** Streamed: where the final dump sends memory pages instead of the local images folder. */
   pageServer?: PageServerAddress;
   /**
    * The last pre-copy round's folder, relative to the images folder: only pages dirtied since
@@ -71,9 +68,13 @@ export interface Unfit {
 /**
  * One module per runtime behind this interface; activities never branch on the runtime.
  * Checkpoint/restore use images in paths.imagesDir(id) and logs in paths.workDir(id).
+ * The optional members below exist exactly where the capability record says so
+ * (test/unit/runtime-capabilities.test.ts); callers ask the record, not the member.
  */
 export interface WorkloadRuntime {
   readonly name: RuntimeName;
+  /** What it can do: its record in src/runtimes/<name>-capabilities.ts (pure, read by workflows). */
+  readonly capabilities: RuntimeCapabilities;
   /** Undefined when usable here, else what is missing and how to fix it. */
   unavailableReason(): Promise<string | undefined>;
   list(): Promise<WorkloadInfo[]>;
@@ -90,18 +91,24 @@ export interface WorkloadRuntime {
   unfitFor(needs: WorkloadNeeds): Promise<Unfit[]>;
   /**
    * Final dump: the workload is frozen, dumped and stopped. With opts.pageServer its memory
-   * pages go straight to that CRIU page server; the other images stay local.
+   * pages go straight to that CRIU page server; the other images stay local. CRIU options
+   * outside capabilities.criuOptions never reach it (refuseUnsupportedCriuOptions).
    */
   checkpoint(name: string, migrationId: string, opts?: CheckpointOptions): Promise<CheckpointOutcome>;
   /**
-   * Only runtimes in PAGE_LEVEL_RUNTIMES (src/domain/modes.ts): the mode choice never asks others.
-   * One pre-copy round while the workload keeps running: its memory (only pages dirtied since
-   * `parent`, relative to `images`, when given) goes to `images`; CRIU's log and stats to `work`.
+   * Where the record lets streamed run: the checkpoint arguments that send the memory pages to
+   * that page server. Declared so the capability test can check streamed without running CRIU.
+   */
+  pageServerArgs?(server: PageServerAddress): string[];
+  /**
+   * Where the record lets precopy run. One pre-copy round while the workload keeps running: its
+   * memory (only pages dirtied since `parent`, relative to `images`, when given) goes to
+   * `images`; CRIU's log and stats to `work`.
    */
   preDump?(name: string, round: PreDumpFolders): Promise<CheckpointOutcome>;
   /**
-   * Post-copy source (runc only): freeze, dump all but the memory, and serve the
-   * memory from a lazy page server on address until the destination has it all.
+   * Where the record lets postcopy run (post-copy source): freeze, dump all but the memory, and
+   * serve the memory from a lazy page server on address until the destination has it all.
    */
   startLazyCheckpoint?(name: string, migrationId: string, address: string): Promise<PageServerAddress>;
   /** Restores from images already in place on this host. */

@@ -1,15 +1,8 @@
 import { condition, continueAsNew, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { CORDON_QUERY, SET_CORDON_SIGNAL, type CordonChange, type CordonState } from '../domain/cordon.js';
 
-export interface CordonState {
-  host: string;
-  cordoned: boolean;
-  reason?: string;
-  sinceMs?: number;
-}
-
-export const setCordonSignal = defineSignal<[{ cordoned: boolean; reason?: string }]>('setCordon');
-export const cordonQuery = defineQuery<CordonState>('cordon');
-export const cordonWorkflowId = (host: string) => `cordon-${host}`;
+export const setCordonSignal = defineSignal<[CordonChange]>(SET_CORDON_SIGNAL);
+export const cordonQuery = defineQuery<CordonState>(CORDON_QUERY);
 
 /**
  * One long-running entity per host (workflow id cordon-<host>) that holds whether the host is

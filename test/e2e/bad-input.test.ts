@@ -5,7 +5,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import { createRuntime } from '../../src/runtimes/index.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import { FerryClient } from '../../src/client/ferry-client.js';
 import { E2E, ferry, readOutput, sleep, spawnStateful, stateDir } from './env.js';
 

@@ -5,7 +5,7 @@ import { corruptProcessTreeImage, E2E, ferry, runtimeOn, sleep } from './env.js'
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import { stateDir } from './env.js';
 
 // Real podman and a real dockerd per simulated host (started by ferry dev up).

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { FerryClient } from '../../src/client/ferry-client.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { MigrationResult } from '../../src/domain/types.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
-import { commandsMentioning } from '../../src/activities/stale-commands.js';
+import { HostPaths } from '../../src/host/host-paths.js';
+import { commandsMentioning } from '../../src/host/stale-commands.js';
 import {
   corruptProcessTreeImage,
   E2E,

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { RuntimeName } from '../../src/domain/names.js';
 import { createRuntime } from '../../src/runtimes/index.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';

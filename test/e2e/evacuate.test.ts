@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryClient } from '../../src/client/ferry-client.js';
 import type { RuntimeName } from '../../src/domain/names.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import type { EvacuationResult } from '../../src/workflows/evacuate-host.js';
 import {
   corruptProcessTreeImage,

@@ -11,7 +11,7 @@ import { readDevState, devRestart } from '../../src/dev/dev-env.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { RuntimeName } from '../../src/domain/names.js';
 import type { MigrateRequest, MigrationResult, Phase } from '../../src/domain/types.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import {
   corruptProcessTreeImage,
   E2E,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { RuntimeName } from '../../src/domain/names.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 import { ferry, readOutput, runtimeOn, sleep, spawnStateful, stateDir } from './env.js';
 
 /**

@@ -1,8 +1,8 @@
 import { cgroupsPathFor, ociConfig, withCgroupsPath } from '../../src/runtimes/oci-config.js';
-import { parseStartTime } from '../../src/runtimes/procfs.js';
+import { parseStartTime } from '../../src/host/procfs.js';
 import { parseShimOutput } from '../../src/runtimes/shim.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
-import { HostPaths } from '../../src/runtimes/host-paths.js';
+import { HostPaths } from '../../src/host/host-paths.js';
 
 describe('OCI config', () => {
   it('has no terminal (runc cannot checkpoint one) and its own namespaces', () => {

@@ -6,7 +6,7 @@ import { devUp } from '../../dev/dev-env.js';
 import { migrationWorkflowId } from '../../domain/names.js';
 import { analyseContinuity, parseStatefulOutput } from '../../domain/output-analysis.js';
 import { FerryClient } from '../../client/ferry-client.js';
-import { HostPaths } from '../../runtimes/host-paths.js';
+import { HostPaths } from '../../host/host-paths.js';
 import { formatResult } from '../format.js';
 import { finalProgress, progressDisplay } from '../progress.js';
 import { EXIT } from '../context.js';

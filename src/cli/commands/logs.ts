@@ -1,7 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { checkName, isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
-import { HostPaths } from '../../runtimes/host-paths.js';
+import { HostPaths } from '../../host/host-paths.js';
 import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
 import { HostContext } from '../../activities/host-context.js';
 

@@ -44,3 +44,11 @@ export async function treeRssBytes(pid: number): Promise<number> {
   for (const child of await childPids(pid)) total += await treeRssBytes(child);
   return total;
 }
+
+/** Process group of a process (field 5 of /proc/PID/stat), undefined when it is gone. */
+export async function processGroup(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name: state ppid pgrp ...
+  const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return Number.isFinite(pgrp) ? pgrp : undefined;
+}

@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { processGroup } from './procfs.js';
 
 /**
  * Commands an earlier attempt of the same step started and that outlived its worker (a
@@ -40,11 +41,4 @@ export async function killCommands(marker: string): Promise<void> {
     }
   }
   await waitForCommands(marker, 10_000);
-}
-
-async function processGroup(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the command name: state ppid pgrp ...
-  const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  return Number.isFinite(pgrp) ? pgrp : undefined;
 }

@@ -1,0 +1,16 @@
+// This host's podman and docker settings (the config file's hosts[].podman / hosts[].docker).
+// Here rather than in the adapters: the runtime context, the adapters and the dev environment
+// all name them, and the context must not import the adapters it is handed to.
+
+export interface PodmanSettings {
+  root?: string;
+  runroot?: string;
+  containersConf?: string;
+}
+
+export interface DockerSettings {
+  socket: string;
+  client: string;
+  /** The --criu-work-root of dockerd's runc wrapper (bin/ferry-docker-runc), if it has one. */
+  criuWorkRoot?: string;
+}
