@@ -67,6 +67,8 @@ export type Phase =
 export const OUTCOMES = [
   'migrated',
   'rolled-back',
+  /** A preflight said no (bad or impossible request): nothing was frozen, changed or left. */
+  'refused',
   'failed-before-freeze',
   'cancelled',
   'restarted-fresh',

@@ -34,14 +34,34 @@ describe('bad input is refused clearly and the source is untouched', () => {
   const migrate = (name: string, runtime: string, from: string, to: string) =>
     ferry(['migrate', name, '--runtime', runtime, '--from', from, '--to', to]);
 
-  it('unknown workload: fails in preflight with the workloads the host has', async () => {
+  it('unknown workload: refused in preflight with the workloads the host has (exit 2)', async () => {
     const r = await migrate('nosuch', 'process', 'node-a', 'node-b');
-    expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain('failed-before-freeze');
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain('refused');
     expect(r.stdout).toContain(
       `WorkloadNotFound: no process workload "nosuch" on host node-a (it has: ${NAME})`,
     );
     await expectUntouched();
+  });
+
+  it('a wrong --from: says where it runs, and no advice that would delete the only copy', async () => {
+    const elsewhere = createRuntime('process', { host: 'node-b', paths: new HostPaths(stateDir('node-b')) });
+    const name = 'e2e-elsewhere';
+    await spawnStateful('node-b', 'process', name, { mib: 4, intervalMs: 20, lines: 3 });
+    try {
+      const pid = (await elsewhere.inspect(name))?.pid;
+      const r = await migrate(name, 'process', 'node-a', 'node-b');
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toContain('refused');
+      expect(r.stdout).toContain(`process/${name} does not run on node-a but runs on node-b`);
+      expect(r.stdout).toContain('--from node-b');
+      expect(r.stdout).not.toContain('remove it there');
+      const after = await elsewhere.inspect(name);
+      expect(after).toMatchObject({ running: true, pid });
+    } finally {
+      await elsewhere.stop(name);
+      await elsewhere.removeFiles(name);
+    }
   });
 
   it('unknown host', async () => {

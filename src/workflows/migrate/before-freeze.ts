@@ -2,6 +2,7 @@
 // in pre-copy mode, its memory in rounds. Nothing is frozen yet.
 import { ApplicationFailure, log } from '@temporalio/workflow';
 import { ErrorType } from '../../domain/errors.js';
+import { describeCause } from '../../domain/failures.js';
 import { chooseMode } from '../../domain/modes.js';
 import { imageSpaceNeeded } from '../../domain/placement.js';
 import type { PrecopySummary } from '../../domain/precopy.js';
@@ -13,7 +14,7 @@ import { mib, rate } from './format.js';
 export async function preflight(m: Migration): Promise<void> {
   const { req, what, run, src, dst } = m;
   await run.phase('preflight', async () => {
-    const [source, destination] = await Promise.all([
+    const [sourceCheck, destinationCheck] = await Promise.allSettled([
       src.quick.preflightSource.executeWithOptions(
         { summary: `preflight ${what} on ${req.source} (source)` },
         [{ ...m.ref, mode: req.mode }],
@@ -23,6 +24,11 @@ export async function preflight(m: Migration): Promise<void> {
         [{ ...m.step, mode: req.mode }],
       ),
     ]);
+    // The source's answer comes first: what is wrong there is the problem to report.
+    if (sourceCheck.status === 'rejected') throw sourceProblem(m, sourceCheck.reason, destinationCheck);
+    if (destinationCheck.status === 'rejected') throw destinationCheck.reason;
+    const source = sourceCheck.value;
+    const destination = destinationCheck.value;
     run.result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
     run.memoryBytes = source.workload.rssBytes ?? 0;
     run.figures.preflight = `${mib(run.memoryBytes)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
@@ -60,6 +66,25 @@ export async function preflight(m: Migration): Promise<void> {
         destination: destination.kernel,
       });
   });
+}
+
+/**
+ * A workload missing on the source that runs on the destination was given the wrong --from:
+ * say where it runs (the destination's own advice, to remove it there, would delete the only copy).
+ */
+function sourceProblem(m: Migration, err: unknown, destination: PromiseSettledResult<unknown>): unknown {
+  const missing = describeCause(err).type;
+  const there =
+    destination.status === 'rejected' &&
+    describeCause(destination.reason).type === ErrorType.WorkloadAlreadyOnDestination;
+  if ((missing !== ErrorType.WorkloadNotFound && missing !== ErrorType.WorkloadNotRunning) || !there)
+    return err;
+  const { req } = m;
+  return ApplicationFailure.nonRetryable(
+    `${m.what} does not run on ${req.source} but runs on ${req.destination}: it is already there, nothing was changed. ` +
+      `To move it elsewhere, name where it runs: --from ${req.destination} --to OTHER-HOST`,
+    ErrorType.WorkloadNotFound,
+  );
 }
 
 /** The workload's files (bundle, rootfs changes) while it runs. */

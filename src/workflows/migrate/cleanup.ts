@@ -1,7 +1,7 @@
 // What a migration removes, and when: before the freeze, after success, and later when a host
 // did not answer. Only what this migration put there.
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
-import { isCancelled } from '../../domain/failures.js';
+import { isCancelled, retryable } from '../../domain/failures.js';
 import type { MigrationResult } from '../../domain/types.js';
 import { cleanupLeftovers } from '../cleanup-leftovers.js';
 import { bestEffort } from '../host-steps.js';
@@ -17,9 +17,19 @@ export function endBeforeFreeze(m: Migration, err: unknown): Promise<MigrationRe
     // Presync and pre-copy rounds wrote on the source; a failed preflight wrote nothing there.
     if (m.run.ran('presync'))
       await bestEffort('remove the source images', m.src.quick.removeMigrationFiles({ migrationId: m.id }));
-    return m.run.finish(isCancelled(err) ? 'cancelled' : 'failed-before-freeze', err);
+    return m.run.finish(
+      isCancelled(err) ? 'cancelled' : refusal(m, err) ? 'refused' : 'failed-before-freeze',
+      err,
+    );
   });
 }
+
+/**
+ * Refused: a preflight answered no for a reason that asking again cannot change (the workload
+ * is not there, the destination lacks its image, …). A host that did not answer is a failure.
+ */
+const refusal = (m: Migration, err: unknown): boolean =>
+  m.run.progress.phases.length === 1 && m.run.ran('preflight') && !retryable(err);
 
 /** The destination preflight may have created the migration's folder even when the source's failed. */
 export async function cleanUpDestinationBeforeFreeze(m: Migration): Promise<void> {
