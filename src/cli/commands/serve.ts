@@ -1,19 +1,12 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { REPO_ROOT } from '../../dev/dev-layout.js';
 import { loadToken, TokenError } from '../../serve/auth.js';
 import { buildServer } from '../../serve/server.js';
+import { ferryVersion } from '../../serve/version.js';
 import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
 
 export interface ServeCliOptions {
   listen: string;
   tokenFile?: string;
   config?: string;
-}
-
-export function ferryVersion(): string {
-  return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
-    .version;
 }
 
 /** Parses ADDRESS:PORT ([v6]:PORT too); loopback by default (docs/api.md). */
