@@ -1,3 +1,7 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
+import { describeCause } from '../domain/failures.js';
+
 /**
  * Why a request was refused: `invalid` (bad or unknown names, bad options), `conflict` (one of
  * the same workload or host already runs), `no-worker` (a host's worker is not polling).
@@ -23,9 +27,18 @@ export interface RunFailure {
   message: string;
 }
 
-/** The innermost cause of a workflow failure: its application type and message. */
+/** Why a run ended without a result (what handle.result() threw). */
 export function describeFailure(err: Error): RunFailure {
-  let e: (Error & { cause?: unknown; type?: string }) | undefined = err;
-  while (e?.cause instanceof Error) e = e.cause as Error & { cause?: unknown; type?: string };
-  return { ...(e?.type ? { type: e.type } : {}), message: e?.message ?? String(err) };
+  const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+  // A failure the workflow raised (InvalidInput, ModeUnavailable, an activity's): named the way
+  // ferry names every failure.
+  if (
+    cause instanceof ApplicationFailure ||
+    cause instanceof ActivityFailure ||
+    cause instanceof ChildWorkflowFailure
+  )
+    return describeCause(cause);
+  // Cancelled, terminated or timed out as a whole: the status says which, and there is no
+  // application type to report (describeCause would word it as a step of a migration).
+  return { message: (cause ?? err).message };
 }

@@ -1,6 +1,7 @@
 // FerryClient over a fake Temporal client: what it checks before starting, what it starts (ids,
 // queue, conflict policy, summaries), how it reports conflicts and failed runs. No server.
 import {
+  ActivityFailure,
   CancelledFailure,
   TerminatedFailure,
   TimeoutFailure,
@@ -190,6 +191,19 @@ describe('FerryClient', () => {
           status: 'FAILED',
           result: failed(ApplicationFailure.nonRetryable('workload name is bad', 'InvalidInput')),
         },
+        'migrate-runc-node-a-step': {
+          status: 'FAILED',
+          result: failed(
+            new ActivityFailure(
+              'Activity task failed',
+              'restore',
+              '7',
+              'NON_RETRYABLE_FAILURE',
+              'worker',
+              ApplicationFailure.nonRetryable('criu restore failed', 'RestoreFailed'),
+            ),
+          ),
+        },
         'evacuate-node-c': { status: 'CANCELLED', result: failed(new CancelledFailure('Workflow canceled')) },
         'evacuate-node-d': { status: 'TERMINATED', result: failed(new TerminatedFailure('by an operator')) },
         'evacuate-node-e': {
@@ -213,6 +227,10 @@ describe('FerryClient', () => {
     expect((await client.getMigration('migrate-runc-node-a-bad')).failure).toEqual({
       type: 'InvalidInput',
       message: 'workload name is bad',
+    });
+    expect((await client.getMigration('migrate-runc-node-a-step')).failure).toEqual({
+      type: 'RestoreFailed',
+      message: 'criu restore failed',
     });
     // Ended as a whole: the status says how; there is no application type to report.
     expect((await client.getEvacuation('evacuate-node-c')).failure).toEqual({ message: 'Workflow canceled' });
