@@ -11,7 +11,7 @@ import {
   type CommonOptions,
   type SetExit,
 } from '../command-helpers.js';
-import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
+import { CliError, connectClient, EXIT, loadCliConfig, printResult, requireHost } from '../context.js';
 
 /** evacuate, cordon and uncordon: empty a host, and keep evacuations off one. */
 export function register(program: Command, exit: SetExit): void {
@@ -141,11 +141,7 @@ export async function cordonCommand(
   opts: CommonOptions & { reason?: string },
 ): Promise<number> {
   const config = await loadCliConfig(opts.config);
-  if (!config.hosts.some((h) => h.name === host))
-    throw new CliError(
-      `unknown host "${host}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
-      EXIT.badInput,
-    );
+  requireHost(config, host);
   const client = await connectClient(config);
   try {
     if (cordoned) await client.cordon(host, opts.reason);

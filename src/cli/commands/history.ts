@@ -3,7 +3,7 @@ import { checkName } from '../../domain/names.js';
 import type { MigrationProgress, MigrationResult } from '../../domain/types.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
 import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
-import { CliError, EXIT, loadCliConfig, printResult, withClient } from '../context.js';
+import { CliError, EXIT, loadCliConfig, printResult, requireHost, withClient } from '../context.js';
 import { formatResult } from '../format.js';
 import { plainProgressLine, progressFigures } from '../progress.js';
 import { exitCodeFor } from './migrate.js';
@@ -74,12 +74,7 @@ export async function lsCommand(
   if (opts.host !== undefined) {
     const problem = checkName('host', opts.host);
     if (problem) throw new CliError(problem, EXIT.badInput);
-    const config = await loadCliConfig(opts.config);
-    if (!config.hosts.some((h) => h.name === opts.host))
-      throw new CliError(
-        `unknown host "${opts.host}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
-        EXIT.badInput,
-      );
+    requireHost(await loadCliConfig(opts.config), opts.host);
   }
   // Host names are validated above ([a-z0-9_.-] only), so they are safe inside the query.
   const clauses = ["WorkflowType = 'migrate'"];
