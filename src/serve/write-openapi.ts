@@ -3,8 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../dev/dev-layout.js';
-import { ferryVersion } from '../cli/commands/serve.js';
 import { openApiDocument } from './openapi.js';
+import { ferryVersion } from './version.js';
 
 export const OPENAPI_FILE = path.join(REPO_ROOT, 'docs', 'openapi.json');
 

@@ -1,9 +1,38 @@
+import type { Command } from 'commander';
+import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { EXIT, printResult, withClient } from '../context.js';
 
-export async function cancelCommand(
-  workflowId: string,
-  opts: { config?: string; json?: boolean },
-): Promise<number> {
+/** cancel and resolve: steer a running migration. */
+export function register(program: Command, exit: SetExit): void {
+  examples(
+    program
+      .command('cancel')
+      .description(
+        'cancel a migration: before the freeze it stops cleanly, after it the workload is rolled back',
+      )
+      .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web (see ferry ls --running)')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (id, opts) => exit(await cancelCommand(id, opts))),
+    'ferry cancel migrate-runc-node-a-web && ferry show migrate-runc-node-a-web',
+  );
+  examples(
+    program
+      .command('resolve')
+      .description('tell a migration that waits for an unreachable destination that it is down for good')
+      .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web')
+      .requiredOption(
+        '--destination-is-down',
+        'the destination runs no copy: roll back without its confirmation',
+      )
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (id, opts) => exit(await resolveCommand(id, opts))),
+    'ferry resolve migrate-runc-node-a-web --destination-is-down',
+  );
+}
+
+export async function cancelCommand(workflowId: string, opts: CommonOptions): Promise<number> {
   await withClient(opts.config, (c) => c.cancel(workflowId));
   printResult(
     opts.json,
@@ -16,7 +45,7 @@ export async function cancelCommand(
 
 export async function resolveCommand(
   workflowId: string,
-  opts: { config?: string; destinationIsDown?: boolean; json?: boolean },
+  opts: CommonOptions & { destinationIsDown?: boolean },
 ): Promise<number> {
   await withClient(opts.config, (c) =>
     c.resolve(workflowId, { destinationIsDown: !!opts.destinationIsDown }),

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
@@ -10,6 +11,17 @@ import { HostPaths } from '../../host/host-paths.js';
 import { formatResult } from '../format.js';
 import { finalProgress, progressDisplay } from '../progress.js';
 import { EXIT } from '../context.js';
+import type { SetExit } from '../command-helpers.js';
+
+export function register(program: Command, exit: SetExit): void {
+  program
+    .command('demo')
+    .description(
+      'bring up the dev environment and live-migrate a stateful runc container from node-a to node-b',
+    )
+    .addHelpText('after', '\nExample:\n  ferry demo    # then: ferry dev down')
+    .action(async () => exit(await demoCommand()));
+}
 
 const WORKLOAD = 'demo-counter';
 const say = (line = '') => process.stdout.write(`${line}\n`);

@@ -1,3 +1,4 @@
+import { Option, type Command } from 'commander';
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
 import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
@@ -5,6 +6,104 @@ import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, printResult, requireHost } from '../context.js';
 import { parseLabels } from '../../domain/placement.js';
+import { collect, examples, jsonOption, type SetExit } from '../command-helpers.js';
+
+/** dev up|restart|down|status|load-image|spawn: the embedded dev environment. */
+export function register(program: Command, exit: SetExit): void {
+  const dev = program
+    .command('dev')
+    .description('the embedded dev environment: Temporal dev server and simulated hosts');
+  const dirOption = () =>
+    new Option('--dir <dir>', 'dev environment folder (default: $FERRY_DEV_DIR or .ferry/dev)');
+  examples(
+    dev
+      .command('up')
+      .description('start the Temporal dev server and, per simulated host, an sshd and a ferry worker')
+      .option('--hosts <names>', 'comma-separated host names', 'node-a,node-b')
+      .addOption(dirOption())
+      .option('--temporal-port <port>', 'Temporal frontend port', '7233')
+      .option('--ui-port <port>', 'Temporal UI port', '8233')
+      .option('--ssh-port <port>', "port of each host's sshd (on the host's own address)", '2222')
+      .option(
+        '--metrics-port <port>',
+        "port of each worker's Prometheus endpoint (on the host's own address)",
+        '9464',
+      )
+      .option('--address-prefix <a.b.c>', 'simulated host N listens on a.b.c.N', '127.0.1')
+      .option(
+        '--without-image <hosts>',
+        'do not load the podman/docker dev image on these hosts (comma-separated)',
+      )
+      .addOption(
+        new Option('--fault-injection', 'start workers with --fault-injection (fault tests)').hideHelp(),
+      )
+      .addOption(jsonOption())
+      .action(async (opts) => exit(await devUpCommand(opts))),
+    'ferry dev up',
+    'ferry dev up --hosts node-a,node-b,node-c --dir /tmp/ferry-dev --temporal-port 7300 --ui-port 8300',
+  );
+  examples(
+    dev
+      .command('restart')
+      .description('restart one component: the Temporal dev server (same database) or a host worker')
+      .argument('<component>', 'temporal | worker')
+      .option('--host <host>', 'with worker: which host')
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .action(async (component, opts) => exit(await devRestartCommand(component, opts))),
+    'ferry dev restart temporal',
+    'ferry dev restart worker --host node-b',
+  );
+  examples(
+    dev
+      .command('down')
+      .description('stop everything dev up started (workloads included) and remove its folder')
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .action(async (opts) => exit(await devDownCommand(opts))),
+    'ferry dev down',
+    'ferry dev down --dir /tmp/ferry-dev',
+  );
+  examples(
+    dev
+      .command('status')
+      .description('show what runs in the dev environment')
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .addHelpText('after', '\nExit code: 0 everything runs, 1 something is down or nothing is up.')
+      .action(async (opts) => exit(await devStatusCommand(opts))),
+    'ferry dev status',
+    'ferry dev status --json',
+  );
+  dev
+    .command('load-image')
+    .description("load the dev workload image (ferry-stateful) into a simulated host's podman and docker")
+    .requiredOption('--host <host>', 'simulated host')
+    .addOption(dirOption())
+    .action(async (opts) => exit(await devLoadImageCommand(opts)));
+  examples(
+    dev
+      .command('spawn')
+      .description('start a workload on a simulated host')
+      .requiredOption('--host <host>', 'simulated host')
+      .requiredOption('--runtime <runtime>', 'runc | process | podman | docker')
+      .requiredOption('--name <name>', 'workload name')
+      .option('--image <image>', 'podman/docker: image to run (default: the dev image ferry-stateful)')
+      .option('--label <key=value>', 'a label for evacuation filters (repeatable)', collect, [])
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .argument('<command...>', 'the command, after --')
+      .action(async (argv, opts) => exit(await devSpawnCommand(argv, opts))),
+    'ferry dev spawn --host node-a --runtime runc --name web -- /bin/ferry-stateful 64 10',
+    'ferry dev spawn --host node-a --runtime process --name calc --label tier=batch -- ferry-stateful 16 100',
+  );
+}
+
+/** --dir and --json, which every dev subcommand but load-image takes. */
+interface DevOptions {
+  dir?: string;
+  json?: boolean;
+}
 
 export interface DevUpCliOptions {
   hosts: string;
@@ -57,7 +156,7 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
 
 export async function devRestartCommand(
   component: string,
-  opts: { host?: string; dir?: string; json?: boolean },
+  opts: DevOptions & { host?: string },
 ): Promise<number> {
   if (component !== 'temporal' && component !== 'worker')
     throw new CliError(`unknown component "${component}": use temporal or worker --host H`, EXIT.badInput);
@@ -69,14 +168,14 @@ export async function devRestartCommand(
   return EXIT.ok;
 }
 
-export async function devDownCommand(opts: { dir?: string; json?: boolean }): Promise<number> {
+export async function devDownCommand(opts: DevOptions): Promise<number> {
   const dir = opts.dir ?? defaultDevDir();
   await devDown(dir, say);
   if (opts.json) printResult(true, { dir, down: true }, '');
   return EXIT.ok;
 }
 
-export async function devStatusCommand(opts: { dir?: string; json?: boolean }): Promise<number> {
+export async function devStatusCommand(opts: DevOptions): Promise<number> {
   const dir = opts.dir ?? defaultDevDir();
   const { state, rows } = await devStatus(dir);
   if (opts.json) {
@@ -96,15 +195,7 @@ export async function devStatusCommand(opts: { dir?: string; json?: boolean }): 
 
 export async function devSpawnCommand(
   argv: string[],
-  opts: {
-    host: string;
-    runtime: string;
-    name: string;
-    label?: string[];
-    image?: string;
-    dir?: string;
-    json?: boolean;
-  },
+  opts: DevOptions & { host: string; runtime: string; name: string; label?: string[]; image?: string },
 ): Promise<number> {
   if (!isRuntimeName(opts.runtime))
     throw new CliError(`unknown runtime "${opts.runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);

@@ -1,19 +1,71 @@
+import type { Command } from 'commander';
 import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
 import { parseLabels } from '../../domain/placement.js';
 import type { EvacuationResult } from '../../workflows/evacuate-host.js';
-import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
+import {
+  collect,
+  configOption,
+  examples,
+  jsonOption,
+  type CommonOptions,
+  type SetExit,
+} from '../command-helpers.js';
+import { CliError, connectClient, EXIT, loadCliConfig, printResult, requireHost } from '../context.js';
 
-export interface EvacuateCliOptions {
+/** evacuate, cordon and uncordon: empty a host, and keep evacuations off one. */
+export function register(program: Command, exit: SetExit): void {
+  examples(
+    program
+      .command('evacuate')
+      .description('move every running workload off a host (cordons it first), with bounded concurrency')
+      .argument('<host>', 'the host to empty')
+      .option('--to <hosts>', 'comma-separated destinations (default: every other configured host)')
+      .option('--concurrency <n>', 'migrations at once (default 2)')
+      .option('--deadline <iso>', 'start no migration that could not finish before this time')
+      .option('--runtime <runtimes>', 'only these runtimes, comma-separated')
+      .option('--name <glob>', 'only workloads whose name matches, e.g. "web-*"')
+      .option('--label <key=value>', 'only workloads with this label (repeatable)', collect, [])
+      .option('--allow-start-fresh', 'last resort when a rollback cannot restore a workload')
+      .option('--json', 'print the per-workload result as JSON')
+      .addOption(configOption())
+      .addHelpText('after', '\nExit code: 0 every workload moved, 1 some did not, 2 refused.')
+      .action(async (host, opts) => exit(await evacuateCommand(host, opts))),
+    'ferry evacuate node-a',
+    'ferry evacuate node-a --to node-b,node-c --concurrency 2 --deadline 2026-12-01T02:00:00Z',
+    "ferry evacuate node-a --runtime runc --name 'web-*' --label tier=frontend --json",
+  );
+  examples(
+    program
+      .command('cordon')
+      .description('mark a host so that no evacuation places workloads on it')
+      .argument('<host>')
+      .option('--reason <text>', 'shown in evacuation results')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (host, opts) => exit(await cordonCommand(host, true, opts))),
+    'ferry cordon node-c --reason "disk replacement"',
+  );
+  examples(
+    program
+      .command('uncordon')
+      .description('let evacuations place workloads on a host again')
+      .argument('<host>')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (host, opts) => exit(await cordonCommand(host, false, opts))),
+    'ferry uncordon node-c',
+  );
+}
+
+export interface EvacuateCliOptions extends CommonOptions {
   to?: string;
   concurrency?: string;
   deadline?: string;
   runtime?: string;
   name?: string;
   label?: string[];
-  json?: boolean;
   allowStartFresh?: boolean;
-  config?: string;
 }
 
 const list = (v?: string) =>
@@ -86,14 +138,10 @@ export function formatEvacuation(r: EvacuationResult): string {
 export async function cordonCommand(
   host: string,
   cordoned: boolean,
-  opts: { reason?: string; config?: string; json?: boolean },
+  opts: CommonOptions & { reason?: string },
 ): Promise<number> {
   const config = await loadCliConfig(opts.config);
-  if (!config.hosts.some((h) => h.name === host))
-    throw new CliError(
-      `unknown host "${host}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
-      EXIT.badInput,
-    );
+  requireHost(config, host);
   const client = await connectClient(config);
   try {
     if (cordoned) await client.cordon(host, opts.reason);

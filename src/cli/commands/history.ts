@@ -1,10 +1,54 @@
+import type { Command } from 'commander';
 import { checkName } from '../../domain/names.js';
 import type { MigrationProgress, MigrationResult } from '../../domain/types.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
-import { CliError, EXIT, loadCliConfig, printResult, withClient } from '../context.js';
+import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
+import { CliError, EXIT, loadCliConfig, printResult, requireHost, withClient } from '../context.js';
 import { formatResult } from '../format.js';
 import { plainProgressLine, progressFigures } from '../progress.js';
 import { exitCodeFor } from './migrate.js';
+
+/** ls, show and setup: what Temporal knows about ferry's migrations. */
+export function register(program: Command, exit: SetExit): void {
+  examples(
+    program
+      .command('ls')
+      .description('recent and ongoing migrations (from Temporal visibility)')
+      .option('--running', 'only those still running')
+      .option('--host <host>', 'only those from or to this host')
+      .option('--limit <n>', 'at most this many, newest first (default 50)')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (opts) => exit(await lsCommand(opts))),
+    'ferry ls',
+    'ferry ls --running --host node-a',
+    'ferry ls --limit 5 --json',
+  );
+  examples(
+    program
+      .command('show')
+      .description('one migration: phases, timings, outcome, cause, UI link')
+      .argument('<workflow-id>', 'e.g. migrate-runc-node-a-web (see ferry ls)')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .addHelpText(
+        'after',
+        '\nExit code: 0 migrated or still running, 1 failed (or ended without a result), 3 needs an operator.',
+      )
+      .action(async (id, opts) => exit(await showCommand(id, opts))),
+    'ferry show migrate-runc-node-a-web',
+    'ferry show migrate-runc-node-a-web --json | jq .outcome',
+  );
+  examples(
+    program
+      .command('setup')
+      .description("register ferry's search attributes on the configured Temporal cluster (idempotent)")
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (opts) => exit(await setupCommand(opts))),
+    'ferry setup --config /etc/ferry/ferry.yaml',
+  );
+}
 
 interface ListedMigration {
   workflowId: string;
@@ -24,22 +68,13 @@ const sa = (attrs: Record<string, unknown> | undefined, name: string) => {
 };
 
 /** Recent and ongoing migrations, from Temporal visibility (search attributes). */
-export async function lsCommand(opts: {
-  running?: boolean;
-  host?: string;
-  json?: boolean;
-  limit?: string;
-  config?: string;
-}): Promise<number> {
+export async function lsCommand(
+  opts: CommonOptions & { running?: boolean; host?: string; limit?: string },
+): Promise<number> {
   if (opts.host !== undefined) {
     const problem = checkName('host', opts.host);
     if (problem) throw new CliError(problem, EXIT.badInput);
-    const config = await loadCliConfig(opts.config);
-    if (!config.hosts.some((h) => h.name === opts.host))
-      throw new CliError(
-        `unknown host "${opts.host}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
-        EXIT.badInput,
-      );
+    requireHost(await loadCliConfig(opts.config), opts.host);
   }
   // Host names are validated above ([a-z0-9_.-] only), so they are safe inside the query.
   const clauses = ["WorkflowType = 'migrate'"];
@@ -85,10 +120,7 @@ export async function lsCommand(opts: {
 }
 
 /** One migration: phases, timings, outcome, cause and the UI link. */
-export async function showCommand(
-  workflowId: string,
-  opts: { json?: boolean; config?: string },
-): Promise<number> {
+export async function showCommand(workflowId: string, opts: CommonOptions): Promise<number> {
   const config = await loadCliConfig(opts.config);
   return withClient(opts.config, async (client) => {
     const handle = client.temporal.workflow.getHandle(workflowId);
@@ -130,7 +162,7 @@ export async function showCommand(
 }
 
 /** Registers ferry's search attributes on any cluster (the dev server gets them at start). */
-export async function setupCommand(opts: { config?: string; json?: boolean }): Promise<number> {
+export async function setupCommand(opts: CommonOptions): Promise<number> {
   const config = await loadCliConfig(opts.config);
   const added = await withClient(opts.config, async (client) => {
     const ops = client.temporal.connection.operatorService;

@@ -1,9 +1,27 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { checkName, isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
 import { HostPaths } from '../../host/host-paths.js';
 import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
 import { HostContext } from '../../activities/host-context.js';
+import { configOption, examples, type SetExit } from '../command-helpers.js';
+
+export function register(program: Command, exit: SetExit): void {
+  examples(
+    program
+      .command('logs')
+      .description("print a workload's captured stdout/stderr on a host")
+      .argument('<workload>', 'workload name')
+      .requiredOption('--host <host>', 'host the workload is on')
+      .option('--runtime <runtime>', 'runc | process | podman | docker (default: whichever has it)')
+      .option('-f, --follow', 'keep printing new output')
+      .addOption(configOption())
+      .action(async (workload, opts) => exit(await logsCommand(workload, opts))),
+    'ferry logs web --host node-b',
+    'ferry logs web --host node-b --follow',
+  );
+}
 
 /** Finds a workload's captured output on a (local or simulated) host. */
 export async function workloadLogPath(

@@ -1,7 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
 import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, migrationWorkflowId, RUNTIMES } from '../../domain/names.js';
 import type { MigrateRequest, MigrationResult } from '../../domain/types.js';
+import { examples, type SetExit } from '../command-helpers.js';
 import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
 import { formatResult } from '../format.js';
 import { finalProgress, progressDisplay } from '../progress.js';
@@ -19,6 +21,47 @@ export interface MigrateCliOptions {
   acceptPostcopyRisk?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+}
+
+export function register(program: Command, exit: SetExit): void {
+  examples(
+    program
+      .command('migrate')
+      .description('move a running workload to another host and wait for the outcome')
+      .argument('<workload>', 'workload name')
+      .requiredOption('--runtime <runtime>', 'runc | process | podman | docker')
+      .requiredOption('--from <host>', 'source host')
+      .requiredOption('--to <host>', 'destination host')
+      .option('--json', 'print the result object as JSON on stdout (progress stays on stderr)')
+      .option('--verify-window-ms <ms>', 'how long the restored workload must keep running (default 2000)')
+      .option('--keep-images', 'keep checkpoint images on both hosts after success')
+      .option('--tcp-established', 'checkpoint and restore established TCP connections (not docker)')
+      .option('--file-locks', 'checkpoint and restore file locks the workload holds (not docker)')
+      .option(
+        '--allow-start-fresh',
+        'if the source cannot be restored after a failure, start it fresh there (state lost)',
+      )
+      .option(
+        '--mode <mode>',
+        'auto | stop-and-copy | streamed | precopy | postcopy (default auto; docs/migration-modes.md)',
+      )
+      .option(
+        '--accept-postcopy-risk',
+        'required with --mode postcopy: a failure after the destination started loses the workload',
+      )
+      .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
+      .addHelpText(
+        'after',
+        `
+Progress goes to stderr: a live bar on a terminal (phase, bytes moved, rate, elapsed), plain
+lines otherwise. The result goes to stdout. Exit code 0 migrated, 1 failed (the workload runs
+on the source again, or was started fresh), 3 needs an operator, 2 refused, 4 outcome unknown.`,
+      )
+      .action(async (workload, opts) => exit(await migrateCommand(workload, opts))),
+    'ferry migrate web --runtime runc --from node-a --to node-b',
+    'ferry migrate web --runtime runc --from node-a --to node-b --json | jq .downtimeMs',
+    'ferry migrate calc --runtime process --from node-b --to node-a --verify-window-ms 5000',
+  );
 }
 
 export function exitCodeFor(result: MigrationResult): number {

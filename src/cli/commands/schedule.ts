@@ -1,16 +1,53 @@
+import type { Command } from 'commander';
+import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { EXIT, printResult, withClient } from '../context.js';
+
+/** schedule evacuate|list|pause|unpause|delete: Temporal Schedules that evacuate a host later. */
+export function register(program: Command, exit: SetExit): void {
+  const schedule = program
+    .command('schedule')
+    .description('Temporal Schedules that evacuate a host (e.g. before a reboot window)');
+  examples(
+    schedule
+      .command('evacuate')
+      .description('evacuate HOST once (--at) or repeatedly (--cron); overlapping runs are skipped')
+      .argument('<host>')
+      .option('--at <iso>', 'once, at this time')
+      .option('--cron <expr>', 'repeatedly, e.g. "0 2 * * SUN"')
+      .option('--note <text>', 'shown in ferry schedule list and the Temporal UI')
+      .option('--to <hosts>', 'comma-separated destinations')
+      .option('--concurrency <n>', 'migrations at once')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (host, opts) => exit(await scheduleEvacuateCommand(host, opts))),
+    'ferry schedule evacuate node-a --at 2026-12-01T02:00:00Z --note "kernel update"',
+    'ferry schedule evacuate node-b --cron "0 2 * * SUN" --to node-c',
+  );
+  examples(
+    schedule
+      .command('list')
+      .description('evacuation schedules')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (opts) => exit(await scheduleListCommand(opts))),
+    'ferry schedule list --json',
+  );
+  for (const action of ['pause', 'unpause', 'delete'] as const)
+    examples(
+      schedule
+        .command(action)
+        .description(`${action} an evacuation schedule`)
+        .argument('<id>', 'as printed by ferry schedule list')
+        .addOption(jsonOption())
+        .addOption(configOption())
+        .action(async (id, opts) => exit(await scheduleActionCommand(action, id, opts))),
+      `ferry schedule ${action} evacuate-node-a-cron`,
+    );
+}
 
 export async function scheduleEvacuateCommand(
   host: string,
-  opts: {
-    at?: string;
-    cron?: string;
-    note?: string;
-    to?: string;
-    concurrency?: string;
-    config?: string;
-    json?: boolean;
-  },
+  opts: CommonOptions & { at?: string; cron?: string; note?: string; to?: string; concurrency?: string },
 ): Promise<number> {
   const id = await withClient(opts.config, (c) =>
     c.scheduleEvacuation({
@@ -26,7 +63,7 @@ export async function scheduleEvacuateCommand(
   return EXIT.ok;
 }
 
-export async function scheduleListCommand(opts: { json?: boolean; config?: string }): Promise<number> {
+export async function scheduleListCommand(opts: CommonOptions): Promise<number> {
   const schedules = await withClient(opts.config, (c) => c.listSchedules());
   if (opts.json) process.stdout.write(`${JSON.stringify(schedules, null, 2)}\n`);
   else
@@ -40,7 +77,7 @@ export async function scheduleListCommand(opts: { json?: boolean; config?: strin
 export async function scheduleActionCommand(
   action: 'pause' | 'unpause' | 'delete',
   id: string,
-  opts: { config?: string; json?: boolean },
+  opts: CommonOptions,
 ): Promise<number> {
   await withClient(opts.config, (c) =>
     action === 'delete' ? c.deleteSchedule(id) : c.setSchedulePaused(id, action === 'pause'),

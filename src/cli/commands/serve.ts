@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { REPO_ROOT } from '../../dev/dev-layout.js';
+import type { Command } from 'commander';
 import { loadToken, TokenError } from '../../serve/auth.js';
-import { buildServer } from '../../serve/server.js';
+import { ferryVersion } from '../../serve/version.js';
+import type { SetExit } from '../command-helpers.js';
 import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
 
 export interface ServeCliOptions {
@@ -11,9 +10,18 @@ export interface ServeCliOptions {
   config?: string;
 }
 
-export function ferryVersion(): string {
-  return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
-    .version;
+export function register(program: Command, exit: SetExit): void {
+  program
+    .command('serve')
+    .description('HTTP API for services without a Temporal SDK: start and follow migrations and evacuations')
+    .option('--listen <address:port>', 'where to listen (loopback by default)', '127.0.0.1:8470')
+    .option('--token-file <file>', 'bearer token (mode 0600); default: $FERRY_API_TOKEN')
+    .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ferry serve --listen 127.0.0.1:8470 --token-file /etc/ferry/api-token --config /etc/ferry/ferry.yaml\nAPI: docs/api.md, GET /openapi.json',
+    )
+    .action(async (opts) => exit(await serveCommand(opts)));
 }
 
 /** Parses ADDRESS:PORT ([v6]:PORT too); loopback by default (docs/api.md). */
@@ -36,6 +44,8 @@ export async function serveCommand(opts: ServeCliOptions): Promise<number> {
     throw err;
   }
   const client = await connectClient(await loadCliConfig(opts.config));
+  // Loaded on use: the HTTP framework stays out of every other command's start-up.
+  const { buildServer } = await import('../../serve/server.js');
   const app = buildServer({ client, token, version: ferryVersion() });
   try {
     await app.listen({ host, port });

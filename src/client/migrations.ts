@@ -1,0 +1,126 @@
+// Migrations through the typed client: check, start, follow (progress, live bytes, result),
+// cancel and resolve. FerryClient (ferry-client.ts) exposes these as its methods.
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { validateMigrateRequest } from '../domain/validation.js';
+import { capabilitiesOf } from '../runtimes/capabilities.js';
+import { hostTaskQueue, migrationWorkflowId } from '../domain/names.js';
+import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
+import type {
+  LiveTransfer,
+  MigrateRequest,
+  MigrationProgress,
+  MigrationResult,
+  ResolveSignal,
+} from '../domain/types.js';
+import { progressQuery, resolveSignal } from '../workflows/definitions.js';
+import { SA } from '../workflows/search-attributes.js';
+import type { migrate } from '../workflows/migrate/migrate.js';
+import { MigrationRequestError } from './errors.js';
+import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+
+export async function checkRequest(ctx: ClientContext, req: MigrateRequest): Promise<void> {
+  const problems = validateMigrateRequest(req, capabilitiesOf);
+  if (problems.length) throw new MigrationRequestError(problems.join('\n'));
+  const known = ctx.knownHosts;
+  for (const [role, host] of [
+    ['source', req.source],
+    ['destination', req.destination],
+  ] as const) {
+    if (known && !known.includes(host))
+      throw new MigrationRequestError(
+        `unknown ${role} host "${host}": the configuration has ${known.join(', ')}`,
+      );
+    if (!(await hasWorker(ctx, host)))
+      throw new MigrationRequestError(
+        `${role} host "${host}" has no running ferry worker (task queue ${hostTaskQueue(host)} has no pollers); start it with: ferry worker --host ${host} --config FILE`,
+        'no-worker',
+      );
+  }
+}
+
+export async function hasWorker(ctx: ClientContext, host: string): Promise<boolean> {
+  const res = await ctx.temporal.workflowService.describeTaskQueue({
+    namespace: ctx.temporal.options.namespace,
+    taskQueue: { name: hostTaskQueue(host) },
+    taskQueueType: 2, // activity
+  });
+  return (res.pollers?.length ?? 0) > 0;
+}
+
+export async function startMigration(
+  ctx: ClientContext,
+  req: MigrateRequest,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
+  await checkRequest(ctx, req);
+  const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
+  return startExclusive<typeof migrate>(
+    ctx,
+    'migrate',
+    {
+      workflowId,
+      args: [req],
+      staticSummary: `migrate ${req.runtime}/${req.workload}: ${req.source} → ${req.destination}`,
+      staticDetails: [
+        `Live migration of **${req.runtime}/${req.workload}** from **${req.source}** to **${req.destination}** with CRIU.`,
+        `Verify window ${req.verifyWindowMs ?? DEFAULT_VERIFY_WINDOW_MS} ms · keep images ${req.keepImages ? 'yes' : 'no'} · fresh start as last resort ${req.allowStartFresh ? 'ALLOWED' : 'no'}.`,
+      ].join('\n\n'),
+      typedSearchAttributes: [
+        { key: SA.workload, value: req.workload },
+        { key: SA.runtime, value: req.runtime },
+        { key: SA.source, value: req.source },
+        { key: SA.destination, value: req.destination },
+        { key: SA.phase, value: 'validating' },
+      ],
+    },
+    `a migration of ${req.runtime}/${req.workload} from ${req.source} is already running (workflow ${workflowId}); wait for it or cancel it`,
+  );
+}
+
+export async function cancel(ctx: ClientContext, workflowId: string): Promise<void> {
+  await ctx.temporal.workflow.getHandle(workflowId).cancel();
+}
+
+export async function resolve(ctx: ClientContext, workflowId: string, signal: ResolveSignal): Promise<void> {
+  await ctx.temporal.workflow.getHandle(workflowId).signal(resolveSignal, signal);
+}
+
+export async function getProgress(ctx: ClientContext, workflowId: string): Promise<MigrationProgress> {
+  return ctx.temporal.workflow.getHandle(workflowId).query(progressQuery);
+}
+
+export async function getLiveProgress(ctx: ClientContext, workflowId: string): Promise<MigrationProgress> {
+  const progress = await getProgress(ctx, workflowId);
+  if (progress.phase !== 'presync' && progress.phase !== 'transfer') return progress;
+  const description = await ctx.temporal.workflow.getHandle(workflowId).describe();
+  const converter = ctx.temporal.options.loadedDataConverter.payloadConverter;
+  for (const a of description.raw.pendingActivities ?? []) {
+    const payloads = a.heartbeatDetails?.payloads;
+    if (!payloads?.length) continue;
+    const live = liveTransfer(converter.fromPayload(payloads[0]!));
+    if (live && live.phase === progress.phase) progress.live = live;
+  }
+  return progress;
+}
+
+export async function getMigration(
+  ctx: ClientContext,
+  workflowId: string,
+): Promise<RunState<MigrationProgress, MigrationResult>> {
+  return runState(ctx, workflowId, progressQuery);
+}
+
+export async function waitForMigration(
+  ctx: ClientContext,
+  handle: WorkflowHandle<typeof migrate>,
+  onProgress?: (p: MigrationProgress) => void,
+): Promise<MigrationResult> {
+  return resultWithProgress(handle, () => getLiveProgress(ctx, handle.workflowId), onProgress, 250);
+}
+
+/** A transfer activity's heartbeat details, when they are that. */
+function liveTransfer(details: unknown): LiveTransfer | undefined {
+  const d = details as Partial<LiveTransfer> | undefined;
+  if (!d || (d.phase !== 'presync' && d.phase !== 'transfer') || typeof d.bytes !== 'number')
+    return undefined;
+  return { phase: d.phase, bytes: d.bytes, percent: d.percent, rate: d.rate };
+}

@@ -1,0 +1,268 @@
+// The HTTP API's routes over a fake FerryClient (no Temporal; an ephemeral loopback port, since
+// fastify's inject needs require(esm), which jest's ESM mode lacks): status codes, error bodies
+// and headers, so that reorganising src/serve cannot change what callers see.
+import type { FastifyInstance } from 'fastify';
+import { MigrationRequestError, type FerryClient } from '../../src/client/ferry-client.js';
+import { buildServer } from '../../src/serve/server.js';
+import { openApiDocument } from '../../src/serve/openapi.js';
+
+const TOKEN = '0123456789abcdef0123';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const migration = { workload: 'web', runtime: 'runc', source: 'node-a', destination: 'node-b' };
+
+/** What each fake method does next; tests set the ones they need. */
+interface Script {
+  systemInfo: () => Promise<unknown>;
+  start: (body: unknown) => Promise<{ workflowId: string; firstExecutionRunId: string }>;
+  state: (id: string) => Promise<unknown>;
+  status: (id: string) => Promise<string>;
+}
+
+function fakeClient(script: Script, calls: string[]): FerryClient {
+  const fake = {
+    temporal: {
+      workflowService: { getSystemInfo: () => script.systemInfo() },
+      workflow: {
+        getHandle: (id: string) => ({
+          describe: async () => ({ status: { name: await script.status(id) } }),
+        }),
+      },
+    },
+    startMigration: (body: unknown) => (calls.push('startMigration'), script.start(body)),
+    startEvacuation: (body: unknown) => (calls.push('startEvacuation'), script.start(body)),
+    getMigration: (id: string) => (calls.push(`getMigration ${id}`), script.state(id)),
+    getEvacuation: (id: string) => (calls.push(`getEvacuation ${id}`), script.state(id)),
+    cancel: async (id: string) => void calls.push(`cancel ${id}`),
+  };
+  return fake as unknown as FerryClient;
+}
+
+interface Reply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** fastify's inject shape, over a real request. */
+async function request(
+  base: string,
+  r: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown },
+): Promise<Reply> {
+  const json = r.payload !== undefined && typeof r.payload !== 'string';
+  const res = await fetch(`${base}${r.url}`, {
+    method: r.method ?? 'GET',
+    headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...r.headers },
+    body: json ? JSON.stringify(r.payload) : (r.payload as string | undefined),
+  });
+  return { statusCode: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+}
+
+const notFound = () => Object.assign(new Error('workflow not found'), { name: 'WorkflowNotFoundError' });
+
+describe('HTTP API routes', () => {
+  let server: FastifyInstance;
+  let app: { inject: (r: Parameters<typeof request>[1]) => Promise<Reply> };
+  let script: Script;
+  let calls: string[];
+
+  beforeEach(async () => {
+    calls = [];
+    script = {
+      systemInfo: async () => ({}),
+      start: async () => ({ workflowId: 'migrate-runc-node-a-web', firstExecutionRunId: 'run-1' }),
+      state: async (id) => ({ workflowId: id, runId: 'run-1', status: 'RUNNING', startTime: 't' }),
+      status: async () => 'RUNNING',
+    };
+    server = buildServer({
+      client: fakeClient(script, calls),
+      token: TOKEN,
+      version: '9.9.9',
+      logger: false,
+    });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    app = { inject: (r) => request(base, r) };
+  });
+  afterEach(() => server.close());
+
+  const body = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
+  const errorOf = (r: { body: string }) => body(r).error as Record<string, unknown>;
+
+  it('answers health and the OpenAPI document without a token', async () => {
+    expect(body(await app.inject({ url: '/healthz' }))).toEqual({ status: 'ok' });
+    script.systemInfo = async () => Promise.reject(new Error('connection refused'));
+    const down = await app.inject({ url: '/healthz' });
+    expect(down.statusCode).toBe(503);
+    expect(errorOf(down)).toEqual({
+      code: 'temporal-unavailable',
+      message: 'Temporal is unreachable: connection refused',
+    });
+    const doc = await app.inject({ url: '/openapi.json' });
+    expect(doc.statusCode).toBe(200);
+    expect(body(doc)).toEqual(JSON.parse(JSON.stringify(openApiDocument('9.9.9'))));
+  });
+
+  it('refuses /v1 requests without the right token', async () => {
+    const none = await app.inject({ url: '/v1/migrations/migrate-runc-node-a-web' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="ferry"');
+    expect(errorOf(none).code).toBe('unauthorized');
+    expect(errorOf(none).message).toMatch(/missing Authorization header/);
+    const malformed = await app.inject({ url: '/v1/migrations/x', headers: { authorization: 'Basic x' } });
+    expect(malformed.statusCode).toBe(401);
+    expect(errorOf(malformed).message).toBe('malformed Authorization header: expected "Bearer TOKEN"');
+    const wrong = await app.inject({
+      url: '/v1/migrations/x',
+      headers: { authorization: `Bearer ${TOKEN}x` },
+    });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.headers['www-authenticate']).toBeUndefined();
+    expect(errorOf(wrong).code).toBe('forbidden');
+    expect(calls).toEqual([]);
+  });
+
+  it('answers unknown routes with 404 and a pointer to the document', async () => {
+    const r = await app.inject({ url: '/nope?x=1' });
+    expect(r.statusCode).toBe(404);
+    expect(errorOf(r)).toEqual({
+      code: 'not-found',
+      message: 'no route GET /nope; see GET /openapi.json',
+    });
+  });
+
+  it('starts a migration and an evacuation: 202, Location and links', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/migrations', headers: auth, payload: migration });
+    expect(r.statusCode).toBe(202);
+    expect(r.headers.location).toBe('/v1/migrations/migrate-runc-node-a-web');
+    expect(body(r)).toEqual({
+      workflowId: 'migrate-runc-node-a-web',
+      runId: 'run-1',
+      status: 'RUNNING',
+      links: {
+        self: '/v1/migrations/migrate-runc-node-a-web',
+        cancel: '/v1/migrations/migrate-runc-node-a-web/cancel',
+      },
+    });
+    script.start = async () => ({ workflowId: 'evacuate-node-a', firstExecutionRunId: 'run-2' });
+    const e = await app.inject({
+      method: 'POST',
+      url: '/v1/evacuations',
+      headers: auth,
+      payload: { host: 'node-a', candidates: ['node-b'] },
+    });
+    expect(e.statusCode).toBe(202);
+    expect(e.headers.location).toBe('/v1/evacuations/evacuate-node-a');
+    expect(calls).toEqual(['startMigration', 'startEvacuation']);
+  });
+
+  it('refuses invalid bodies before starting anything', async () => {
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/migrations',
+      headers: auth,
+      payload: { ...migration, runtime: 'lxc', color: 'red' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(errorOf(bad).code).toBe('invalid-input');
+    expect(errorOf(bad).message).toMatch(/^invalid request, nothing was started: /);
+    expect((errorOf(bad).problems as { field: string }[]).map((p) => p.field).sort()).toEqual([
+      '(body)',
+      'runtime',
+    ]);
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/v1/migrations',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{nope',
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(errorOf(notJson).message).toMatch(/^the request body is not valid JSON: /);
+    const text = await app.inject({
+      method: 'POST',
+      url: '/v1/evacuations',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      payload: '<host>node-a</host>',
+    });
+    expect(text.statusCode).toBe(415);
+    expect(errorOf(text)).toEqual({
+      code: 'invalid-input',
+      message: 'send the body as JSON with "Content-Type: application/json"',
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('maps refused requests, an unreachable Temporal and bugs to 400/409/503/500', async () => {
+    const post = () =>
+      app.inject({ method: 'POST', url: '/v1/migrations', headers: auth, payload: migration });
+    script.start = async () => Promise.reject(new MigrationRequestError('unknown host'));
+    expect([(await post()).statusCode, errorOf(await post())]).toEqual([
+      400,
+      { code: 'invalid-input', message: 'unknown host' },
+    ]);
+    script.start = async () =>
+      Promise.reject(new MigrationRequestError('already running', 'conflict', 'migrate-runc-node-a-web'));
+    expect([(await post()).statusCode, errorOf(await post())]).toEqual([
+      409,
+      { code: 'conflict', message: 'already running', workflowId: 'migrate-runc-node-a-web' },
+    ]);
+    script.start = async () => Promise.reject(new MigrationRequestError('no pollers', 'no-worker'));
+    expect([(await post()).statusCode, errorOf(await post()).code]).toEqual([503, 'no-worker']);
+    script.start = async () => Promise.reject(Object.assign(new Error('down'), { code: 14 }));
+    expect([(await post()).statusCode, errorOf(await post())]).toEqual([
+      503,
+      {
+        code: 'temporal-unavailable',
+        message: 'Temporal is unreachable: down. Retry later; check the temporal: section of the config',
+      },
+    ]);
+    script.start = async () => Promise.reject(new Error('boom'));
+    expect([(await post()).statusCode, errorOf(await post())]).toEqual([
+      500,
+      { code: 'internal', message: 'internal error: boom' },
+    ]);
+  });
+
+  it('reads a migration or an evacuation by id, and 404s ids of the wrong kind or unknown ones', async () => {
+    const m = await app.inject({ url: '/v1/migrations/migrate-runc-node-a-web', headers: auth });
+    expect(m.statusCode).toBe(200);
+    expect(body(m).workflowId).toBe('migrate-runc-node-a-web');
+    const e = await app.inject({ url: '/v1/evacuations/evacuate-node-a', headers: auth });
+    expect(e.statusCode).toBe(200);
+    expect(calls).toEqual(['getMigration migrate-runc-node-a-web', 'getEvacuation evacuate-node-a']);
+    const wrongKind = await app.inject({ url: '/v1/evacuations/migrate-runc-node-a-web', headers: auth });
+    expect(wrongKind.statusCode).toBe(404);
+    expect(errorOf(wrongKind).message).toBe(
+      '"migrate-runc-node-a-web" is not a evacuation id: they look like evacuate-node-a',
+    );
+    const badId = await app.inject({ url: '/v1/migrations/Migrate-X', headers: auth });
+    expect(errorOf(badId).message).toBe(
+      '"Migrate-X" is not a migration id: they look like migrate-runc-node-a-web',
+    );
+    script.state = async () => Promise.reject(notFound());
+    const missing = await app.inject({ url: '/v1/migrations/migrate-runc-node-a-gone', headers: auth });
+    expect(missing.statusCode).toBe(404);
+    expect(errorOf(missing)).toEqual({ code: 'not-found', message: 'no migration migrate-runc-node-a-gone' });
+  });
+
+  it('cancels only what still runs', async () => {
+    const cancel = (id: string) =>
+      app.inject({ method: 'POST', url: `/v1/evacuations/${id}/cancel`, headers: auth });
+    const ok = await cancel('evacuate-node-a');
+    expect(ok.statusCode).toBe(202);
+    expect(body(ok)).toEqual({ workflowId: 'evacuate-node-a', cancelRequested: true });
+    expect(calls).toEqual(['cancel evacuate-node-a']);
+    script.status = async () => 'COMPLETED';
+    const done = await cancel('evacuate-node-a');
+    expect(done.statusCode).toBe(409);
+    expect(errorOf(done)).toEqual({
+      code: 'conflict',
+      message:
+        'evacuation evacuate-node-a is no longer running (COMPLETED); GET /v1/evacuations/evacuate-node-a for its result',
+      workflowId: 'evacuate-node-a',
+    });
+    script.status = async () => Promise.reject(notFound());
+    const gone = await cancel('evacuate-node-z');
+    expect([gone.statusCode, errorOf(gone).message]).toEqual([404, 'no evacuation evacuate-node-z']);
+    expect((await cancel('migrate-runc-node-a-web')).statusCode).toBe(404);
+    expect(calls).toEqual(['cancel evacuate-node-a']);
+  });
+});
