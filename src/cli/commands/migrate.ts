@@ -66,6 +66,8 @@ on the source again, or was started fresh), 3 needs an operator, 2 refused, 4 ou
 
 export function exitCodeFor(result: MigrationResult): number {
   if (result.outcome === 'migrated') return EXIT.ok;
+  // A preflight said no: nothing was started on the workload, as with any other bad input.
+  if (result.outcome === 'refused') return EXIT.badInput;
   // Both leave no running copy: an operator must act (post-copy lost: restart it fresh).
   if (result.outcome === 'failed-needs-operator' || result.outcome === 'failed-postcopy-lost')
     return EXIT.needsOperator;
