@@ -566,7 +566,8 @@ const rows: Row[] = [
       },
       // docs/migration-modes.md: "If the destination is unreachable the pages cannot come
       // back: the outcome is failed-needs-operator and the images on both hosts are needed".
-      // Reached here because the source's checkpoint has no memory to restore.
+      // Reached here because the source's checkpoint has no memory to restore (see the
+      // KNOWN BUG test below for what then happens to the pages).
       outcome: 'failed-needs-operator',
       cause: ErrorType.HostUnavailable,
       rollback: [
@@ -786,9 +787,31 @@ const fill = (s: string, r: Finished, row: Row) =>
     .replaceAll('{id}', r.result.migrationId)
     .replaceAll('{row}', row.id);
 
+/** Each row's finished migration, for tests that look further at one (known bugs). */
+const finished = new Map(
+  rows.map((row) => {
+    let settle!: { resolve: (r: Finished) => void; reject: (err: unknown) => void };
+    const promise = new Promise<Finished>((resolve, reject) => (settle = { resolve, reject }));
+    promise.catch(() => undefined); // its row reports the failure
+    return [row.id, { promise, ...settle }] as const;
+  }),
+);
+const finishedRow = (id: string) => finished.get(id)!.promise;
+
 describe('migrate: mode × failing step → outcome', () => {
   test.concurrent.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
-    const r = await runMigration(t, { id: row.id, request: row.request, arrange: row.arrange, act: row.act });
+    const r = await runMigration(t, {
+      id: row.id,
+      request: row.request,
+      arrange: row.arrange,
+      act: row.act,
+    }).then(
+      (r) => (finished.get(row.id)!.resolve(r), r),
+      (err: unknown) => {
+        finished.get(row.id)!.reject(err);
+        throw err;
+      },
+    );
     const { result } = r;
 
     expect(result.outcome).toBe(row.outcome);
@@ -837,6 +860,82 @@ describe('migrate: mode × failing step → outcome', () => {
 
     await row.check?.(r);
   });
+
+  // KNOWN BUG (reported, not fixed here: src/workflows is out of this test project's scope).
+  // docs/failure-handling.md: failed-before-freeze means "what the migration put on the
+  // destination is removed", and the workflow means to ("The destination preflight may have
+  // created the migration's folder even when the source preflight failed: always clean up
+  // there"). But it cleans up as soon as one preflight fails, without waiting for the other:
+  // a destination preflight still running creates the folder after the cleanup, and nothing
+  // removes it. The first test pins the race; the second, `failing`, is the promise: when the
+  // workflow waits for both preflights, it passes, jest reports it, and `.failing` goes.
+  let race: Promise<Finished & { cleanedWhilePreflightRan: boolean }> | undefined;
+  const preflightRace = () =>
+    (race ??= (async () => {
+      const preflight = gate();
+      let cleanedWhilePreflightRan = false;
+      const r = await runMigration(t, {
+        id: 'sc-src-pre-race',
+        request: SC,
+        arrange: ({ src, dst }) => {
+          src.on('preflightSource', fail(ErrorType.WorkloadNotFound));
+          dst.on('preflightDestination', hold(preflight.promise));
+        },
+        act: async (m) => {
+          await m.handle.result();
+          cleanedWhilePreflightRan = m.dst.callsOf('removeMigrationFiles').length === 1;
+          preflight.open();
+        },
+      });
+      return { ...r, cleanedWhilePreflightRan };
+    })());
+
+  test.concurrent(
+    'stop-and-copy: source preflight refused while the destination preflight still runs',
+    async () => {
+      const r = await preflightRace();
+      expect(r.result.outcome).toBe('failed-before-freeze');
+      expect(r.result.cause?.type).toBe(ErrorType.WorkloadNotFound);
+      expect(r.dst.sequence()).toEqual(['preflightDestination', 'removeMigrationFiles']);
+      expect(r.cleanedWhilePreflightRan).toBe(true);
+    },
+  );
+
+  test.concurrent.failing(
+    "KNOWN BUG: source preflight refused while the destination's runs: the destination's folder is removed (it is left behind)",
+    async () => {
+      const r = await preflightRace();
+      expect(r.dst.folders).toEqual(new Set());
+    },
+  );
+
+  // KNOWN BUG (reported, not fixed here). docs/migration-modes.md, streamed rollback: "If the
+  // destination is unreachable the pages cannot come back: the outcome is
+  // failed-needs-operator and the images on both hosts are needed to restore by hand." The
+  // workflow instead starts cleanup-<id> for the unreachable destination, which deletes the
+  // migration's folder there, streamed pages included, as soon as the host is back: the only
+  // copy of the workload's memory goes, and the hand restore the result describes (source
+  // images only) cannot work.
+  test.concurrent.failing(
+    'KNOWN BUG: streamed, destination down: its pages are kept for the hand restore (cleanup-<id> deletes them once it is back)',
+    async () => {
+      const r = await finishedRow('st-dst-down');
+      expect(r.dst.folders).toEqual(new Set([r.result.migrationId]));
+      await r.dst.start(t.env.nativeConnection);
+      try {
+        const child = t.env.client.workflow.getHandle(`cleanup-${r.result.migrationId}`);
+        // Whatever the destination runs once it is back (if anything) has ended.
+        await within(
+          10_000,
+          child.result().catch(() => undefined),
+        );
+        await r.dst.settled();
+      } finally {
+        await r.dst.stop();
+      }
+      expect(r.dst.folders).toEqual(new Set([r.result.migrationId]));
+    },
+  );
 });
 
 /**
@@ -863,6 +962,16 @@ async function cleanupChildRemovesLeftovers(r: Finished): Promise<void> {
     runtime: 'runc',
     migrationId: r.result.migrationId,
   });
+}
+
+/** Waits for `p`, or gives up after ms (without leaving a timer behind). */
+async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function errorsLoggedBy(r: Finished): string[] {
