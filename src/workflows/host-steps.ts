@@ -6,7 +6,7 @@ import type { HostActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import { hostTaskQueue } from '../domain/names.js';
 
-/** 0 attempts: retry for as long as it takes (fencing). */
+/** Infinity: retry for as long as it takes (fencing); the SDK refuses 0. */
 const retry = (maximumAttempts: number, maximumInterval = '20s'): RetryPolicy => ({
   initialInterval: '1s',
   backoffCoefficient: 2,
@@ -40,7 +40,7 @@ export const STEP_KINDS = {
   /** Cleanup after success: worth many tries, never worth failing the migration for. */
   cleanup: { ...quick, retry: retry(10) },
   /** Fencing: a copy may run there, so wait for the host as long as it takes. */
-  fenced: { ...quick, scheduleToStartTimeout: '3650d', retry: retry(0, '30s') },
+  fenced: { ...quick, scheduleToStartTimeout: '3650d', retry: retry(Number.POSITIVE_INFINITY, '30s') },
   /** No copy can run there: ask briefly, clean up later if it does not answer. */
   brief: { ...quick, scheduleToStartTimeout: '10s', retry: retry(5, '30s') },
   /** Left for when the host is back (abandoned cleanup workflows). */

@@ -5,7 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { WORKFLOW_TASK_QUEUE } from '../../src/domain/names.js';
 import type { MigrateRequest, MigrationProgress, MigrationResult } from '../../src/domain/types.js';
 import { progressQuery } from '../../src/workflows/definitions.js';
-import type { migrate } from '../../src/workflows/migrate.js';
+import type { migrate } from '../../src/workflows/migrate/migrate.js';
 import { FakeHost } from './fake-host.js';
 import type { WorkflowTestEnv } from './temporal-env.js';
 

@@ -18,34 +18,39 @@ export function rollBack(m: Migration, restoreMayHaveRun: boolean): Promise<Outc
         { summary: `rollback: remove any copy of ${what} on ${req.destination}` },
         [m.ref],
       );
-    if (restoreMayHaveRun) {
-      if (!(await waitForDestinationOrOperator(m, removal))) return 'failed-needs-operator';
-      await bringPagesBack(m);
+    const answered = restoreMayHaveRun
+      ? (await waitForDestinationOrOperator(m, removal)) === 'confirmed'
+      : await succeeded(removal());
+    if (answered) {
+      if (!(await bringPagesBack(m))) return 'failed-needs-operator';
       await bestEffort(
         'remove the destination images',
         dst.quick.removeMigrationFiles({ migrationId: m.id }),
       );
-    } else if (await succeeded(removal())) {
-      await bringPagesBack(m);
-      await bestEffort(
-        'remove the destination images',
-        dst.quick.removeMigrationFiles({ migrationId: m.id }),
+    } else if (run.mode === 'streamed') {
+      // The memory is there and nowhere else: keep it (no cleanup child) for a hand restore.
+      run.say(
+        `the streamed memory pages of ${what} are on ${req.destination}, which ${restoreMayHaveRun ? 'was declared down' : 'did not answer'}: ${what} cannot be restored on ${req.source} without them; they are kept there. ${operatorHelp(m)}`,
       );
-    } else {
+      return 'failed-needs-operator';
+    } else if (!restoreMayHaveRun) {
       run.say(
         `${req.destination} did not answer (no copy can run there: its restore never started); what the migration left there is removed when it is back (workflow cleanup-${m.id})`,
       );
       await cleanUpDestinationLater(m);
-    }
+    } else await cleanUpDestinationLater(m);
     return restoreSource(m);
   });
 }
 
 /**
- * Resolves true once the destination confirmed it runs no copy, or an operator declared it
- * down (`ferry resolve ID --destination-is-down`). Meanwhile the source stays stopped.
+ * Resolves once the destination confirmed it runs no copy, or an operator declared it down
+ * (`ferry resolve ID --destination-is-down`). Meanwhile the source stays stopped.
  */
-async function waitForDestinationOrOperator(m: Migration, removal: () => Promise<void>): Promise<boolean> {
+async function waitForDestinationOrOperator(
+  m: Migration,
+  removal: () => Promise<void>,
+): Promise<'confirmed' | 'declared-down'> {
   const { req, what, run } = m;
   run.say(
     `waiting for ${req.destination} to confirm that no copy of ${what} runs there before restarting it on ${req.source}. ` +
@@ -63,36 +68,43 @@ async function waitForDestinationOrOperator(m: Migration, removal: () => Promise
     })
     .finally(() => (done = true));
   await condition(() => done || run.destinationDeclaredDown);
-  if (done && (await removed)) return true;
-  if (run.destinationDeclaredDown) {
-    scope.cancel();
+  if (done && (await removed)) return 'confirmed';
+  if (!run.destinationDeclaredDown) {
+    run.say(
+      `${req.destination} failed to remove its copy of ${what} (${describeCause(removalFailed).message}); ` +
+        `the source stays stopped to avoid two copies. Remove it there, then run: ferry resolve ${m.workflowId} --destination-is-down`,
+    );
+    await condition(() => run.destinationDeclaredDown);
+  }
+  scope.cancel();
+  // Nothing more is asked of the host declared down: every step would wait for its worker.
+  if (run.mode !== 'streamed')
     run.say(
       `the operator declared ${req.destination} down; restarting ${what} on ${req.source} without its confirmation (any copy there is removed when it is back: workflow cleanup-${m.id})`,
     );
-    await cleanUpDestinationLater(m);
-    return true;
-  }
-  run.say(
-    `${req.destination} failed to remove its copy of ${what} (${describeCause(removalFailed).message}); ` +
-      `the source stays stopped to avoid two copies. Remove it there, then run: ferry resolve ${m.workflowId} --destination-is-down`,
-  );
-  await condition(() => run.destinationDeclaredDown);
-  return true;
+  return 'declared-down';
 }
 
-/** Streamed mode: the source's checkpoint has no pages (they went to the destination). */
-export async function bringPagesBack(m: Migration): Promise<void> {
+/**
+ * Streamed mode: the source's checkpoint has no pages (they went to the destination), so they
+ * must come back first. False when they could not: the source cannot be restored.
+ */
+export async function bringPagesBack(m: Migration): Promise<boolean> {
   const { req, what, run } = m;
-  if (run.mode !== 'streamed') return;
+  if (run.mode !== 'streamed') return true;
   run.say(`bringing the streamed memory pages of ${what} back from ${req.destination}`);
-  await m.dst.long.returnImages
+  return m.dst.long.returnImages
     .executeWithOptions({ summary: `rollback: return the streamed pages of ${what} to ${req.source}` }, [
       { ...m.step, destination: req.source },
     ])
-    .catch((err) =>
-      run.say(
-        `the pages of ${what} could not be brought back from ${req.destination}: ${describeCause(err).message}`,
-      ),
+    .then(
+      () => true,
+      (err) => {
+        run.say(
+          `the pages of ${what} could not be brought back from ${req.destination} (${describeCause(err).message}); they are kept there. ${operatorHelp(m)}`,
+        );
+        return false;
+      },
     );
 }
 
@@ -152,7 +164,12 @@ async function verifySource(m: Migration): Promise<void> {
 
 /** Where the kept checkpoint is and how to restore it by hand (the runtime's record says how). */
 export function operatorHelp(m: Migration): string {
+  const { req } = m;
   const imagesDir = `STATE/migrations/${m.id}/images`;
-  const cmd = m.caps.manualRestore({ workload: m.req.workload, imagesDir });
-  return `The images are kept in ${imagesDir} on ${m.req.source} (STATE = its stateDir). To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
+  const cmd = m.caps.manualRestore({ workload: req.workload, imagesDir });
+  const pages =
+    m.run.mode === 'streamed'
+      ? ` Its memory pages were streamed to ${req.destination}: first copy ${imagesDir}/pagemap-*.img and pages-*.img from ${req.destination} into the same folder on ${req.source}.`
+      : '';
+  return `The images are kept in ${imagesDir} on ${req.source} (STATE = its stateDir).${pages} To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
 }

@@ -75,7 +75,7 @@ async function finalDump(m: Migration): Promise<CheckpointResult> {
  */
 async function afterFailedDump(m: Migration, err: unknown): Promise<MigrationResult> {
   if (await succeeded(m.src.quick.preflightSource(m.ref))) return endBeforeFreeze(m, err);
-  await bringPagesBack(m);
+  if (!(await bringPagesBack(m))) return m.run.finish('failed-needs-operator', err);
   await cleanUpDestinationBeforeFreeze(m);
   return m.run.finish(await m.run.phase('rollback', () => restoreSource(m)), err);
 }
