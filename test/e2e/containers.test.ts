@@ -130,8 +130,8 @@ describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
     await spawn('node-a', runtime, n, 8);
     const pidBefore = (await runtimeOn('node-a', runtime).inspect(n))!.pid;
     const { result, exitCode } = await migrate(runtime, n, 'node-a', 'node-d');
-    expect(exitCode).toBe(1);
-    expect(result!.outcome).toBe('failed-before-freeze');
+    expect(exitCode).toBe(2);
+    expect(result!.outcome).toBe('refused');
     expect(result!.cause?.type).toBe('ImageMissing');
     expect(result!.cause?.message).toContain('ferry dev load-image --host node-d');
     expect(result!.phases.map((p) => p.phase)).toEqual(['preflight']);

@@ -126,8 +126,8 @@ describe('migration modes', () => {
   it('auto picks stop-and-copy here and says why; forced precopy is refused before the freeze', async () => {
     await spawnStateful('node-a', 'runc', 'dt-pre', { mib: 16, intervalMs: 10 });
     const forced = await migrate('dt-pre', ['--mode', 'precopy']);
-    expect(forced.exitCode).toBe(1);
-    expect(forced.result.outcome).toBe('failed-before-freeze');
+    expect(forced.exitCode).toBe(2);
+    expect(forced.result.outcome).toBe('refused');
     expect(forced.result.cause?.type).toBe('ModeUnavailable');
     expect(forced.result.cause?.message).toContain('mem_dirty_track');
     expect(forced.result.phases.map((p) => p.phase)).toEqual(['preflight']);

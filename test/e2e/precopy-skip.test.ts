@@ -60,12 +60,12 @@ describe("pre-copy between simulated hosts (this machine's kernel)", () => {
     await runtimeOn('node-b', 'process').removeFiles('pc-skip');
   });
 
-  it('forced precopy: fails before the freeze with ModeUnavailable, the workload keeps running', async () => {
+  it('forced precopy: refused before the freeze with ModeUnavailable, the workload keeps running', async () => {
     const result = await migrateWith('pc-req', 'precopy');
     const left = tracks ? 'node-b' : 'node-a';
     if (tracks) expect(result.precopy?.rounds.length).toBeGreaterThanOrEqual(1);
     else {
-      expect(result.outcome).toBe('failed-before-freeze');
+      expect(result.outcome).toBe('refused');
       expect(result.cause?.type).toBe('ModeUnavailable');
       expect(result.cause?.message).toMatch(/precopy cannot run: .*Dirty tracking is OFF/);
       expect((await runtimeOn('node-a', 'process').inspect('pc-req'))?.running).toBe(true);
