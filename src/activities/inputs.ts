@@ -1,5 +1,5 @@
 import type { RequestedMode } from '../domain/modes.js';
-import type { CriuOptions } from '../domain/types.js';
+import type { AdoptTarget, CriuOptions } from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 import type { PageServerAddress } from '../domain/page-server.js';
 
@@ -15,6 +15,10 @@ export interface MigrationStepInput extends WorkloadRef {
 export interface PreflightSourceInput extends WorkloadRef {
   /** Only post-copy needs its extra probe. */
   mode?: RequestedMode;
+  /** A process tree ferry did not start: checked, then recorded as the workload (process runtime). */
+  adopt?: AdoptTarget;
+  /** The request's CRIU options: what adoption accepts depends on them (--tcp-established). */
+  criu?: CriuOptions;
 }
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */

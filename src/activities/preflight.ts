@@ -50,6 +50,7 @@ export function preflightActivities(ctx: HostContext) {
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
       const facts = await describeHost(ctx);
+      if (ref.adopt) await adopt(runtime, ref);
       const info = await runtime.inspect(ref.workload);
       if (!info) {
         const known = (await runtime.list()).map((w) => w.name);
@@ -108,6 +109,20 @@ export function preflightActivities(ctx: HostContext) {
       return facts;
     },
   };
+}
+
+/**
+ * A process tree ferry did not start becomes the workload, here on the source, before anything
+ * else looks for it; the runtime refuses (typed, with the fix) what CRIU could not move.
+ */
+async function adopt(runtime: WorkloadRuntime, ref: PreflightSourceInput): Promise<void> {
+  if (!runtime.adopt)
+    throw ferryFailure(
+      ErrorType.InvalidInput,
+      `the ${ref.runtime} runtime cannot adopt a running process (--pid, --pidfile, --unit): a ${ref.runtime} ` +
+        `workload is migrated by its name alone; a process tree that ferry did not start moves with --runtime process`,
+    );
+  await runtime.adopt(ref.workload, ref.adopt!, ref.criu ?? {});
 }
 
 /**

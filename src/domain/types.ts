@@ -33,6 +33,21 @@ export interface MigrateRequest {
   tcpEstablished?: boolean;
   /** Checkpoint file locks the workload holds (CRIU --file-locks). */
   fileLocks?: boolean;
+  /**
+   * Process runtime only: take over a running process tree that ferry did not start, found on
+   * the source by exactly one of these; it is workload `workload` from then on, on both hosts
+   * (docs/runtimes.md#adopting-a-running-process).
+   */
+  adopt?: AdoptTarget;
+}
+
+/** How the source finds the root of a process tree to adopt: exactly one field. */
+export interface AdoptTarget {
+  pid?: number;
+  /** Absolute path of a file on the source holding the pid (a daemon's pid file). */
+  pidFile?: string;
+  /** A systemd service on the source (`NAME.service`): its MainPID. */
+  unit?: string;
 }
 
 /** The request's CRIU options that checkpoint and restore (also a rollback's) must both use. */

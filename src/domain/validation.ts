@@ -1,7 +1,7 @@
 import { CRIU_OPTION_NAMES, type CapabilitiesOf } from './capabilities.js';
 import { checkName, isRuntimeName, RUNTIMES } from './names.js';
 import { isRequestedMode, REQUESTED_MODES } from './modes.js';
-import type { MigrateRequest } from './types.js';
+import type { AdoptTarget, MigrateRequest } from './types.js';
 
 /**
  * Every problem with a migrate request, each naming the fix. Empty when valid.
@@ -52,7 +52,45 @@ export function validateMigrateRequest(
   )
     problems.push('verifyWindowMs must be an integer from 0 to 600000');
   problems.push(...validatePrecopy(req.precopy));
+  problems.push(...validateAdopt(req.adopt));
   return problems;
+}
+
+/** Highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX = 4_194_304;
+/** systemd's unit name alphabet; only services have a MainPID. */
+const SERVICE_RE = /^[A-Za-z0-9:_.\\@-]{1,248}\.service$/;
+
+/**
+ * Shape only: whether the runtime can adopt is its adapter's answer (the source preflight),
+ * and whether the pid, file or unit exists is the source host's.
+ */
+export function validateAdopt(a: AdoptTarget | undefined): string[] {
+  if (a === undefined) return [];
+  if (!a || typeof a !== 'object' || Array.isArray(a))
+    return ['adopt must be an object with one of pid, pidFile, unit (e.g. {"pid": 4242})'];
+  const given = (['pid', 'pidFile', 'unit'] as const).filter((k) => a[k] !== undefined);
+  if (given.length !== 1)
+    return [
+      `adopt needs exactly one of pid, pidFile, unit (CLI: --pid, --pidfile, --unit)${given.length ? `, not ${given.join(' and ')}` : ''}`,
+    ];
+  if (a.pid !== undefined && (!Number.isInteger(a.pid) || a.pid < 2 || a.pid > PID_MAX))
+    return [
+      a.pid === 1
+        ? 'adopt.pid 1 is the init process of the host: it cannot be migrated'
+        : `adopt.pid must be a process id, an integer from 2 to ${PID_MAX}`,
+    ];
+  if (
+    a.pidFile !== undefined &&
+    (typeof a.pidFile !== 'string' ||
+      !a.pidFile.startsWith('/') ||
+      a.pidFile.length > 4096 ||
+      a.pidFile.includes('\0'))
+  )
+    return ['adopt.pidFile must be an absolute path on the source host (e.g. /run/app.pid)'];
+  if (a.unit !== undefined && (typeof a.unit !== 'string' || !SERVICE_RE.test(a.unit)))
+    return ['adopt.unit must name a systemd service, e.g. "app.service"'];
+  return [];
 }
 
 function validatePrecopy(p: MigrateRequest['precopy']): string[] {

@@ -11,5 +11,7 @@ export const PROCESS_CAPABILITIES: RuntimeCapabilities = {
       'postcopy needs a container runtime (own PID and mount namespaces); process workloads cannot be restored lazily',
   },
   criuOptions: ['tcpEstablished', 'fileLocks'],
-  manualRestore: ({ imagesDir }) => `criu restore -D ${imagesDir} -d`,
+  // An adopted root that did not lead its session was dumped with --shell-job (ferry-stdio.json).
+  manualRestore: ({ imagesDir }) =>
+    `criu restore -D ${imagesDir} -d (add --shell-job when ${imagesDir}/ferry-stdio.json says "shellJob": true)`,
 };

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
@@ -22,9 +22,20 @@ import type {
   WorkloadRuntime,
 } from './runtime.js';
 import { criuFlags } from './criu-options.js';
-import type { CriuOptions } from '../domain/types.js';
+import type { AdoptTarget, CriuOptions, WorkloadNeeds } from '../domain/types.js';
 import type { PageServerAddress } from '../domain/page-server.js';
 import { listDirNames, readJson, removeTree, writeJsonAtomic } from './workload-files.js';
+import { resolveAdoptTarget } from './adopt-target.js';
+import {
+  adoptionProblems,
+  filesToCarry,
+  needsShellJob,
+  outputTarget,
+  pathsNeeded,
+  type AdoptionProblem,
+} from './adoption-checks.js';
+import { readProc, readTree, type TreeFacts } from './process-tree.js';
+import { carryFiles, putBackFiles } from './carried-files.js';
 
 interface ProcessMeta {
   name: string;
@@ -35,11 +46,18 @@ interface ProcessMeta {
   pid: number;
   startTime: number;
   createdAt: string;
+  /** Present when ferry took over a process it did not start (docs/runtimes.md#adopting-a-running-process). */
+  adopted?: { how: string; host: string; at: string };
 }
 
-/** The stdio pipe of the dumped tree, recorded so restore can attach a new one in its place. */
-interface StdioRecord {
+/** How the tree was dumped (ferry-stdio.json in the images), so that every restore matches it. */
+interface DumpRecord {
+  /** ferry-shim's pipe: restore attaches a new one in its place (spawned workloads only). */
   stdoutPipe?: string;
+  /** The root did not lead its session: dumped, and so restored, with --shell-job. */
+  shellJob?: boolean;
+  /** Files it writes outside its folder, copied into the images after the dump (carried-files.ts). */
+  carried?: string[];
 }
 
 /**
@@ -79,6 +97,9 @@ export class ProcessRuntime implements WorkloadRuntime {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta) return undefined;
     const running = await this.aliveHere(meta);
+    // An adopted tree uses files that ferry did not put in its folder: the destination checks
+    // that they are there (unfitFor) before anything is frozen.
+    const tree = running && meta.adopted ? await readTree(meta.pid, { filesOnly: true }) : undefined;
     return {
       name,
       runtime: 'process',
@@ -86,7 +107,86 @@ export class ProcessRuntime implements WorkloadRuntime {
       pid: running ? meta.pid : undefined,
       rssBytes: running ? await treeRssBytes(meta.pid) : undefined,
       labels: meta.labels,
+      ...(tree ? { needs: { hostPaths: pathsNeeded(tree, this.dir(name)) } } : {}),
     };
+  }
+
+  /**
+   * Takes over a running tree that ferry did not start, as workload `name`: refused (typed,
+   * with the fix) unless CRIU can move it; then it gets the same record as a spawned one, so
+   * every later step treats both alike. Its output stays where it goes: output.log is a link to
+   * the file its stdout (else stderr) writes, or to /dev/null, else a one-line note.
+   */
+  async adopt(name: string, target: AdoptTarget, opts: CriuOptions): Promise<void> {
+    const host = this.ctx.host;
+    const { pid, how } = await resolveAdoptTarget(target, host);
+    const existing = await readJson<ProcessMeta>(this.metaFile(name));
+    const same = !!existing && existing.pid === pid && (await this.aliveHere(existing));
+    if (existing && !same)
+      throw ferryFailure(
+        ErrorType.InvalidInput,
+        `a process workload "${name}" already exists on ${host} for pid ${existing.pid}` +
+          ((await this.aliveHere(existing))
+            ? `: pick another name for ${how}, or migrate ${name} by its name alone`
+            : `, which no longer runs there: pick another name for ${how}, or remove the stale record ${this.dir(name)}`),
+      );
+    const tree = await readTree(pid);
+    if (!tree)
+      throw ferryFailure(
+        ErrorType.WorkloadNotFound,
+        `no process with pid ${pid} runs on ${host}${target.pid === undefined ? ` (from ${how})` : ''}: check it there with ps -p ${pid}`,
+      );
+    const owner = await this.ownerOf(tree, name);
+    if (owner) throw ferryFailure(ErrorType.InvalidInput, owner);
+    const problems = adoptionProblems(tree, { host, tcpEstablished: opts.tcpEstablished });
+    if (problems.length) throw notMovable(`${how} on ${host}`, problems);
+    if (same) return; // a retried preflight, or adopted by an earlier attempt
+    await mkdir(this.dir(name), { recursive: true, mode: 0o700 });
+    const log = this.ctx.paths.outputLog('process', name);
+    await rm(log, { force: true });
+    const output = outputTarget(tree.fds, pid);
+    if (output) await symlink(output, log);
+    else
+      await writeFile(
+        log,
+        `(ferry: ${how} was adopted; its stdout is not a file, so no output shows here)\n`,
+        {
+          mode: 0o600,
+        },
+      );
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    await writeJsonAtomic(this.metaFile(name), {
+      name,
+      host,
+      argv,
+      pid,
+      startTime: tree.root.startTime,
+      createdAt: new Date().toISOString(),
+      adopted: { how, host, at: new Date().toISOString() },
+    } satisfies ProcessMeta);
+  }
+
+  /** Why `tree` cannot become workload `name`: it is (or is part of, or contains) another one. */
+  private async ownerOf(tree: TreeFacts, name: string): Promise<string | undefined> {
+    const ancestors: number[] = [];
+    for (let p = tree.root.ppid, n = 0; p > 1 && n < 1000; n++) {
+      ancestors.push(p);
+      p = (await readProc(p))?.ppid ?? 0;
+    }
+    const members = new Set(tree.members.map((m) => m.pid));
+    for (const other of await listDirNames(this.ctx.paths.workloadsRoot('process'))) {
+      if (other === name) continue;
+      const meta = await readJson<ProcessMeta>(this.metaFile(other));
+      if (!meta || !(await this.aliveHere(meta))) continue;
+      const where = `ferry workload ${other} (pid ${meta.pid}) on ${this.ctx.host}`;
+      if (meta.pid === tree.root.pid)
+        return `pid ${meta.pid} is already ${where}: migrate it by that name, without --pid`;
+      if (ancestors.includes(meta.pid))
+        return `pid ${tree.root.pid} belongs to the tree of ${where}, which moves as a whole: migrate ${other} instead`;
+      if (members.has(meta.pid))
+        return `the tree of pid ${tree.root.pid} contains ${where}: migrate that one by its name, or stop it first`;
+    }
+    return undefined;
   }
 
   async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
@@ -104,6 +204,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     argv: string[],
     pid: number,
     labels?: Record<string, string>,
+    adopted?: ProcessMeta['adopted'],
   ): Promise<void> {
     const startTime = await processStartTime(pid);
     if (startTime === undefined) throw new Error(`workload ${name} (pid ${pid}) exited right after start`);
@@ -115,6 +216,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       startTime,
       labels,
       createdAt: new Date().toISOString(),
+      ...(adopted ? { adopted } : {}),
     };
     await writeJsonAtomic(this.metaFile(name), meta);
   }
@@ -126,6 +228,13 @@ export class ProcessRuntime implements WorkloadRuntime {
         ErrorType.WorkloadNotFound,
         `no recorded command line for process workload ${name} on ${this.ctx.host}`,
       );
+    // Its environment, working folder, stdio and user are its starter's, not ferry's.
+    if (meta.adopted)
+      throw ferryFailure(
+        ErrorType.InvalidInput,
+        `process workload ${name} was adopted (${meta.adopted.how} on ${meta.adopted.host}), not started by ferry: ` +
+          `ferry cannot start it afresh; start it again the way it was started (its command line was: ${meta.argv.join(' ')})`,
+      );
     await this.stop(name);
     return this.spawn(name, { argv: meta.argv, labels: meta.labels });
   }
@@ -134,13 +243,40 @@ export class ProcessRuntime implements WorkloadRuntime {
     return readFile(this.ctx.paths.outputLog('process', name), 'utf8').catch(() => '');
   }
 
-  /** Everything it uses lives in its workload folder, which travels. */
-  notMovable(): Promise<string[]> {
-    return Promise.resolve([]);
+  /**
+   * A spawned tree keeps everything it uses in its folder, which travels. An adopted one is
+   * judged again as at its adoption (it may have opened a terminal or a pipe since); only its
+   * TCP connections are left to the dump, which knows whether --tcp-established was given.
+   */
+  async notMovable(name: string): Promise<string[]> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    if (!meta?.adopted || !(await this.aliveHere(meta))) return [];
+    const tree = await readTree(meta.pid);
+    if (!tree) return [];
+    return adoptionProblems(tree, { host: this.ctx.host, tcpEstablished: true }).map((p) => p.message);
   }
 
-  unfitFor(): Promise<Unfit[]> {
-    return Promise.resolve([]);
+  /** Destination: the files an adopted tree uses where it was (its needs) must be here too. */
+  async unfitFor(needs: WorkloadNeeds): Promise<Unfit[]> {
+    const missing: string[] = [];
+    for (const p of needs.hostPaths ?? [])
+      if (
+        !(await stat(p).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push(p);
+    return missing.length
+      ? [
+          {
+            type: 'NotMovable',
+            message:
+              `the process uses ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist on ${this.ctx.host}: ` +
+              'CRIU reopens every file at the same path (with the same size); install or copy them there first',
+          },
+        ]
+      : [];
   }
 
   private async runningMeta(name: string): Promise<ProcessMeta> {
@@ -155,6 +291,7 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   async preDump(name: string, round: PreDumpFolders): Promise<CheckpointOutcome> {
     const meta = await this.runningMeta(name);
+    const shellJob = await this.shellJobArgs(meta.pid);
     return runDump(`criu pre-dump of ${name}`, round.work, (logPath) =>
       run(
         'criu',
@@ -169,6 +306,7 @@ export class ProcessRuntime implements WorkloadRuntime {
           '-o',
           'dump.log',
           '-v4',
+          ...shellJob,
           ...trackMemArgs(round.parent),
         ],
         { timeoutMs: 10 * 60_000, logPath },
@@ -184,9 +322,15 @@ export class ProcessRuntime implements WorkloadRuntime {
     const meta = await this.runningMeta(name);
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
-    const stdio: StdioRecord = { stdoutPipe: await fdTarget(meta.pid, 1) };
-    await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), stdio);
-    return runDump(`criu dump of ${name}`, work, (logPath) =>
+    const shellJob = (await this.shellJobArgs(meta.pid)).length > 0;
+    const record: DumpRecord = meta.adopted
+      ? {
+          shellJob,
+          carried: filesToCarry((await readTree(meta.pid, { filesOnly: true }))?.fds ?? [], this.dir(name)),
+        }
+      : { stdoutPipe: await fdTarget(meta.pid, 1), shellJob };
+    await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), record);
+    const outcome = await runDump(`criu dump of ${name}`, work, (logPath) =>
       run(
         'criu',
         [
@@ -200,6 +344,7 @@ export class ProcessRuntime implements WorkloadRuntime {
           '-o',
           'dump.log',
           '-v4',
+          ...(shellJob ? ['--shell-job'] : []),
           ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
           ...(opts.parent ? trackMemArgs(opts.parent) : []),
           ...criuFlags(opts),
@@ -207,6 +352,15 @@ export class ProcessRuntime implements WorkloadRuntime {
         { timeoutMs: 10 * 60_000, logPath },
       ),
     );
+    // The tree is gone now: the files it wrote have their final size (what the images expect).
+    await carryFiles(record.carried ?? [], images);
+    return outcome;
+  }
+
+  /** CRIU dumps a tree rooted at a session leader; any other root needs --shell-job. */
+  private async shellJobArgs(pid: number): Promise<string[]> {
+    const root = await readProc(pid);
+    return root && needsShellJob(root) ? ['--shell-job'] : [];
   }
 
   pageServerArgs(server: PageServerAddress): string[] {
@@ -223,7 +377,8 @@ export class ProcessRuntime implements WorkloadRuntime {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    const stdio = (await readJson<StdioRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
+    const record = (await readJson<DumpRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
+    await putBackFiles(images);
     const pidFile = path.join(work, 'restored.pid');
     const logPath = path.join(work, 'restore.log');
     const args = [
@@ -238,14 +393,20 @@ export class ProcessRuntime implements WorkloadRuntime {
       '-d',
       '--pidfile',
       pidFile,
+      ...(record.shellJob ? ['--shell-job'] : []),
       ...criuFlags(opts),
     ];
-    if (stdio.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${stdio.stdoutPipe}`);
+    if (record.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${record.stdoutPipe}`);
+    // An adopted tree keeps its own stdio; CRIU's few words go to the migration's work folder,
+    // not into the file its output.log links to.
+    const shimLog = meta.adopted
+      ? path.join(work, 'criu-output.log')
+      : this.ctx.paths.outputLog('process', name);
     // Right after a dump the old PIDs can be held for a moment (the killed tree is not yet
     // reaped): retry quickly here rather than wait for an activity retry.
     for (let attempt = 1; ; attempt++) {
       try {
-        await startUnderShim(this.ctx.paths.outputLog('process', name), ['criu', ...args], {
+        await startUnderShim(shimLog, ['criu', ...args], {
           wait: true,
           timeoutMs: restoreTimeoutMs(await directorySize(images)),
           logPath,
@@ -257,12 +418,15 @@ export class ProcessRuntime implements WorkloadRuntime {
           await sleep(PID_BUSY_DELAY_MS);
           continue;
         }
-        const message = `criu restore of ${name} failed: ${await explainCriuFailure(err, logPath)}`;
+        const busy = isPidBusy(log)
+          ? ` (CRIU restores a tree with the PIDs it had, and another process holds one of them on ${this.ctx.host})`
+          : '';
+        const message = `criu restore of ${name} failed: ${await explainCriuFailure(err, logPath)}${busy}`;
         throw ferryFailure(isPidBusy(log) ? ErrorType.RestorePidBusy : ErrorType.RestoreFailed, message);
       }
     }
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    await this.recordPid(name, meta.argv, pid, meta.labels);
+    await this.recordPid(name, meta.argv, pid, meta.labels, meta.adopted);
     const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
   }
@@ -270,12 +434,16 @@ export class ProcessRuntime implements WorkloadRuntime {
   async stop(name: string): Promise<void> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     if (!meta || !(await this.aliveHere(meta))) return;
-    // The workload leads its own session: signal the whole process group it started.
-    try {
-      process.kill(-meta.pid, 'SIGKILL');
-    } catch {
-      process.kill(meta.pid, 'SIGKILL');
-    }
+    // A spawned workload leads its own process group: signal all of it. An adopted root may
+    // share its group with processes outside its tree (or be restored into CRIU's): the tree only.
+    const tree = meta.adopted ? await readTree(meta.pid, { filesOnly: true }) : undefined;
+    if (tree) for (const m of tree.members) killQuietly(m.pid);
+    else
+      try {
+        process.kill(-meta.pid, 'SIGKILL');
+      } catch {
+        process.kill(meta.pid, 'SIGKILL');
+      }
     for (let i = 0; i < 50 && (await isAlive(meta.pid, meta.startTime)); i++) await sleep(100);
   }
 
@@ -290,5 +458,22 @@ function trackMemArgs(parent: string | undefined): string[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** One refusal for all problems, their stable codes in the details. */
+function notMovable(what: string, problems: AdoptionProblem[]): Error {
+  return ferryFailure(
+    ErrorType.NotMovable,
+    `${what} cannot be migrated: ${problems.map((p) => p.message).join('; ')}`,
+    { details: [{ problems }] },
+  );
+}
 const PID_BUSY_ATTEMPTS = 40;
 const PID_BUSY_DELAY_MS = 50;

@@ -1,6 +1,7 @@
 import type { RuntimeCapabilities } from '../domain/capabilities.js';
 import type { RuntimeName } from '../domain/names.js';
 import type {
+  AdoptTarget,
   CriuDumpStats,
   CriuOptions,
   CriuRestoreStats,
@@ -111,6 +112,13 @@ export interface WorkloadRuntime {
    * serve the memory from a lazy page server on address until the destination has it all.
    */
   startLazyCheckpoint?(name: string, migrationId: string, address: string): Promise<PageServerAddress>;
+  /**
+   * Where the runtime can take over a process tree that ferry did not start (process): on the
+   * source, before anything is frozen, checks that CRIU can move it (typed, non-retryable
+   * refusal with the fix otherwise), then records it as workload `name`. Idempotent for the same
+   * process. Without this member the runtime refuses a request that asks for adoption.
+   */
+  adopt?(name: string, target: AdoptTarget, opts: CriuOptions): Promise<void>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
   /**

@@ -61,6 +61,29 @@ export const migrateRequestSchema = z
       .optional()
       .meta({ description: 'CRIU --tcp-established (runc, process, podman)' }),
     fileLocks: z.boolean().optional().meta({ description: 'CRIU --file-locks (runc, process, podman)' }),
+    adopt: z
+      .strictObject({
+        pid: intBetween(2, 4_194_304, 'adopt.pid').optional(),
+        pidFile: z
+          .string({ error: 'adopt.pidFile must be an absolute path on the source host' })
+          .startsWith('/', { error: 'adopt.pidFile must be an absolute path on the source host' })
+          .max(4096)
+          .optional(),
+        unit: z
+          .string({ error: 'adopt.unit must name a systemd service, e.g. "app.service"' })
+          .regex(/^[A-Za-z0-9:_.\\@-]{1,248}\.service$/, {
+            error: 'adopt.unit must name a systemd service, e.g. "app.service"',
+          })
+          .optional(),
+      })
+      .refine((a) => [a.pid, a.pidFile, a.unit].filter((v) => v !== undefined).length === 1, {
+        error: 'adopt needs exactly one of pid, pidFile, unit',
+      })
+      .optional()
+      .meta({
+        description:
+          'process runtime only: take over a running process tree that ferry did not start (found on the source by pid, pid file or systemd service); it is the workload from then on (docs/runtimes.md)',
+      }),
   })
   .refine((r) => r.mode !== 'postcopy' || r.acceptPostcopyRisk === true, {
     error:

@@ -21,6 +21,9 @@ export interface MigrateCliOptions {
   acceptPostcopyRisk?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  pid?: string;
+  pidfile?: string;
+  unit?: string;
 }
 
 export function register(program: Command, exit: SetExit): void {
@@ -49,18 +52,37 @@ export function register(program: Command, exit: SetExit): void {
         '--accept-postcopy-risk',
         'required with --mode postcopy: a failure after the destination started loses the workload',
       )
+      .option(
+        '--pid <pid>',
+        'process runtime: adopt this running process tree (ferry did not start it) as <workload>',
+      )
+      .option(
+        '--pidfile <file>',
+        'process runtime: adopt the process whose pid this file on the source holds',
+      )
+      .option(
+        '--unit <name>',
+        'process runtime: adopt the main process of this systemd service on the source',
+      )
       .option('--config <file>', 'ferry config (default: $FERRY_CONFIG or the dev environment)')
       .addHelpText(
         'after',
         `
 Progress goes to stderr: a live bar on a terminal (phase, bytes moved, rate, elapsed), plain
 lines otherwise. The result goes to stdout. Exit code 0 migrated, 1 failed (the workload runs
-on the source again, or was started fresh), 3 needs an operator, 2 refused, 4 outcome unknown.`,
+on the source again, or was started fresh), 3 needs an operator, 2 refused, 4 outcome unknown.
+
+--pid/--pidfile/--unit: a process tree that ferry did not start (the process and all its
+descendants) becomes workload <workload> on the source if CRIU can move it; the preflight refuses
+otherwise, before anything is frozen, and says what to change (docs/runtimes.md). Once moved it
+is migrated by its name alone, like any other workload.`,
       )
       .action(async (workload, opts) => exit(await migrateCommand(workload, opts))),
     'ferry migrate web --runtime runc --from node-a --to node-b',
     'ferry migrate web --runtime runc --from node-a --to node-b --json | jq .downtimeMs',
     'ferry migrate calc --runtime process --from node-b --to node-a --verify-window-ms 5000',
+    'ferry migrate app --runtime process --pid 4242 --from node-a --to node-b',
+    'ferry migrate app --runtime process --pidfile /run/app.pid --from node-a --to node-b',
   );
 }
 
@@ -72,6 +94,21 @@ export function exitCodeFor(result: MigrationResult): number {
   if (result.outcome === 'failed-needs-operator' || result.outcome === 'failed-postcopy-lost')
     return EXIT.needsOperator;
   return EXIT.failed;
+}
+
+/** --pid, --pidfile, --unit: checked (exactly one, well formed) by the request validation. */
+export function adoptTarget(
+  opts: Pick<MigrateCliOptions, 'pid' | 'pidfile' | 'unit'>,
+): MigrateRequest['adopt'] {
+  if (opts.pid === undefined && opts.pidfile === undefined && opts.unit === undefined) return undefined;
+  return {
+    ...(opts.pid !== undefined ? { pid: /^\d+$/.test(opts.pid) ? Number(opts.pid) : Number.NaN } : {}),
+    // The file is read on the source host: a relative path would mean the worker's folder.
+    ...(opts.pidfile !== undefined ? { pidFile: opts.pidfile } : {}),
+    ...(opts.unit !== undefined
+      ? { unit: opts.unit.includes('.') ? opts.unit : `${opts.unit}.service` }
+      : {}),
+  };
 }
 
 export async function migrateCommand(workload: string, opts: MigrateCliOptions): Promise<number> {
@@ -91,6 +128,7 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     acceptPostcopyRisk: opts.acceptPostcopyRisk,
     tcpEstablished: opts.tcpEstablished,
     fileLocks: opts.fileLocks,
+    adopt: adoptTarget(opts),
   };
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);

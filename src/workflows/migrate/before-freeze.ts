@@ -17,7 +17,7 @@ export async function preflight(m: Migration): Promise<void> {
     const [sourceCheck, destinationCheck] = await Promise.allSettled([
       src.quick.preflightSource.executeWithOptions(
         { summary: `preflight ${what} on ${req.source} (source)` },
-        [{ ...m.ref, mode: req.mode }],
+        [{ ...m.ref, mode: req.mode, adopt: req.adopt, criu: m.step.criu }],
       ),
       dst.quick.preflightDestination.executeWithOptions(
         { summary: `preflight ${what} on ${req.destination} (destination)` },
