@@ -33,6 +33,11 @@ export interface MigrateRequest {
   tcpEstablished?: boolean;
   /** Checkpoint file locks the workload holds (CRIU --file-locks). */
   fileLocks?: boolean;
+  /**
+   * podman, docker: when the destination lacks the container's image, ship it there before the
+   * freeze (save, rsync over SSH, load, verified by image id). Default true; false refuses instead.
+   */
+  shipImage?: boolean;
 }
 
 /** The request's CRIU options that checkpoint and restore (also a rollback's) must both use. */
@@ -45,6 +50,8 @@ export interface CriuOptions {
 export interface WorkloadNeeds {
   /** Image the container runs; it must exist on the destination under this name. */
   image?: string;
+  /** The id of that image on the source ("sha256:…"): what a shipped image must match. */
+  imageId?: string;
   /** Host paths bind-mounted into the container; they must exist on the destination. */
   hostPaths?: string[];
 }
@@ -52,6 +59,7 @@ export interface WorkloadNeeds {
 export type Phase =
   | 'validating'
   | 'preflight'
+  | 'ship-image'
   | 'presync'
   | 'precopy'
   | 'checkpoint'
@@ -198,6 +206,31 @@ export interface MigrationResult {
   precopy?: PrecopySummary;
   /** Post-copy: from the restored workload running until the source was released (all pages moved). */
   postcopyMs?: number;
+  /** The container's image, when the destination lacked it and ferry shipped it (shipImage). */
+  image?: ImageShipment;
+}
+
+/** What the ship-image phase did (docs/runtimes.md#images-the-destination-lacks). */
+export interface ImageShipment {
+  /** The name the container was created from, now on the destination too. */
+  image: string;
+  /** Its id on both hosts ("sha256:…"), checked after the load. */
+  imageId: string;
+  /**
+   * true: saved, sent and loaded. false: the destination had that id under another name, so only
+   * the name was added.
+   */
+  shipped: boolean;
+  /** The image did not exist on the destination before: removed again if the migration ends before the freeze. */
+  createdOnDestination: boolean;
+  /** Set when a migration that ended before the freeze removed it again. */
+  removedAfterFailure?: boolean;
+  /** Size of the archive (`podman save` / `docker save`) and what rsync sent of it. */
+  archiveBytes?: number;
+  bytesSent?: number;
+  saveMs?: number;
+  shipMs?: number;
+  loadMs?: number;
 }
 
 export interface MigrationProgress {
