@@ -61,6 +61,10 @@ export const migrateRequestSchema = z
       .optional()
       .meta({ description: 'CRIU --tcp-established (runc, process, podman)' }),
     fileLocks: z.boolean().optional().meta({ description: 'CRIU --file-locks (runc, process, podman)' }),
+    shipImage: z.boolean().optional().meta({
+      description:
+        "podman, docker: ship the container's image to a destination that lacks it (default true); false refuses instead",
+    }),
   })
   .refine((r) => r.mode !== 'postcopy' || r.acceptPostcopyRisk === true, {
     error:
@@ -185,6 +189,21 @@ const migrationResult = z
       restore: z.record(z.string(), z.number()).optional(),
     }),
     criuVersions: z.object({ source: z.string().optional(), destination: z.string().optional() }),
+    image: z
+      .object({
+        image: z.string(),
+        imageId: z.string(),
+        shipped: z.boolean(),
+        createdOnDestination: z.boolean(),
+        removedAfterFailure: z.boolean().optional(),
+        archiveBytes: z.number().optional(),
+        bytesSent: z.number().optional(),
+        saveMs: z.number().optional(),
+        shipMs: z.number().optional(),
+        loadMs: z.number().optional(),
+      })
+      .optional()
+      .meta({ description: "the container's image, when the destination lacked it and ferry shipped it" }),
   })
   .meta({ id: 'MigrationResult' });
 

@@ -21,6 +21,8 @@ export interface MigrateCliOptions {
   acceptPostcopyRisk?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  /** false with --no-ship-image. */
+  shipImage?: boolean;
 }
 
 export function register(program: Command, exit: SetExit): void {
@@ -37,6 +39,10 @@ export function register(program: Command, exit: SetExit): void {
       .option('--keep-images', 'keep checkpoint images on both hosts after success')
       .option('--tcp-established', 'checkpoint and restore established TCP connections (not docker)')
       .option('--file-locks', 'checkpoint and restore file locks the workload holds (not docker)')
+      .option(
+        '--no-ship-image',
+        "podman/docker: refuse when the destination lacks the container's image instead of shipping it there",
+      )
       .option(
         '--allow-start-fresh',
         'if the source cannot be restored after a failure, start it fresh there (state lost)',
@@ -61,6 +67,7 @@ on the source again, or was started fresh), 3 needs an operator, 2 refused, 4 ou
     'ferry migrate web --runtime runc --from node-a --to node-b',
     'ferry migrate web --runtime runc --from node-a --to node-b --json | jq .downtimeMs',
     'ferry migrate calc --runtime process --from node-b --to node-a --verify-window-ms 5000',
+    'ferry migrate api --runtime podman --from node-a --to node-b --no-ship-image',
   );
 }
 
@@ -91,6 +98,8 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     acceptPostcopyRisk: opts.acceptPostcopyRisk,
     tcpEstablished: opts.tcpEstablished,
     fileLocks: opts.fileLocks,
+    // Shipping is the default: the request carries only the opt-out.
+    shipImage: opts.shipImage === false ? false : undefined,
   };
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
