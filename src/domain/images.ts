@@ -88,5 +88,7 @@ export function imageShipmentFigure(s: ImageShipment): string {
   if (!s.shipped) return `${what} was there under another name: named only, nothing sent${removed}`;
   const size = s.archiveBytes !== undefined ? `${mib(s.archiveBytes)} archive` : 'archive';
   const sent = s.bytesSent !== undefined ? `, ${mib(s.bytesSent)} sent` : '';
-  return `${what} shipped: ${size}${sent}; save ${ms(s.saveMs)}, ship ${ms(s.shipMs)}, load ${ms(s.loadMs)}${removed}`;
+  // A step failed or was cancelled: say how far it got.
+  const status = s.loadMs !== undefined ? 'shipped' : 'not shipped (stopped before the load ended)';
+  return `${what} ${status}: ${size}${sent}; save ${ms(s.saveMs)}, ship ${ms(s.shipMs)}, load ${ms(s.loadMs)}${removed}`;
 }

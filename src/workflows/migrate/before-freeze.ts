@@ -115,13 +115,14 @@ export async function shipImage(m: Migration): Promise<void> {
     shipped: false,
     createdOnDestination: false,
   };
-  run.result.image = record;
   await run.phase('ship-image', async () => {
+    const there = await m.dst.quick.hasImage.executeWithOptions(
+      { summary: `is image ${id} on ${req.destination} under another name than ${ship.image}?` },
+      [ref],
+    );
+    // Recorded once the way is known: the figure and the cleanup read it from here on.
+    run.result.image = record;
     try {
-      const there = await m.dst.quick.hasImage.executeWithOptions(
-        { summary: `is image ${id} on ${req.destination} under another name than ${ship.image}?` },
-        [ref],
-      );
       if (there)
         await m.dst.quick.nameImage.executeWithOptions(
           { summary: `name image ${id} ${ship.image} on ${req.destination}` },
