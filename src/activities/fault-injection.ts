@@ -12,7 +12,13 @@ import { Context } from '@temporalio/activity';
  *   { "pauseMs": { "before-transfer": 8000, "after-restore:web": 8000 } }
  * A key "point:workload" pauses only the steps of that workload.
  */
-export type FaultPoint = 'before-checkpoint' | 'before-transfer' | 'before-restore' | 'after-restore';
+export type FaultPoint =
+  | 'before-checkpoint'
+  | 'before-transfer'
+  | 'before-restore'
+  | 'after-restore'
+  /** Destination: a shipped container image is loaded and named, the step not yet done. */
+  | 'after-load-image';
 
 interface FaultSpec {
   pauseMs?: Record<string, number>;

@@ -1,6 +1,7 @@
 import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import type { HostContext } from './host-context.js';
+import { imageActivities } from './image.js';
 import { pageServerActivities } from './page-server.js';
 import { postcopyActivities } from './postcopy.js';
 import { preflightActivities } from './preflight.js';
@@ -16,6 +17,7 @@ export function createHostActivities(ctx: HostContext) {
     ...checkpointActivities(ctx),
     ...precopyActivities(ctx),
     ...transferActivities(ctx),
+    ...imageActivities(ctx),
     ...pageServerActivities(ctx),
     ...postcopyActivities(ctx),
     ...restoreActivities(ctx),

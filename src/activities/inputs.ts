@@ -51,3 +51,19 @@ export interface PreDumpInput extends MigrationStepInput {
   /** 1, 2, ...: round n uses round n-1 as its parent. */
   round: number;
 }
+export interface ImageRef extends WorkloadRef {
+  /** The full id of the container's image on the source ("sha256:…"). */
+  imageId: string;
+}
+export interface SendImageInput extends MigrationStepInput {
+  imageId: string;
+  destination: string;
+}
+export interface LoadImageInput extends MigrationStepInput {
+  /** The name the container was created from: the loaded image gets it too. */
+  image: string;
+  imageId: string;
+}
+export interface NameImageInput extends ImageRef {
+  image: string;
+}

@@ -18,15 +18,18 @@ const WORKLOAD_EXCLUDES = ['*.pid', 'runc.log'];
 // Streamed pages already sit in the destination's images folder: never send nor delete them.
 const STREAMED_EXCLUDES = ['pages-*.img', 'pagemap-*.img'];
 
+/** How this host reaches its peers: its key, known hosts, address, and its SSH control masters. */
+export async function hostSshOptions(ctx: HostContext): Promise<SshOptions> {
+  return {
+    identityFile: ctx.config.transfer.identityFile,
+    knownHostsFile: ctx.config.transfer.knownHostsFile,
+    bindAddress: ctx.config.transfer.bindToHostAddress ? ctx.host.ssh.address : undefined,
+    controlDir: await ensureSshControlDir(ctx.paths.stateDir),
+  };
+}
+
 export function transferActivities(ctx: HostContext) {
-  async function sshOptions(): Promise<SshOptions> {
-    return {
-      identityFile: ctx.config.transfer.identityFile,
-      knownHostsFile: ctx.config.transfer.knownHostsFile,
-      bindAddress: ctx.config.transfer.bindToHostAddress ? ctx.host.ssh.address : undefined,
-      controlDir: await ensureSshControlDir(ctx.paths.stateDir),
-    };
-  }
+  const sshOptions = () => hostSshOptions(ctx);
 
   type What = 'presync' | 'transfer' | 'precopy';
   async function push(input: TransferInput, what: What): Promise<TransferResult> {

@@ -1,4 +1,5 @@
 import type { MigrationResult } from '../domain/types.js';
+import { imageShipmentFigure } from '../domain/images.js';
 import { precopyTable } from '../domain/precopy.js';
 
 export const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 1024 / 1024).toFixed(1)} MiB`);
@@ -16,6 +17,7 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
   lines.push(
     `  downtime: ${ms(r.downtimeMs)}   total: ${ms(r.totalMs)}   images: ${mib(r.imageBytes)}   sent: ${mib(r.bytesTransferred)}`,
   );
+  if (r.image) lines.push(`  image: ${imageShipmentFigure(r.image)}`);
   lines.push(`  phases: ${r.phases.map((p) => `${p.phase} ${p.durationMs} ms`).join(', ')}`);
   if (r.criu.dump)
     lines.push(

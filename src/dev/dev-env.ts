@@ -5,6 +5,7 @@ import { FerryClient } from '../client/ferry-client.js';
 import { loadConfig } from '../config/schema.js';
 import { checkName, hostTaskQueue, RUNTIMES } from '../domain/names.js';
 import { run } from '../exec/run.js';
+import { DEV_IMAGE } from '../runtimes/dev-image.js';
 import { createRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../host/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
@@ -29,6 +30,7 @@ import {
   stopPodmanStorage,
   writePodmanConf,
 } from './container-engines.js';
+import { engineFor, loadImageInto, type LoadedImage } from './load-image.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
 import { closeSshMasters } from '../transfer/ssh-control.js';
@@ -261,16 +263,53 @@ function hostRuntimes(state: DevState, h: DevHostState) {
   }));
 }
 
-/** Loads the dev image into one simulated host's podman and docker (ferry dev load-image). */
-export async function devLoadImage(dir: string, hostName: string): Promise<void> {
+export interface DevLoadImageOptions {
+  /** Any local image (this machine's podman/docker, or `file`); ferry's dev image when absent. */
+  image?: string;
+  /** An image archive or a root filesystem tar to take it from. */
+  file?: string;
+  /** Only this engine of the host (default: every engine it has). */
+  runtime?: 'podman' | 'docker';
+}
+
+/**
+ * Loads an image into one simulated host's podman and/or docker (ferry dev load-image): ferry's
+ * dev image, or any local one (src/dev/load-image.ts).
+ */
+export async function devLoadImage(
+  dir: string,
+  hostName: string,
+  opts: DevLoadImageOptions = {},
+): Promise<LoadedImage[]> {
   const state = await readDevState(dir);
   const host = state?.hosts.find((h) => h.name === hostName);
   if (!state || !host) throw new Error(`no simulated host ${hostName} in ${dir}`);
   const layout = new DevLayout(state.dir);
-  await loadDevImage(
-    engineLayout(layout, host.name),
-    { podman: !!host.podman, docker: !!host.docker },
-    await buildDevImageTar(layout),
+  const has = { podman: !!host.podman, docker: !!host.docker };
+  if (opts.runtime && !has[opts.runtime])
+    throw new Error(`simulated host ${hostName} has no ${opts.runtime} (this machine lacks it)`);
+  const chosen = (['podman', 'docker'] as const).filter(
+    (e) => has[e] && (!opts.runtime || opts.runtime === e),
+  );
+  if (!chosen.length) throw new Error(`simulated host ${hostName} has neither podman nor docker`);
+  const ctx = { host: host.name, paths: new HostPaths(host.stateDir), ...engineSettings(layout, host) };
+  if (!opts.image && !opts.file) {
+    await loadDevImage(
+      engineLayout(layout, host.name),
+      { podman: chosen.includes('podman'), docker: chosen.includes('docker') },
+      await buildDevImageTar(layout),
+    );
+    return Promise.all(
+      chosen.map(async (e) => ({
+        engine: e,
+        image: DEV_IMAGE[e],
+        imageId: (await engineFor(e, ctx).imageIdOf(DEV_IMAGE[e])) ?? '',
+      })),
+    );
+  }
+  return loadImageInto(
+    chosen.map((e) => ({ name: e, engine: engineFor(e, ctx) })),
+    { ...opts, scratchRoot: layout.dir },
   );
 }
 

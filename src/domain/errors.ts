@@ -19,6 +19,8 @@ export const ErrorType = {
   /** The requested migration mode cannot run between these hosts (or for this runtime). */
   ModeUnavailable: 'ModeUnavailable',
   ImageMissing: 'ImageMissing',
+  /** The image loaded on the destination has another id than the one the container runs on the source. */
+  ImageMismatch: 'ImageMismatch',
   NotMovable: 'NotMovable',
   /** Post-copy: the lazy page transfer between the hosts failed (the pages cannot be retried). */
   PostcopyFailed: 'PostcopyFailed',
@@ -38,6 +40,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.VerifyFailed,
   ErrorType.ModeUnavailable,
   ErrorType.ImageMissing,
+  ErrorType.ImageMismatch,
   ErrorType.NotMovable,
   ErrorType.PostcopyFailed,
 ];

@@ -34,6 +34,11 @@ export interface MigrateRequest {
   /** Checkpoint file locks the workload holds (CRIU --file-locks). */
   fileLocks?: boolean;
   /**
+   * podman, docker: when the destination lacks the container's image, ship it there before the
+   * freeze (save, rsync over SSH, load, verified by image id). Default true; false refuses instead.
+   */
+  shipImage?: boolean;
+  /**
    * Process runtime only: take over a running process tree that ferry did not start, found on
    * the source by exactly one of these; it is workload `workload` from then on, on both hosts
    * (docs/runtimes.md#adopting-a-running-process).
@@ -60,6 +65,8 @@ export interface CriuOptions {
 export interface WorkloadNeeds {
   /** Image the container runs; it must exist on the destination under this name. */
   image?: string;
+  /** The id of that image on the source ("sha256:…"): what a shipped image must match. */
+  imageId?: string;
   /** Host paths bind-mounted into the container; they must exist on the destination. */
   hostPaths?: string[];
 }
@@ -67,6 +74,7 @@ export interface WorkloadNeeds {
 export type Phase =
   | 'validating'
   | 'preflight'
+  | 'ship-image'
   | 'presync'
   | 'precopy'
   | 'checkpoint'
@@ -213,6 +221,31 @@ export interface MigrationResult {
   precopy?: PrecopySummary;
   /** Post-copy: from the restored workload running until the source was released (all pages moved). */
   postcopyMs?: number;
+  /** The container's image, when the destination lacked it and ferry shipped it (shipImage). */
+  image?: ImageShipment;
+}
+
+/** What the ship-image phase did (docs/runtimes.md#images-the-destination-lacks). */
+export interface ImageShipment {
+  /** The name the container was created from, now on the destination too. */
+  image: string;
+  /** Its id on both hosts ("sha256:…"), checked after the load. */
+  imageId: string;
+  /**
+   * true: saved, sent and loaded. false: the destination had that id under another name, so only
+   * the name was added.
+   */
+  shipped: boolean;
+  /** The image did not exist on the destination before: removed again if the migration ends before the freeze. */
+  createdOnDestination: boolean;
+  /** Set when a migration that ended before the freeze removed it again. */
+  removedAfterFailure?: boolean;
+  /** Size of the archive (`podman save` / `docker save`) and what rsync sent of it. */
+  archiveBytes?: number;
+  bytesSent?: number;
+  saveMs?: number;
+  shipMs?: number;
+  loadMs?: number;
 }
 
 export interface MigrationProgress {

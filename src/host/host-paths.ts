@@ -9,6 +9,7 @@ import { precopyRoundDirName } from '../domain/precopy.js';
  *   migrations/<id>/images/       checkpoint images (0700: they hold process memory)
  *   migrations/<id>/work/         CRIU logs and stats
  *   migrations/<id>/rounds/round-N/  pre-copy round N (0700); its parent link is ../round-(N-1)
+ *   migrations/<id>/image/image.tar  a container image being shipped (0600, removed once loaded)
  *   runc/                         this host's runc state root
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
@@ -44,6 +45,10 @@ export class HostPaths {
   }
   roundWorkDir(migrationId: string, round: number): string {
     return path.join(this.workDir(migrationId), precopyRoundDirName(round));
+  }
+  /** The container image archive a migration ships to a destination lacking it. */
+  imageArchive(migrationId: string): string {
+    return path.join(this.migrationDir(migrationId), 'image', 'image.tar');
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');

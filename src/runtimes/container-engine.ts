@@ -1,6 +1,7 @@
 // What the podman and docker adapters share: both CLIs list, inspect, log, run, start and
 // remove containers alike, and their `inspect` records agree on the fields ferry reads. Each
 // adapter keeps its own engine call, availability check, notMovable and checkpoint/restore.
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import type { RuntimeCapabilities } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -9,6 +10,7 @@ import { CommandError, type RunResult } from '../exec/run.js';
 import { treeRssBytes } from '../host/procfs.js';
 import { fromContainerLabels, toContainerLabels } from './container-labels.js';
 import { DEV_IMAGE } from './dev-image.js';
+import { normalizeImageId, parseLoadOutput } from '../domain/images.js';
 import { missingHostPaths } from './needs.js';
 import type {
   CheckpointOptions,
@@ -26,6 +28,8 @@ export type EngineName = 'podman' | 'docker';
 
 /** The part of `podman|docker container inspect` both engines print alike. */
 export interface EngineInspect {
+  /** The id of the image it runs (podman: 64 hex digits, docker: "sha256:" and those). */
+  Image: string;
   State: { Running: boolean; Pid: number; Status: string };
   Config: { Labels?: Record<string, string> | null };
   Mounts?: { Type: string; Source: string; Destination: string; Name?: string }[];
@@ -33,6 +37,12 @@ export interface EngineInspect {
 
 /** How long an engine's checkpoint may take (it freezes and dumps the whole container). */
 export const ENGINE_CHECKPOINT_TIMEOUT_MS = 10 * 60_000;
+
+/** How long saving or loading one image may take (they are read and written whole). */
+export const IMAGE_TIMEOUT_MS = 30 * 60_000;
+
+/** What an engine writes to stderr when an image does not exist. */
+const NO_SUCH_IMAGE = /image not known|no such image/i;
 
 /** Container names from `ps -a --format {{.Names}}`. */
 export function containerNames(psOutput: string): string[] {
@@ -119,6 +129,7 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
       labels: fromContainerLabels(c.Config.Labels),
       needs: {
         image: this.imageOf(c),
+        imageId: normalizeImageId(c.Image ?? ''),
         hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
       },
     };
@@ -147,7 +158,7 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
       : [
           {
             type: 'ImageMissing',
-            message: `${engine} image ${image} is not on ${host}: load it there first (${engine} load -i IMAGE.tar, ${engine} pull, or in the dev environment: ferry dev load-image --host ${host}); ${this.imageCheck.recreatedBy}`,
+            message: `${engine} image ${image} is not on ${host}: load it there first (${engine} load -i IMAGE.tar, ${engine} pull, or in the dev environment: ferry dev load-image --host ${host} --image ${image}); ${this.imageCheck.recreatedBy}`,
           },
         ];
   }
@@ -201,5 +212,83 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
   protected async restoreFailed(name: string, why: string): Promise<Error> {
     await this.engine(['rm', '-f', name]).catch(() => undefined);
     return ferryFailure(ErrorType.RestoreFailed, `${this.name} restore of ${name} failed: ${why}`);
+  }
+
+  // Images, for a destination that lacks the container's (docs/runtimes.md): always by id, the
+  // exact image the container runs, whatever its name points at by now.
+
+  /** The full id ("sha256:…") of the image a name or id refers to here; undefined when there is none. */
+  async imageIdOf(ref: string): Promise<string | undefined> {
+    try {
+      const { stdout } = await this.engine(['image', 'inspect', '--format', '{{.Id}}', ref]);
+      return normalizeImageId(stdout);
+    } catch (err) {
+      if (err instanceof CommandError && NO_SUCH_IMAGE.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Whether an image with this full id is in this engine's store (under any name or none). */
+  async hasImageId(imageId: string): Promise<boolean> {
+    const id = await this.imageIdOf(imageId);
+    return id !== undefined && id === normalizeImageId(imageId);
+  }
+
+  /** Every image id in this engine's store ("sha256:…"). */
+  async imageIds(): Promise<string[]> {
+    const { stdout } = await this.engine(['images', '--quiet', '--no-trunc']);
+    return [...new Set(stdout.split('\n').flatMap((l) => normalizeImageId(l) ?? []))];
+  }
+
+  /**
+   * Writes the image with this id to file as an archive `load` reads back (docker-archive). The
+   * file is created 0600 before the engine writes into it (podman keeps the mode of an existing
+   * file, docker writes 0600 itself): an image may hold secrets.
+   */
+  async saveImage(imageId: string, file: string): Promise<void> {
+    await rm(file, { force: true });
+    await writeFile(file, '', { mode: 0o600, flag: 'wx' });
+    await this.engine(['save', '--output', file, imageId], { timeoutMs: IMAGE_TIMEOUT_MS });
+    await chmod(file, 0o600);
+  }
+
+  /** Loads an archive of `save`; returns the ids and names it reported. */
+  async loadImage(file: string): Promise<{ ids: string[]; names: string[] }> {
+    const { stdout } = await this.engine(['load', '--input', file], { timeoutMs: IMAGE_TIMEOUT_MS });
+    const loaded = parseLoadOutput(stdout);
+    // An archive saved by name reports the name only: its id is what that name now points at.
+    if (!loaded.ids.length)
+      for (const name of loaded.names) {
+        const id = await this.imageIdOf(name);
+        if (id && !loaded.ids.includes(id)) loaded.ids.push(id);
+      }
+    return loaded;
+  }
+
+  /** Creates an image from a root filesystem tar (`import`); returns its id. */
+  async importImage(file: string, name: string): Promise<string> {
+    await this.engine(['import', file, name], { timeoutMs: IMAGE_TIMEOUT_MS });
+    const id = await this.imageIdOf(name);
+    if (!id) throw new Error(`${this.name} import of ${file} as ${name} left no image ${name}`);
+    return id;
+  }
+
+  /** Gives the image with this id a name too (its other names stay). */
+  async tagImage(imageId: string, name: string): Promise<void> {
+    await this.engine(['tag', imageId, name]);
+  }
+
+  /**
+   * Removes the image with this id, never by force: an image some container uses, or one with
+   * other names as well, stays. Returns why it stayed, or undefined when it is gone.
+   */
+  async removeImage(imageId: string): Promise<string | undefined> {
+    try {
+      await this.engine(['rmi', imageId]);
+      return undefined;
+    } catch (err) {
+      if (err instanceof CommandError && NO_SUCH_IMAGE.test(err.stderr)) return undefined;
+      return (err instanceof CommandError ? err.stderr.trim() : String(err)).split('\n').at(-1);
+    }
   }
 }

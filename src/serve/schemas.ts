@@ -84,6 +84,10 @@ export const migrateRequestSchema = z
         description:
           'process runtime only: take over a running process tree that ferry did not start (found on the source by pid, pid file or systemd service); it is the workload from then on (docs/runtimes.md)',
       }),
+    shipImage: z.boolean().optional().meta({
+      description:
+        "podman, docker: ship the container's image to a destination that lacks it (default true); false refuses instead",
+    }),
   })
   .refine((r) => r.mode !== 'postcopy' || r.acceptPostcopyRisk === true, {
     error:
@@ -208,6 +212,21 @@ const migrationResult = z
       restore: z.record(z.string(), z.number()).optional(),
     }),
     criuVersions: z.object({ source: z.string().optional(), destination: z.string().optional() }),
+    image: z
+      .object({
+        image: z.string(),
+        imageId: z.string(),
+        shipped: z.boolean(),
+        createdOnDestination: z.boolean(),
+        removedAfterFailure: z.boolean().optional(),
+        archiveBytes: z.number().optional(),
+        bytesSent: z.number().optional(),
+        saveMs: z.number().optional(),
+        shipMs: z.number().optional(),
+        loadMs: z.number().optional(),
+      })
+      .optional()
+      .meta({ description: "the container's image, when the destination lacked it and ferry shipped it" }),
   })
   .meta({ id: 'MigrationResult' });
 

@@ -157,3 +157,30 @@ export async function rsyncPush(
   }
   return { bytesSent: parseBytesSent(stdout) };
 }
+
+export interface FileJob {
+  /** Local root and a path below it: the file lands at the same relative path below `toRoot`. */
+  fromRoot: string;
+  path: string;
+  to: SshEndpoint;
+  toRoot: string;
+  timeoutMs?: number;
+}
+
+/**
+ * One file (a container image archive) to a peer, over the same authenticated SSH path and
+ * control master as the checkpoint's images. Its mode travels (-a); a retry resumes (--partial).
+ */
+export function rsyncFile(
+  job: FileJob,
+  ssh: SshOptions,
+  onProgress: (p: RsyncProgress) => void,
+  cancelSignal?: AbortSignal,
+): Promise<{ bytesSent: number }> {
+  return rsyncPush(
+    { fromRoot: job.fromRoot, paths: [job.path], to: job.to, toRoot: job.toRoot, timeoutMs: job.timeoutMs },
+    ssh,
+    onProgress,
+    cancelSignal,
+  );
+}

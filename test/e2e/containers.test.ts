@@ -125,11 +125,12 @@ describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
     await continues('node-a', runtime, n);
   });
 
-  it('refuses in preflight, before any freeze, when the destination lacks the image', async () => {
+  it('refuses in preflight, before any freeze, when the destination lacks the image (--no-ship-image)', async () => {
     const n = `${name}-img`;
     await spawn('node-a', runtime, n, 8);
     const pidBefore = (await runtimeOn('node-a', runtime).inspect(n))!.pid;
-    const { result, exitCode } = await migrate(runtime, n, 'node-a', 'node-d');
+    // Without the flag ferry ships the image (test/e2e/images.test.ts).
+    const { result, exitCode } = await migrate(runtime, n, 'node-a', 'node-d', ['--no-ship-image']);
     expect(exitCode).toBe(2);
     expect(result!.outcome).toBe('refused');
     expect(result!.cause?.type).toBe('ImageMissing');

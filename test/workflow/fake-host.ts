@@ -337,6 +337,13 @@ export class FakeHost {
       removeMigrationFiles: async (input) => {
         this.folders.delete(input.migrationId);
       },
+      // Images: the fake's runc workload has none, so the workflow never ships one; these
+      // answer like a host that has nothing to ship (the e2e tests cover shipping).
+      hasImage: async () => false,
+      sendImage: async () => ({ archiveBytes: 0, bytesSent: 0, saveMs: 0, shipMs: 0 }),
+      loadImage: async () => ({ loadMs: 0 }),
+      nameImage: async () => undefined,
+      removeShippedImage: async () => ({ removed: true }),
     };
   }
 

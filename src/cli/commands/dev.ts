@@ -5,6 +5,7 @@ import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } fro
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, printResult, requireHost } from '../context.js';
+import { shortImageId } from '../../domain/images.js';
 import { parseLabels } from '../../domain/placement.js';
 import { collect, examples, jsonOption, type SetExit } from '../command-helpers.js';
 
@@ -75,12 +76,34 @@ export function register(program: Command, exit: SetExit): void {
     'ferry dev status',
     'ferry dev status --json',
   );
-  dev
-    .command('load-image')
-    .description("load the dev workload image (ferry-stateful) into a simulated host's podman and docker")
-    .requiredOption('--host <host>', 'simulated host')
-    .addOption(dirOption())
-    .action(async (opts) => exit(await devLoadImageCommand(opts)));
+  examples(
+    dev
+      .command('load-image')
+      .description(
+        "load an image into a simulated host's podman and/or docker: ferry's dev image (ferry-stateful), or any local one with --image",
+      )
+      .requiredOption('--host <host>', 'simulated host')
+      .option(
+        '--image <name>',
+        "image to load, from this machine's podman or docker store (or from --file); default: the dev image",
+      )
+      .option(
+        '--file <tar>',
+        'take it from this tar: an image archive (podman/docker save) is loaded, a root filesystem tar is imported as --image',
+      )
+      .addOption(
+        new Option('--runtime <engine>', 'only this engine of the host (default: all it has)').choices([
+          'podman',
+          'docker',
+        ]),
+      )
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .action(async (opts) => exit(await devLoadImageCommand(opts))),
+    'ferry dev load-image --host node-b',
+    'ferry dev load-image --host node-a --image localhost/api:1 --runtime podman',
+    'ferry dev load-image --host node-a --image api:1 --file api.tar --runtime docker',
+  );
   examples(
     dev
       .command('spawn')
@@ -99,7 +122,7 @@ export function register(program: Command, exit: SetExit): void {
   );
 }
 
-/** --dir and --json, which every dev subcommand but load-image takes. */
+/** --dir and --json, which every dev subcommand takes. */
 interface DevOptions {
   dir?: string;
   json?: boolean;
@@ -227,9 +250,21 @@ export async function devSpawnCommand(
   return EXIT.ok;
 }
 
-export async function devLoadImageCommand(opts: { host: string; dir?: string }): Promise<number> {
-  process.env.PATH = toolsPath(); // busybox and ferry-stateful for the image
-  await devLoadImage(opts.dir ?? defaultDevDir(), opts.host);
-  say(`ferry-stateful image loaded on ${opts.host}`);
+export async function devLoadImageCommand(
+  opts: DevOptions & { host: string; image?: string; file?: string; runtime?: 'podman' | 'docker' },
+): Promise<number> {
+  process.env.PATH = toolsPath(); // busybox and ferry-stateful for the dev image
+  let loaded;
+  try {
+    loaded = await devLoadImage(opts.dir ?? defaultDevDir(), opts.host, opts);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.badInput);
+  }
+  const lines = loaded.map(
+    (l) =>
+      `${l.image}${l.imageId ? ` (${shortImageId(l.imageId)})` : ''} loaded into ${opts.host}'s ${l.engine}`,
+  );
+  if (!opts.json) for (const line of lines) say(line);
+  else printResult(true, { host: opts.host, loaded }, '');
   return EXIT.ok;
 }

@@ -24,6 +24,8 @@ export interface MigrateCliOptions {
   pid?: string;
   pidfile?: string;
   unit?: string;
+  /** false with --no-ship-image. */
+  shipImage?: boolean;
 }
 
 export function register(program: Command, exit: SetExit): void {
@@ -40,6 +42,10 @@ export function register(program: Command, exit: SetExit): void {
       .option('--keep-images', 'keep checkpoint images on both hosts after success')
       .option('--tcp-established', 'checkpoint and restore established TCP connections (not docker)')
       .option('--file-locks', 'checkpoint and restore file locks the workload holds (not docker)')
+      .option(
+        '--no-ship-image',
+        "podman/docker: refuse when the destination lacks the container's image instead of shipping it there",
+      )
       .option(
         '--allow-start-fresh',
         'if the source cannot be restored after a failure, start it fresh there (state lost)',
@@ -83,6 +89,7 @@ is migrated by its name alone, like any other workload.`,
     'ferry migrate calc --runtime process --from node-b --to node-a --verify-window-ms 5000',
     'ferry migrate app --runtime process --pid 4242 --from node-a --to node-b',
     'ferry migrate app --runtime process --pidfile /run/app.pid --from node-a --to node-b',
+    'ferry migrate api --runtime podman --from node-a --to node-b --no-ship-image',
   );
 }
 
@@ -129,6 +136,8 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     tcpEstablished: opts.tcpEstablished,
     fileLocks: opts.fileLocks,
     adopt: adoptTarget(opts),
+    // Shipping is the default: the request carries only the opt-out.
+    shipImage: opts.shipImage === false ? false : undefined,
   };
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);

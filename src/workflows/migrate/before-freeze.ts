@@ -1,13 +1,17 @@
-// Stages 1-2 (docs/architecture.md): preflight on both hosts, then the workload's files and,
-// in pre-copy mode, its memory in rounds. Nothing is frozen yet.
+// Stages 1-2 (docs/architecture.md): preflight on both hosts, the container's image if the
+// destination lacks it, then the workload's files and, in pre-copy mode, its memory in rounds.
+// Nothing is frozen yet.
 import { ApplicationFailure, log } from '@temporalio/workflow';
 import { ErrorType } from '../../domain/errors.js';
 import { describeCause } from '../../domain/failures.js';
+import { imageShipmentFigure, nameForLoadedImage, shipImageHint, shortImageId } from '../../domain/images.js';
 import { chooseMode } from '../../domain/modes.js';
 import { imageSpaceNeeded } from '../../domain/placement.js';
 import type { PrecopySummary } from '../../domain/precopy.js';
+import type { ImageShipment, WorkloadNeeds } from '../../domain/types.js';
 import { precopyBeforeFreeze } from '../precopy-step.js';
 import type { Migration } from './context.js';
+import type { ImageToShip } from './run-state.js';
 import { mib, rate } from './format.js';
 
 /** Both hosts at once; decides the mode. Throws a typed, non-retryable failure when refused. */
@@ -34,13 +38,7 @@ export async function preflight(m: Migration): Promise<void> {
     run.figures.preflight = `${mib(run.memoryBytes)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
     // What the workload needs there (its image, bind-mounted paths) is known only now.
     const needs = source.workload.needs;
-    if (needs && (needs.image || needs.hostPaths?.length))
-      await dst.quick.checkDestinationFit.executeWithOptions(
-        {
-          summary: `check ${req.destination} has what ${what} needs${needs.image ? ` (image ${needs.image})` : ''}`,
-        },
-        [{ ...m.ref, needs }],
-      );
+    if (needs && (needs.image || needs.hostPaths?.length)) run.imageToShip = await destinationFit(m, needs);
     const needed = imageSpaceNeeded(run.memoryBytes);
     if (destination.freeBytes < needed)
       throw ApplicationFailure.nonRetryable(
@@ -65,6 +63,96 @@ export async function preflight(m: Migration): Promise<void> {
         source: source.facts.kernel,
         destination: destination.kernel,
       });
+  });
+}
+
+/**
+ * Undefined when the destination has what the workload needs. When it lacks only the image and
+ * the request lets ferry ship it: what to ship (after the preflight, in its own phase). Anything
+ * else is refused here, before anything was done.
+ */
+async function destinationFit(m: Migration, needs: WorkloadNeeds): Promise<ImageToShip | undefined> {
+  const { req, what } = m;
+  const check = (n: WorkloadNeeds, summary: string) =>
+    m.dst.quick.checkDestinationFit.executeWithOptions({ summary }, [{ ...m.ref, needs: n }]);
+  try {
+    await check(
+      needs,
+      `check ${req.destination} has what ${what} needs${needs.image ? ` (image ${needs.image})` : ''}`,
+    );
+    return undefined;
+  } catch (err) {
+    const cause = describeCause(err);
+    if (cause.type !== ErrorType.ImageMissing || !needs.image) throw err;
+    const refuse = (more: string) =>
+      ApplicationFailure.nonRetryable(`${cause.message}; ${more}`, ErrorType.ImageMissing);
+    if (req.shipImage === false) throw refuse(shipImageHint(req.source));
+    // Shipping is worth it only when the image is all that is missing there.
+    if (needs.hostPaths?.length)
+      await check({ hostPaths: needs.hostPaths }, `check ${req.destination} has the paths ${what} mounts`);
+    const cannot = !needs.imageId
+      ? `${req.source} did not say which image id the container runs, so ferry cannot ship it`
+      : nameForLoadedImage(needs.image, needs.imageId).reason;
+    if (cannot || !needs.imageId) throw refuse(cannot ?? 'ferry cannot ship it');
+    return { image: needs.image, imageId: needs.imageId, needs };
+  }
+}
+
+/**
+ * The container's image, when the destination lacked it: saved on the source by id, sent over
+ * the SSH path of the checkpoint, loaded on the destination and checked there by id, named as
+ * the container's image; then the destination's fit is checked again. Nothing is frozen.
+ */
+export async function shipImage(m: Migration): Promise<void> {
+  const { req, what, run } = m;
+  const ship = run.imageToShip;
+  if (!ship) return;
+  const id = shortImageId(ship.imageId);
+  const ref = { ...m.ref, image: ship.image, imageId: ship.imageId };
+  const record: ImageShipment = {
+    image: ship.image,
+    imageId: ship.imageId,
+    shipped: false,
+    createdOnDestination: false,
+  };
+  await run.phase('ship-image', async () => {
+    const there = await m.dst.quick.hasImage.executeWithOptions(
+      { summary: `is image ${id} on ${req.destination} under another name than ${ship.image}?` },
+      [ref],
+    );
+    // Recorded once the way is known: the figure and the cleanup read it from here on.
+    run.result.image = record;
+    try {
+      if (there)
+        await m.dst.quick.nameImage.executeWithOptions(
+          { summary: `name image ${id} ${ship.image} on ${req.destination}` },
+          [ref],
+        );
+      else {
+        record.shipped = true;
+        // Known before the load starts: a cancel during it still removes what it created.
+        record.createdOnDestination = true;
+        const sent = await m.src.long.sendImage.executeWithOptions(
+          {
+            summary: `ship image ${ship.image} (${id}) of ${what}: save on ${req.source}, rsync to ${req.destination}`,
+          },
+          [{ ...m.step, imageId: ship.imageId, destination: req.destination }],
+        );
+        Object.assign(record, sent);
+        run.sent(sent.bytesSent);
+        const loaded = await m.dst.long.loadImage.executeWithOptions(
+          { summary: `load image ${ship.image} on ${req.destination}, check its id is ${id}` },
+          [{ ...m.step, image: ship.image, imageId: ship.imageId }],
+        );
+        record.loadMs = loaded.loadMs;
+      }
+    } finally {
+      run.figures['ship-image'] = imageShipmentFigure(record);
+    }
+    await m.dst.quick.checkDestinationFit.executeWithOptions(
+      { summary: `check again that ${req.destination} has what ${what} needs (image ${ship.image})` },
+      [{ ...m.ref, needs: ship.needs }],
+    );
   });
 }
 

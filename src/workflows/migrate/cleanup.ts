@@ -1,6 +1,7 @@
 // What a migration removes, and when: before the freeze, after success, and later when a host
 // did not answer. Only what this migration put there.
-import { ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { log, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { imageShipmentFigure } from '../../domain/images.js';
 import { isCancelled, retryable } from '../../domain/failures.js';
 import type { MigrationResult } from '../../domain/types.js';
 import { cleanupLeftovers } from '../cleanup-leftovers.js';
@@ -14,8 +15,8 @@ import { nonCancellable, type Migration } from './context.js';
 export function endBeforeFreeze(m: Migration, err: unknown): Promise<MigrationResult> {
   return nonCancellable(async () => {
     await cleanUpDestinationBeforeFreeze(m);
-    // Presync and pre-copy rounds wrote on the source; a failed preflight wrote nothing there.
-    if (m.run.ran('presync'))
+    // Presync, pre-copy rounds and a shipped image wrote on the source; a failed preflight did not.
+    if (m.run.ran('presync') || m.run.ran('ship-image'))
       await bestEffort('remove the source images', m.src.quick.removeMigrationFiles({ migrationId: m.id }));
     return m.run.finish(
       isCancelled(err) ? 'cancelled' : refusal(m, err) ? 'refused' : 'failed-before-freeze',
@@ -36,6 +37,30 @@ export async function cleanUpDestinationBeforeFreeze(m: Migration): Promise<void
   // The preflight refused if a copy was running there: any copy now is the presync's.
   await bestEffort('remove the destination images', m.dst.quick.removeMigrationFiles({ migrationId: m.id }));
   if (m.run.ran('presync')) await bestEffort('remove the presynced files', m.dst.quick.removeWorkload(m.ref));
+  await removeShippedImage(m);
+}
+
+/**
+ * An image ferry loaded on the destination for this migration did not exist there before: it
+ * goes with the migration (docs/runtimes.md). One that was there, or one a container uses by
+ * now, stays. After the migration files: their removal stops a load still running.
+ */
+async function removeShippedImage(m: Migration): Promise<void> {
+  const image = m.run.result.image;
+  if (!image?.createdOnDestination) return;
+  await bestEffort(
+    'remove the image shipped to the destination',
+    m.dst.quick.removeShippedImage
+      .executeWithOptions(
+        { summary: `remove image ${image.image} that ${m.what} no longer needs from ${m.req.destination}` },
+        [{ ...m.ref, imageId: image.imageId }],
+      )
+      .then((r) => {
+        image.removedAfterFailure = r.removed;
+        if (!r.removed) log.warn('the shipped image stays on the destination', { reason: r.keptBecause });
+        m.run.figures['ship-image'] = imageShipmentFigure(image);
+      }),
+  );
 }
 
 /** Success: the source copy and the images go; a cancel that arrives now is too late to matter. */

@@ -6,7 +6,7 @@ import type { MigrateRequest, MigrationResult } from '../../domain/types.js';
 import { validateMigrateRequest } from '../../domain/validation.js';
 import { capabilitiesOf } from '../../runtimes/capabilities.js';
 import { progressQuery, resolveSignal } from '../definitions.js';
-import { precopy, preflight, presync } from './before-freeze.js';
+import { precopy, preflight, presync, shipImage } from './before-freeze.js';
 import { endBeforeFreeze } from './cleanup.js';
 import { newMigration } from './context.js';
 import { postcopy } from './postcopy.js';
@@ -24,6 +24,7 @@ export async function migrate(req: MigrateRequest): Promise<MigrationResult> {
   // 1-2. Nothing is frozen yet: any failure or a cancel ends here, the workload untouched.
   try {
     await preflight(m);
+    await shipImage(m);
     await presync(m);
     await precopy(m);
   } catch (err) {

@@ -11,10 +11,19 @@ import type {
   Phase,
   PhaseTiming,
   ResolveSignal,
+  WorkloadNeeds,
 } from '../../domain/types.js';
 import { recordMigrationMetrics } from '../metrics.js';
 import { SA } from '../search-attributes.js';
 import { outcomeHead, renderDetails } from './details.js';
+
+/** The destination lacks the container's image and the request lets ferry ship it. */
+export interface ImageToShip {
+  image: string;
+  imageId: string;
+  /** Everything the workload needs there: checked again once the image has arrived. */
+  needs: WorkloadNeeds;
+}
 
 /** Outcomes that leave the workload without its state, or without a running copy. */
 const LOUD: readonly Outcome[] = ['restarted-fresh', 'failed-needs-operator', 'failed-postcopy-lost'];
@@ -27,6 +36,8 @@ export class MigrationRun {
   mode: MigrationMode = 'stop-and-copy';
   /** Resident memory of the workload on the source, from its preflight. */
   memoryBytes = 0;
+  /** Set by the preflight when the destination lacks only the image (shipImage). */
+  imageToShip?: ImageToShip;
   /** The operator's word (`ferry resolve ID --destination-is-down`). */
   destinationDeclaredDown = false;
   private readonly startedAt = Date.now();
