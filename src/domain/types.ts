@@ -33,6 +33,12 @@ export interface MigrateRequest {
   tcpEstablished?: boolean;
   /** Checkpoint file locks the workload holds (CRIU --file-locks). */
   fileLocks?: boolean;
+  /**
+   * Containers: a stopped container of the same name on the destination (one ferry did not
+   * create) is removed just before the restore instead of refusing the migration. A running one
+   * is always refused.
+   */
+  replaceStopped?: boolean;
 }
 
 /** The request's CRIU options that checkpoint and restore (also a rollback's) must both use. */

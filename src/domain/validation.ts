@@ -37,6 +37,7 @@ export function validateMigrateRequest(
     'acceptPostcopyRisk',
     'tcpEstablished',
     'fileLocks',
+    'replaceStopped',
   ] as const)
     if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
       problems.push(`${flag} must be true or false`);

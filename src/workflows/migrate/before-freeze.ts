@@ -21,7 +21,7 @@ export async function preflight(m: Migration): Promise<void> {
       ),
       dst.quick.preflightDestination.executeWithOptions(
         { summary: `preflight ${what} on ${req.destination} (destination)` },
-        [{ ...m.step, mode: req.mode }],
+        [{ ...m.step, mode: req.mode, replaceStopped: req.replaceStopped }],
       ),
     ]);
     // The source's answer comes first: what is wrong there is the problem to report.
