@@ -23,6 +23,8 @@ export interface PreflightSourceInput extends WorkloadRef {
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */
   mode?: RequestedMode;
+  /** The request's replaceStopped: a stopped same-name container there may be replaced. */
+  replaceStopped?: boolean;
 }
 export interface CheckpointInput extends MigrationStepInput {
   /** Streamed mode: the destination's page server receives the pages. */

@@ -5,7 +5,7 @@ import type { HostFacts, PreflightSourceResult, WorkloadInfo, WorkloadNeeds } fr
 import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from '../domain/failures.js';
-import type { WorkloadRuntime } from '../runtimes/runtime.js';
+import type { NameHolder, WorkloadRuntime } from '../runtimes/runtime.js';
 import type { HostContext } from './host-context.js';
 import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } from './inputs.js';
 import { lazyDumpUnavailable } from '../criu/lazy.js';
@@ -87,16 +87,19 @@ export function preflightActivities(ctx: HostContext) {
     },
 
     /**
-     * Destination: CRIU works, runtime present, no running copy. Its free space comes back in
-     * the facts; the workflow checks it against the source's memory (imageSpaceNeeded).
+     * Destination: CRIU works, runtime present, nothing holds the workload's name (for container
+     * engines: no container of that name in any state, unless replaceStopped lets a stopped one
+     * go). Its free space comes back in the facts; the workflow checks it against the source's
+     * memory (imageSpaceNeeded).
      */
-    async preflightDestination(input: PreflightDestinationInput): Promise<HostFacts> {
+    async preflightDestination(input: PreflightDestinationInput): Promise<PreflightDestinationResult> {
       const runtime = ctx.runtime(input.runtime);
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
-      const facts = await describeHost(ctx);
-      const existing = await runtime.inspect(input.workload);
-      if (existing?.running)
+      const facts: PreflightDestinationResult = await describeHost(ctx);
+      const holder = await runtime.nameHolder?.(input.workload);
+      if (holder) refuseUnlessReplaceable(input, ctx.host.name, holder);
+      else if ((await runtime.inspect(input.workload))?.running)
         throw ferryFailure(
           ErrorType.WorkloadAlreadyOnDestination,
           `a ${input.runtime} workload "${input.workload}" already runs on ${ctx.host.name}; remove it there or pick another destination`,
@@ -104,11 +107,48 @@ export function preflightActivities(ctx: HostContext) {
       // Images hold process memory: their folders are private from the start.
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
+      if (holder) {
+        await runtime.allowReplacing!(input.workload, input.migrationId, holder);
+        facts.replacing = {
+          id: holder.id,
+          state: holder.state,
+          note: `replaceStopped: the stopped ${input.runtime} container ${input.workload} on ${ctx.host.name} (state ${holder.state}, id ${holder.id.slice(0, 12)}) is removed just before the restore; it stays if the migration ends earlier`,
+        };
+      }
       if (input.mode === 'postcopy')
         facts.postcopyUnavailable = await postcopyRefused(runtime, () => postcopyUnavailable(facts));
       return facts;
     },
   };
+}
+
+/** What the destination preflight says back: its facts, and what the restore will replace. */
+export interface PreflightDestinationResult extends HostFacts {
+  /** replaceStopped: the stopped same-name container the restore removes (note: for the result). */
+  replacing?: { id: string; state: string; note: string };
+}
+
+/**
+ * A container holds the name on the destination. Running: always refused. Stopped: refused
+ * unless the request says replaceStopped. Either message names its state, id and how to remove it.
+ */
+export function refuseUnlessReplaceable(
+  input: PreflightDestinationInput,
+  host: string,
+  holder: NameHolder,
+): void {
+  const what = `a ${input.runtime} container named "${input.workload}"`;
+  const id = holder.id.slice(0, 12);
+  if (holder.running)
+    throw ferryFailure(
+      ErrorType.WorkloadAlreadyOnDestination,
+      `${what} already runs on ${host} (state ${holder.state}, id ${id}); ferry never replaces a running container. Stop and remove it there if it is not needed (${holder.removeCommand}), or pick another destination`,
+    );
+  if (!input.replaceStopped)
+    throw ferryFailure(
+      ErrorType.NameTakenOnDestination,
+      `${what} already exists on ${host} (state ${holder.state}, id ${id}) and ferry did not create it, so it is left alone. Remove it there (${holder.removeCommand}), or let the migration replace a stopped container of that name (replaceStopped: true; CLI --replace-stopped)`,
+    );
 }
 
 /**

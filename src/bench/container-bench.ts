@@ -16,7 +16,9 @@ import { REPO_ROOT, toolsPath } from '../dev/dev-layout.js';
 import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
 import { run } from '../exec/run.js';
 import { HostPaths } from '../host/host-paths.js';
-import { createArgs, type DockerInspect } from '../runtimes/docker-runtime.js';
+import type { DockerInspect } from '../runtimes/docker-runtime.js';
+import { dockerApi } from '../runtimes/docker-api.js';
+import { createBody } from '../runtimes/docker-spec.js';
 import type { WorkloadRuntime } from '../runtimes/runtime.js';
 import { rsyncPush, type SshOptions } from '../transfer/rsync.js';
 
@@ -94,7 +96,7 @@ export async function benchContainers(opts: ContainerBenchOptions): Promise<Cont
             samples[kind].push(m);
             opts.log(`  downtime ${m.downtimeMs} ms, total ${m.totalMs} ms, intact ${m.intact}`);
           } finally {
-            for (const rt of [pair.rtA, pair.rtB]) await rt.stop(name);
+            for (const rt of [pair.rtA, pair.rtB]) await rt.stop(name, { anyOwner: true });
           }
         }
       }
@@ -169,7 +171,9 @@ function podmanCli(h: HostConfig, args: string[], timeoutMs = 10 * 60_000) {
   const global = [...(s.root ? ['--root', s.root] : []), ...(s.runroot ? ['--runroot', s.runroot] : [])];
   const env: Record<string, string> = { ...(process.env as Record<string, string>) };
   if (s.containersConf) env.CONTAINERS_CONF = s.containersConf;
-  return run('podman', [...global, ...args], { env, timeoutMs });
+  // In the host's network namespace when it has one (the dev environment's hosts do).
+  const netns = s.netns ? ['--net=' + s.netns, 'podman'] : [];
+  return run(s.netns ? 'nsenter' : 'podman', [...netns, ...global, ...args], { env, timeoutMs });
 }
 
 /** podman container checkpoint --export, rsync, podman container restore --import. */
@@ -217,7 +221,15 @@ async function dockerByHand(
     await run('tar', ['-C', upper, '--xattrs', '--numeric-owner', '-cf', path.join(from, 'rootfs.tar'), '.']);
   if (spec.LogPath) await copyFile(spec.LogPath, path.join(from, 'json.log'));
   await push();
-  const newId = (await dockerCli(p.b, ['create', '--name', name, ...createArgs(spec)])).stdout.trim();
+  // The same container, recreated from its inspect record as ferry does (docker-spec.ts).
+  const newId = (
+    await dockerApi<{ Id: string }>(
+      p.b.docker.socket,
+      'POST',
+      `/containers/create?name=${name}`,
+      createBody(spec, 'bench'),
+    )
+  ).Id;
   const created = JSON.parse(
     (await dockerCli(p.b, ['container', 'inspect', newId])).stdout,
   )[0] as DockerInspect;

@@ -12,6 +12,7 @@ export function formatResult(r: MigrationResult, uiUrl?: string): string {
   if (r.mode) lines.push(`  mode: ${r.mode} (${r.modeReason ?? 'requested'})`);
   if (r.cause) lines.push(`  cause: ${r.cause.type}: ${r.cause.message}`);
   if (r.rollback) lines.push(`  rollback: ${r.rollback}`);
+  for (const note of r.notes ?? []) lines.push(`  note: ${note}`);
   if (r.outcome === 'restarted-fresh')
     lines.push('  !!! the workload was STARTED FRESH on the source: its in-memory state is LOST');
   lines.push(

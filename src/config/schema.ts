@@ -21,6 +21,8 @@ const podmanSchema = z
     runroot: safePath.optional(),
     /** containers.conf for this host (CONTAINERS_CONF): runtime, cgroup manager, ulimits. */
     containersConf: safePath.optional(),
+    /** Network namespace podman runs in (nsenter --net=PATH), e.g. a simulated host's. */
+    netns: safePath.optional(),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import { checkName, hostTaskQueue, RUNTIMES } from '../domain/names.js';
 import { run } from '../exec/run.js';
 import { DEV_IMAGE } from '../runtimes/dev-image.js';
 import { createRuntime } from '../runtimes/index.js';
+import { ContainerEngineRuntime } from '../runtimes/container-engine.js';
 import { HostPaths } from '../host/host-paths.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { unmountUnder } from '../runtimes/mounts.js';
@@ -23,8 +24,10 @@ import {
   buildDevImageTar,
   dockerdRunning,
   engineLayout,
+  ensureHostNetns,
   installedEngines,
   loadDevImage,
+  removeHostNetns,
   startDockerd,
   stopDockerd,
   stopPodmanStorage,
@@ -109,14 +112,13 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
   const engines = await installedEngines();
   for (const host of state.hosts) {
     const e = engineLayout(layout, host.name);
+    if (engines.podman || engines.docker) await ensureHostNetns(e);
     if (engines.podman) {
       await writePodmanConf(e);
       host.podman = true;
     }
     if (engines.docker) {
-      say(
-        `starting dockerd of ${host.name} (network namespace ${e.docker.netns}, socket ${e.docker.socket})`,
-      );
+      say(`starting dockerd of ${host.name} (network namespace ${e.netns}, socket ${e.docker.socket})`);
       host.docker = true;
       await save();
       host.dockerdPid = await startDockerd(
@@ -245,10 +247,10 @@ export async function devRunning(state: DevState): Promise<boolean> {
 /** The podman/docker settings a simulated host's config carries (only for engines it has). */
 function engineSettings(layout: DevLayout, h: DevHostState) {
   const e = engineLayout(layout, h.name);
-  const { root, runroot, containersConf } = e.podman;
+  const { root, runroot, containersConf, netns } = e.podman;
   const { socket, client, criuWorkRoot } = e.docker;
   return {
-    ...(h.podman ? { podman: { root, runroot, containersConf } } : {}),
+    ...(h.podman ? { podman: { root, runroot, containersConf, netns } } : {}),
     ...(h.docker ? { docker: { socket, client, criuWorkRoot } } : {}),
   };
 }
@@ -352,6 +354,15 @@ export async function devStatus(dir: string): Promise<{ state?: DevState; rows: 
         running: await dockerdRunning(h.dockerdPid),
         detail: engineLayout(new DevLayout(state.dir), h.name).docker.socket,
       });
+    // The line a user pastes to run each engine by hand against this host (its storage, its
+    // network namespace, its daemon), e.g. to start a container the way users do.
+    for (const { runtime, rt } of hostRuntimes(state, h))
+      if (rt instanceof ContainerEngineRuntime)
+        rows.push({
+          component: `  ${runtime} by hand on ${h.name}`,
+          running: true,
+          detail: rt.commandLine([]),
+        });
     const paths = new HostPaths(h.stateDir);
     for (const { runtime, rt } of hostRuntimes(state, h)) {
       for (const w of await rt.list().catch(() => [])) {
@@ -391,7 +402,10 @@ export async function devDown(dirArg: string, say: (line: string) => void): Prom
     for (const { runtime, rt } of hostRuntimes(state, h)) {
       for (const w of await rt.list().catch(() => [])) {
         say(`stopping ${runtime}/${w.name} on ${h.name}`);
-        await rt.stop(w.name).catch((err) => say(`  could not stop it: ${(err as Error).message}`));
+        // Everything in the dev environment is its own, whoever started it.
+        await rt
+          .stop(w.name, { anyOwner: true })
+          .catch((err) => say(`  could not stop it: ${(err as Error).message}`));
       }
     }
     const e = engineLayout(new DevLayout(dir), h.name);
@@ -400,6 +414,7 @@ export async function devDown(dirArg: string, say: (line: string) => void): Prom
       await stopDockerd(e, h.dockerdPid);
     }
     if (h.podman) await stopPodmanStorage(e);
+    if (h.podman || h.docker) await removeHostNetns(e);
     await removeStoppedRuncContainers(paths.runcRoot(), say);
     await removeCgroupTree(paths.cgroupParent(h.name));
     await closeSshMasters(h.stateDir);

@@ -6,6 +6,11 @@ export const ErrorType = {
   WorkloadNotFound: 'WorkloadNotFound',
   WorkloadNotRunning: 'WorkloadNotRunning',
   WorkloadAlreadyOnDestination: 'WorkloadAlreadyOnDestination',
+  /**
+   * A container that is not running (created, exited, …) holds the workload's name on the
+   * destination; ferry replaces it only when the request says replaceStopped.
+   */
+  NameTakenOnDestination: 'NameTakenOnDestination',
   RuntimeUnavailable: 'RuntimeUnavailable',
   CriuUnavailable: 'CriuUnavailable',
   InsufficientSpace: 'InsufficientSpace',
@@ -34,6 +39,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.WorkloadNotFound,
   ErrorType.WorkloadNotRunning,
   ErrorType.WorkloadAlreadyOnDestination,
+  ErrorType.NameTakenOnDestination,
   ErrorType.RuntimeUnavailable,
   ErrorType.CriuUnavailable,
   ErrorType.InsufficientSpace,

@@ -34,6 +34,12 @@ export interface MigrateRequest {
   /** Checkpoint file locks the workload holds (CRIU --file-locks). */
   fileLocks?: boolean;
   /**
+   * Containers: a stopped container of the same name on the destination (one ferry did not
+   * create) is removed just before the restore instead of refusing the migration. A running one
+   * is always refused.
+   */
+  replaceStopped?: boolean;
+  /**
    * podman, docker: when the destination lacks the container's image, ship it there before the
    * freeze (save, rsync over SSH, load, verified by image id). Default true; false refuses instead.
    */
@@ -195,6 +201,8 @@ export interface PhaseTiming {
 
 export interface MigrationResult {
   migrationId: string;
+  /** What the migration changed on a host besides the workload, because the request asked (e.g. replaceStopped). */
+  notes?: string[];
   workload: string;
   runtime: RuntimeName;
   source: string;

@@ -38,6 +38,7 @@ export function validateMigrateRequest(
     'tcpEstablished',
     'fileLocks',
     'shipImage',
+    'replaceStopped',
   ] as const)
     if (req[flag] !== undefined && typeof req[flag] !== 'boolean')
       problems.push(`${flag} must be true or false`);

@@ -6,6 +6,12 @@ export interface PodmanSettings {
   root?: string;
   runroot?: string;
   containersConf?: string;
+  /**
+   * A network namespace (e.g. /run/netns/NAME) that every podman command of this host runs in
+   * (nsenter --net): its bridge, port forwards and iptables rules live there. Omitted: the
+   * machine's own.
+   */
+  netns?: string;
 }
 
 export interface DockerSettings {

@@ -1,7 +1,7 @@
 // What the podman and docker adapters share: both CLIs list, inspect, log, run, start and
 // remove containers alike, and their `inspect` records agree on the fields ferry reads. Each
 // adapter keeps its own engine call, availability check, notMovable and checkpoint/restore.
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, rm, writeFile } from 'node:fs/promises';
 import type { RuntimeCapabilities } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -12,17 +12,26 @@ import { fromContainerLabels, toContainerLabels } from './container-labels.js';
 import { DEV_IMAGE } from './dev-image.js';
 import { normalizeImageId, parseLoadOutput } from '../domain/images.js';
 import { missingHostPaths } from './needs.js';
+import { ContainerOwnership } from './container-ownership.js';
 import type {
   CheckpointOptions,
   CheckpointOutcome,
+  NameHolder,
   RestoreOptions,
   RestoreOutcome,
   RuntimeContext,
   SpawnOptions,
+  StopOptions,
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
 import { removeTree } from './workload-files.js';
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 export type EngineName = 'podman' | 'docker';
 
@@ -30,6 +39,7 @@ export type EngineName = 'podman' | 'docker';
 export interface EngineInspect {
   /** The id of the image it runs (podman: 64 hex digits, docker: "sha256:" and those). */
   Image: string;
+  Id: string;
   State: { Running: boolean; Pid: number; Status: string };
   Config: { Labels?: Record<string, string> | null };
   Mounts?: { Type: string; Source: string; Destination: string; Name?: string }[];
@@ -50,6 +60,13 @@ export function containerNames(psOutput: string): string[] {
     .split('\n')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** A command line as a user pastes it into a POSIX shell (words quoted only where needed). */
+export function shellLine(words: readonly string[]): string {
+  return words
+    .map((w) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** `run` arguments of a dev-environment container: detached, no network, ferry's labels. */
@@ -75,10 +92,26 @@ export function runArgs(name: string, opts: SpawnOptions, defaultImage: string):
 export abstract class ContainerEngineRuntime<I extends EngineInspect> implements WorkloadRuntime {
   abstract readonly name: EngineName;
   abstract readonly capabilities: RuntimeCapabilities;
+  private ownership?: ContainerOwnership;
   constructor(protected readonly ctx: RuntimeContext) {}
+
+  /** What each migration on this host answers for (ferry removes nothing else). */
+  protected get owned(): ContainerOwnership {
+    return (this.ownership ??= new ContainerOwnership(this.ctx.paths, this.name));
+  }
 
   /** One call of the engine's CLI with this host's settings (an argument array, no shell). */
   protected abstract engine(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** The same call as a command line an operator pastes on this host (messages, dev status). */
+  abstract commandLine(args: string[]): string;
+  /** One command of this host's engine, as an operator would run it (tests, dev tools). */
+  cli(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult> {
+    return this.engine(args, opts);
+  }
+  /** The migration that created this container, when ferry labelled it (docker). */
+  protected createdBy(_c: I): string | undefined {
+    return undefined;
+  }
   /** What the engine writes to stderr when a container does not exist. */
   protected abstract readonly noSuchContainer: RegExp;
   /** `container inspect NAME` arguments that make it print JSON (docker does by default). */
@@ -127,11 +160,16 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
       pid: running ? c.State.Pid : undefined,
       rssBytes: running ? await treeRssBytes(c.State.Pid) : undefined,
       labels: fromContainerLabels(c.Config.Labels),
-      needs: {
-        image: this.imageOf(c),
-        imageId: normalizeImageId(c.Image ?? ''),
-        hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
-      },
+      needs: this.needsOf(c),
+    };
+  }
+
+  /** What the container needs on a destination: its image, the host paths it bind-mounts. */
+  protected needsOf(c: I): WorkloadNeeds {
+    return {
+      image: this.imageOf(c),
+      imageId: normalizeImageId(c.Image ?? ''),
+      hostPaths: (c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
     };
   }
 
@@ -168,19 +206,52 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
     return (await this.inspect(name))!;
   }
 
+  /** Starts again, state lost, the container a migration here checkpointed or created (never another). */
   async startFresh(name: string): Promise<WorkloadInfo> {
-    if (!(await this.inspectRaw(name)))
+    const c = await this.inspectRaw(name);
+    if (!c || !(await this.ownedByAnyMigration(name, c)))
       throw ferryFailure(
         ErrorType.WorkloadNotFound,
-        `no ${this.name} container ${name} on ${this.ctx.host} to start fresh`,
+        c
+          ? `the ${this.name} container ${name} on ${this.ctx.host} (id ${shortId(c.Id)}) is not one a migration here checkpointed or created: ferry does not start it`
+          : `no ${this.name} container ${name} on ${this.ctx.host} to start fresh`,
       );
     await this.engine(['start', name]);
     return (await this.inspect(name))!;
   }
 
-  async stop(name: string): Promise<void> {
-    if (!(await this.inspectRaw(name))) return;
-    await this.engine(['rm', '-f', ...this.removeAtOnce, name]);
+  async stop(name: string, opts: StopOptions = {}): Promise<void> {
+    const c = await this.inspectRaw(name);
+    if (!c) return;
+    // A container of the same name that no migration here made is someone else's: left alone.
+    if (!opts.anyOwner && !(await this.ownedByAnyMigration(name, c))) return;
+    await this.engine(['rm', '-f', ...this.removeAtOnce, c.Id]);
+  }
+
+  async nameHolder(name: string): Promise<NameHolder | undefined> {
+    const c = await this.inspectRaw(name);
+    if (!c) return undefined;
+    const running = c.State.Running;
+    return {
+      id: c.Id,
+      state: c.State.Status,
+      running,
+      removeCommand: this.commandLine(['rm', ...(running ? ['-f'] : []), shortId(c.Id)]),
+    };
+  }
+
+  async allowReplacing(name: string, migrationId: string, holder: NameHolder): Promise<void> {
+    await this.owned.replaceable(migrationId, name, holder);
+  }
+
+  /**
+   * A migration on this host checkpointed or created it and is not finished here (its folder is
+   * still there). Once it is, the container is the user's workload like any other.
+   */
+  private async ownedByAnyMigration(name: string, c: I): Promise<boolean> {
+    const by = this.createdBy(c);
+    if (by && (await exists(this.ctx.paths.migrationDir(by)))) return true;
+    return (await this.owned.anyMigration(name)).has(c.Id);
   }
 
   async removeFiles(name: string): Promise<void> {
@@ -202,15 +273,43 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
     return ferryFailure(ErrorType.CheckpointFailed, `${this.name} checkpoint of ${name} failed: ${why}`);
   }
 
-  /** Restore, before recreating: the checkpointed source container (stopped) or a failed earlier attempt holds the name. */
-  protected async freeName(name: string): Promise<void> {
-    const existing = await this.inspectRaw(name);
-    if (existing && !existing.State.Running) await this.engine(['rm', '-f', name]);
+  /**
+   * Restore, before recreating it: the name must be free, and only what this migration answers
+   * for may make room: the container it checkpointed here (a rollback), one an earlier attempt
+   * of this restore created, or the stopped container its preflight was allowed to replace.
+   * Anything else holding the name stops the restore (typed like the preflight's refusal).
+   */
+  protected async makeRoom(name: string, migrationId: string): Promise<void> {
+    const c = await this.inspectRaw(name);
+    if (!c) return;
+    const owned = await this.owned.read(migrationId, name);
+    const ours =
+      c.Id === owned.checkpointed || owned.created.includes(c.Id) || this.createdBy(c) === migrationId;
+    const replaceable = !c.State.Running && owned.replaceable?.id === c.Id;
+    if (!ours && !replaceable) {
+      const holder = (await this.nameHolder(name))!;
+      throw ferryFailure(
+        c.State.Running ? ErrorType.WorkloadAlreadyOnDestination : ErrorType.NameTakenOnDestination,
+        `${this.name} restore of ${name} on ${this.ctx.host}: a container ferry did not create holds the name (state ${holder.state}, id ${shortId(c.Id)}); ferry leaves it alone. Remove it there (${holder.removeCommand}) and migrate again`,
+      );
+    }
+    await this.engine(['rm', '-f', ...this.removeAtOnce, c.Id]);
+    // The source container is gone now: what holds the name from here on is the restore's.
+    if (c.Id === owned.checkpointed) await this.owned.checkpointedRemoved(migrationId, name);
   }
 
-  /** Removes what a failed restore created under the name; returns the failure to throw. */
-  protected async restoreFailed(name: string, why: string): Promise<Error> {
-    await this.engine(['rm', '-f', name]).catch(() => undefined);
+  /**
+   * Removes what a failed restore of this migration created under the name (never a container
+   * it did not create, nor the checkpointed source container); returns the failure to throw.
+   */
+  protected async restoreFailed(name: string, migrationId: string, why: string): Promise<Error> {
+    const c = await this.inspectRaw(name).catch(() => undefined);
+    if (c) {
+      const owned = await this.owned.read(migrationId, name);
+      const created =
+        (owned.created.includes(c.Id) || this.createdBy(c) === migrationId) && c.Id !== owned.checkpointed;
+      if (created) await this.engine(['rm', '-f', ...this.removeAtOnce, c.Id]).catch(() => undefined);
+    }
     return ferryFailure(ErrorType.RestoreFailed, `${this.name} restore of ${name} failed: ${why}`);
   }
 
@@ -292,3 +391,6 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
     }
   }
 }
+
+/** The first 12 hex digits, as the engines print ids. */
+export const shortId = (id: string) => id.slice(0, 12);

@@ -9,6 +9,7 @@ export const DOCKER_CAPABILITIES: RuntimeCapabilities = {
   modes: { 'stop-and-copy': true, streamed: ownCheckpoint, precopy: ownCheckpoint, postcopy: ownCheckpoint },
   // `docker checkpoint create` has no way to pass CRIU options.
   criuOptions: [],
+  // The source keeps the checkpointed container (stopped): its checkpoint goes back into it.
   manualRestore: ({ workload, imagesDir }) =>
-    `docker create (the same container, see ${imagesDir}/docker-container.json), copy ${imagesDir}/ferry into its checkpoints folder and ${imagesDir}/rootfs-diff.tar into its upper dir, then docker start --checkpoint ferry ${workload}`,
+    `copy ${imagesDir}/ferry to DATA-ROOT/containers/ID/checkpoints/ferry (ID: the Id in ${imagesDir}/docker-container.json, DATA-ROOT: docker info --format '{{.DockerRootDir}}'), then docker start --checkpoint ferry ${workload} and docker update --restart POLICY ${workload} (ferry turned its restart policy off for the checkpoint)`,
 };

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -9,35 +9,54 @@ import type { DockerSettings } from '../host/engine-settings.js';
 import {
   ContainerEngineRuntime,
   ENGINE_CHECKPOINT_TIMEOUT_MS,
+  shellLine,
   type EngineInspect,
 } from './container-engine.js';
+import { dockerApi } from './docker-api.js';
+import { createBody, MIGRATION_LABEL, notCarried, restartFlag, type DockerSpec } from './docker-spec.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
+import type { WorkloadNeeds } from '../domain/types.js';
+import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, Unfit } from './runtime.js';
 import { readJson, writeJsonAtomic } from './workload-files.js';
 
-/** The parts of `docker inspect` ferry reads and recreates. */
-export interface DockerInspect extends EngineInspect {
+/** The parts of `docker inspect` ferry reads; the record is kept whole and recreated from. */
+export interface DockerInspect extends EngineInspect, DockerSpec {
   Id: string;
   Name: string;
   LogPath?: string;
-  Config: {
-    Image: string;
-    Cmd?: string[] | null;
-    Entrypoint?: string[] | null;
-    Env?: string[] | null;
-    Labels?: Record<string, string> | null;
-    WorkingDir?: string;
-    User?: string;
-    Hostname?: string;
-  };
-  HostConfig: {
-    NetworkMode?: string;
-    RestartPolicy?: { Name: string; MaximumRetryCount: number };
-    Binds?: string[] | null;
-  };
+  Config: DockerSpec['Config'];
   Mounts?: { Type: string; Source: string; Destination: string; Name?: string; RW?: boolean }[];
   GraphDriver?: { Name: string; Data?: { UpperDir?: string } | null };
+}
+
+/** What a docker container needs on the destination: the common needs, and docker's init. */
+export interface DockerNeeds extends WorkloadNeeds {
+  init?: boolean;
+}
+
+/** Where a program name resolves on this host's PATH (as dockerd looks its init up). */
+async function onPath(program: string): Promise<string | undefined> {
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ];
+  for (const dir of dirs.filter(Boolean)) {
+    const file = path.join(dir, program);
+    if (
+      await lstat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
+  }
+  return undefined;
 }
 
 const CHECKPOINT = 'ferry';
@@ -48,10 +67,11 @@ const LOG = 'docker-json.log';
 /**
  * Docker containers (dockerd --experimental). `docker checkpoint create` dumps into the
  * migration's images folder; the container's filesystem changes (its overlay upper dir), its
- * json log and its inspect record go along. On the destination the same container (image,
- * command, env, labels, restart policy, network mode, bind mounts) is created under the same
- * name, the checkpoint and the changes are put into it, and `docker start --checkpoint`
- * restores it. Named volumes cannot move: such a container is refused before any freeze.
+ * json log and its inspect record go along. On the destination the same container is created
+ * from that record under the same name (docker-spec.ts: every field on its allow-list, labelled
+ * with the migration), the checkpoint and the changes are put into it, and `docker start
+ * --checkpoint` restores it. A rollback restores the checkpointed container itself. What cannot
+ * be recreated (named volumes, user-defined networks, …) is refused before any freeze.
  */
 export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
   readonly name = 'docker' as const;
@@ -79,8 +99,16 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     });
   }
 
+  commandLine(args: string[]): string {
+    return shellLine([this.settings.client, '-H', `unix://${this.settings.socket}`, ...args]);
+  }
+
   protected imageOf(c: DockerInspect): string {
     return c.Config.Image;
+  }
+
+  protected override createdBy(c: DockerInspect): string | undefined {
+    return c.Config.Labels?.[MIGRATION_LABEL];
   }
 
   async unavailableReason(): Promise<string | undefined> {
@@ -101,25 +129,44 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     return this.dataRoot;
   }
 
+  /** Docker's needs also say whether it runs docker's init (checked on the destination). */
+  protected override needsOf(c: DockerInspect): DockerNeeds {
+    return { ...super.needsOf(c), ...(c.HostConfig.Init ? { init: true } : {}) };
+  }
+
   async notMovable(name: string): Promise<string[]> {
     const c = await this.inspectRaw(name);
     if (!c) return [];
-    const problems: string[] = [];
-    for (const m of c.Mounts ?? [])
-      if (m.Type === 'volume')
-        problems.push(
-          `docker volume ${m.Name ?? m.Source} (mounted at ${m.Destination}) lives in ${this.ctx.host}'s docker and ferry cannot carry volume contents; use a bind mount of a path that exists on both hosts, or move the data first`,
-        );
-      else if (m.Type !== 'bind')
-        problems.push(`mount of type ${m.Type} at ${m.Destination} cannot be recreated on another daemon`);
+    const problems = notCarried(c);
     if (c.GraphDriver && c.GraphDriver.Name !== 'overlay2')
       problems.push(
         `storage driver ${c.GraphDriver.Name}: ferry carries filesystem changes only for overlay2`,
       );
-    const mode = c.HostConfig.NetworkMode ?? 'default';
-    if (mode.startsWith('container:'))
-      problems.push(`network mode ${mode} joins another container, which does not move with it`);
+    // A rollback restores it here: this daemon's init must be restorable too.
+    const init = c.HostConfig.Init ? await this.initUnrestorable() : undefined;
+    if (init) problems.push(init);
     return problems;
+  }
+
+  override async unfitFor(needs: DockerNeeds): Promise<Unfit[]> {
+    const unfit = await super.unfitFor(needs);
+    const init = needs.init ? await this.initUnrestorable() : undefined;
+    if (init) unfit.push({ type: 'NotMovable', message: init });
+    return unfit;
+  }
+
+  /**
+   * `--init` bind-mounts dockerd's init binary into the container. When that path is a symlink
+   * (Debian's /usr/bin/docker-init -> tini-static), CRIU cannot restore the mount
+   * (mnt-v2: Can't remount … with MS_PRIVATE): why not, and the fix, or undefined.
+   */
+  private async initUnrestorable(): Promise<string | undefined> {
+    const { stdout } = await this.engine(['info', '--format', '{{.InitBinary}}']);
+    const binary = stdout.trim() || 'docker-init';
+    const file = path.isAbsolute(binary) ? binary : await onPath(binary);
+    if (!file || !(await lstat(file)).isSymbolicLink()) return undefined;
+    const target = await realpath(file);
+    return `it runs with --init and dockerd on ${this.ctx.host} mounts its init from ${file}, a symlink to ${target}: CRIU cannot restore a bind mount of a symlink. Set "init-path": "${target}" in that dockerd's daemon.json (on both hosts) and restart it, or run the container without --init`;
   }
 
   async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
@@ -127,12 +174,25 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const logPath = path.join(work, 'dump.log');
-    await writeJsonAtomic(path.join(images, SPEC), c);
+    // An earlier attempt may have turned its restart policy off already: keep the user's.
+    const earlier = await readJson<DockerInspect>(path.join(images, SPEC));
+    const policy = earlier?.Id === c.Id ? earlier.HostConfig.RestartPolicy : c.HostConfig.RestartPolicy;
+    await writeJsonAtomic(path.join(images, SPEC), {
+      ...c,
+      HostConfig: { ...c.HostConfig, RestartPolicy: policy },
+    });
+    await this.owned.checkpointed(migrationId, name, c.Id);
+    // dockerd's restart manager would start the checkpointed container again at once, fresh
+    // (its state lost, a second copy once restored elsewhere): off while it is away.
+    const restarts = restartFlag(policy) !== 'no';
+    if (restarts) await this.engine(['update', '--restart', 'no', c.Id]);
     try {
       await this.engine(['checkpoint', 'create', '--checkpoint-dir', images, name, CHECKPOINT], {
         timeoutMs: ENGINE_CHECKPOINT_TIMEOUT_MS,
       });
     } catch (err) {
+      if (restarts)
+        await this.engine(['update', '--restart', restartFlag(policy), c.Id]).catch(() => undefined);
       throw this.checkpointFailed(name, await this.explainFailure(err, c.Id, 'dump.log', work));
     }
     // Frozen and stopped: its filesystem changes and its log no longer move.
@@ -148,28 +208,76 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     if (!spec) throw ferryFailure(ErrorType.RestoreFailed, `no container record ${SPEC} in ${images}`);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    await this.freeName(name);
+    const timeoutMs = restoreTimeoutMs(await directorySize(images));
+    const existing = await this.inspectRaw(name);
+    // A rollback: the checkpointed container is still here, stopped, with its files and log.
+    if (existing?.Id === spec.Id) return this.restoreInPlace(name, migrationId, spec, timeoutMs);
+    await this.makeRoom(name, migrationId);
     let id: string | undefined;
     try {
-      id = (await this.engine(['create', '--name', name, ...createArgs(spec)])).stdout.trim();
+      id = (
+        await dockerApi<{ Id: string }>(
+          this.settings.socket,
+          'POST',
+          `/containers/create?name=${encodeURIComponent(name)}`,
+          createBody(spec, migrationId),
+        )
+      ).Id;
+      await this.owned.created(migrationId, name, id);
       const created = (await this.inspectRaw(id))!;
       const dir = path.join(await this.root(), 'containers', id);
-      await mkdir(path.join(dir, 'checkpoints'), { recursive: true, mode: 0o700 });
-      await run('cp', ['-a', path.join(images, CHECKPOINT), path.join(dir, 'checkpoints', CHECKPOINT)]);
+      await this.putCheckpoint(images, dir);
       const upper = created.GraphDriver?.Data?.UpperDir;
       if (upper) await upperDirTar(upper, ['-xpf', path.join(images, ROOTFS_DIFF)]);
       // The history of its output moves with it (json-file appends to an existing log).
       await copyFile(path.join(images, LOG), path.join(dir, `${id}-json.log`)).catch(() =>
         writeFile(path.join(dir, `${id}-json.log`), ''),
       );
-      await this.engine(['start', '--checkpoint', CHECKPOINT, name], {
-        timeoutMs: restoreTimeoutMs(await directorySize(images)),
-      });
-      const c = await this.inspectRaw(name);
+      await this.engine(['start', '--checkpoint', CHECKPOINT, id], { timeoutMs });
+      const c = await this.inspectRaw(id);
       return { pid: c?.State.Pid, stats: {}, logPath: path.join(dir, 'checkpoints', CHECKPOINT) };
     } catch (err) {
-      throw await this.restoreFailed(name, await this.explainFailure(err, id, 'restore.log', work));
+      throw await this.restoreFailed(
+        name,
+        migrationId,
+        await this.explainFailure(err, id, 'restore.log', work),
+      );
     }
+  }
+
+  /** Rollback on the source: the stopped container restored from its checkpoint, policy back on. */
+  private async restoreInPlace(
+    name: string,
+    migrationId: string,
+    spec: DockerInspect,
+    timeoutMs: number,
+  ): Promise<RestoreOutcome> {
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const dir = path.join(await this.root(), 'containers', spec.Id);
+    try {
+      await this.putCheckpoint(images, dir);
+      await this.engine(['start', '--checkpoint', CHECKPOINT, spec.Id], { timeoutMs });
+    } catch (err) {
+      // The container stays (stopped): a fresh start, if allowed, starts this one.
+      throw await this.restoreFailed(
+        name,
+        migrationId,
+        await this.explainFailure(err, spec.Id, 'restore.log', work),
+      );
+    }
+    const restart = restartFlag(spec.HostConfig.RestartPolicy);
+    if (restart !== 'no') await this.engine(['update', '--restart', restart, spec.Id]).catch(() => undefined);
+    const c = await this.inspectRaw(spec.Id);
+    return { pid: c?.State.Pid, stats: {}, logPath: path.join(dir, 'checkpoints', CHECKPOINT) };
+  }
+
+  /** `--checkpoint-dir` is refused by `docker start`: the checkpoint goes into the container's own folder. */
+  private async putCheckpoint(images: string, containerDir: string): Promise<void> {
+    const target = path.join(containerDir, 'checkpoints', CHECKPOINT);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await run('cp', ['-a', path.join(images, CHECKPOINT), target]);
   }
 
   /**
@@ -201,28 +309,4 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
 /** tar in an overlay upper dir, keeping xattrs (whiteouts) and numeric owners both ways. */
 function upperDirTar(upper: string, args: string[]) {
   return run('tar', ['-C', upper, '--xattrs', '--numeric-owner', ...args]);
-}
-
-/** `docker create` arguments that recreate the container described by spec (name aside). */
-export function createArgs(spec: DockerInspect): string[] {
-  const args: string[] = [];
-  const c = spec.Config;
-  for (const e of c.Env ?? []) args.push('--env', e);
-  for (const [k, v] of Object.entries(c.Labels ?? {})) args.push('--label', `${k}=${v}`);
-  if (c.WorkingDir) args.push('--workdir', c.WorkingDir);
-  if (c.User) args.push('--user', c.User);
-  if (c.Hostname) args.push('--hostname', c.Hostname);
-  const net = spec.HostConfig.NetworkMode;
-  if (net && net !== 'default') args.push('--network', net);
-  const rp = spec.HostConfig.RestartPolicy;
-  if (rp?.Name && rp.Name !== 'no')
-    args.push(
-      '--restart',
-      rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name,
-    );
-  for (const b of spec.HostConfig.Binds ?? []) args.push('--volume', b);
-  const entrypoint = c.Entrypoint ?? [];
-  if (entrypoint.length) args.push('--entrypoint', entrypoint[0]!);
-  args.push(c.Image, ...entrypoint.slice(1), ...(c.Cmd ?? []));
-  return args;
 }

@@ -8,8 +8,10 @@ import type { PodmanSettings } from '../host/engine-settings.js';
 import {
   ContainerEngineRuntime,
   ENGINE_CHECKPOINT_TIMEOUT_MS,
+  shellLine,
   type EngineInspect,
 } from './container-engine.js';
+import { editMember } from './tar-member.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
@@ -18,7 +20,14 @@ import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtim
 interface PodmanInspect extends EngineInspect {
   Name: string;
   ImageName: string;
+  Pod?: string;
+  HostConfig?: { NetworkMode?: string };
+  NetworkSettings?: { Networks?: Record<string, unknown> | null };
+  Mounts?: { Type: string; Source: string; Destination: string; Name?: string }[];
 }
+
+/** The network podman attaches a container to when none is named (containers.conf default). */
+const DEFAULT_NETWORK = 'podman';
 
 /** `--print-stats` output of podman checkpoint/restore: CRIU's own figures. */
 interface PodmanStats {
@@ -53,14 +62,28 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     super(ctx);
   }
 
-  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
-    const global = [
-      ...(this.settings.root ? ['--root', this.settings.root] : []),
-      ...(this.settings.runroot ? ['--runroot', this.settings.runroot] : []),
+  /** podman with this host's storage, inside its network namespace when it has one. */
+  private argv(args: string[]): string[] {
+    const s = this.settings;
+    return [
+      ...(s.netns ? ['nsenter', `--net=${s.netns}`] : []),
+      'podman',
+      ...(s.root ? ['--root', s.root] : []),
+      ...(s.runroot ? ['--runroot', s.runroot] : []),
+      ...args,
     ];
+  }
+
+  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
     const env: Record<string, string> = { ...(process.env as Record<string, string>) };
     if (this.settings.containersConf) env.CONTAINERS_CONF = this.settings.containersConf;
-    return run('podman', [...global, ...args], { timeoutMs: 120_000, env, ...opts });
+    const [file, ...rest] = this.argv(args);
+    return run(file!, rest, { timeoutMs: 120_000, env, ...opts });
+  }
+
+  commandLine(args: string[]): string {
+    const conf = this.settings.containersConf;
+    return shellLine([...(conf ? [`CONTAINERS_CONF=${conf}`] : []), ...this.argv(args)]);
   }
 
   protected imageOf(c: PodmanInspect): string {
@@ -76,13 +99,35 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     }
   }
 
-  /** Named volumes travel inside the export archive; bind mounts are checked on the destination. */
-  notMovable(): Promise<string[]> {
-    return Promise.resolve([]);
+  /**
+   * What the export archive and `restore --import` cannot carry. Volumes: podman refuses to
+   * import one that exists, and the source's still does on a rollback; their data would also
+   * stay behind on the source after a success.
+   */
+  async notMovable(name: string): Promise<string[]> {
+    const c = await this.inspectRaw(name);
+    if (!c) return [];
+    const problems: string[] = [];
+    for (const m of c.Mounts ?? [])
+      if (m.Type === 'volume')
+        problems.push(
+          `podman volume ${m.Name ?? m.Source} (mounted at ${m.Destination}) lives on ${this.ctx.host} and ferry does not move volumes (a rollback could not import it again); use a bind mount of a path that exists on both hosts, or move the data first`,
+        );
+    if (c.Pod) problems.push(`it belongs to pod ${c.Pod}: ferry migrates single containers, not pods`);
+    const mode = c.HostConfig?.NetworkMode ?? '';
+    if (mode.startsWith('container:') || mode.startsWith('ns:'))
+      problems.push(`network mode ${mode} joins a namespace that does not move with it`);
+    const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).filter((n) => n !== DEFAULT_NETWORK);
+    if (networks.length)
+      problems.push(
+        `network ${networks.join(', ')}: ferry does not recreate podman networks; use the default network (${DEFAULT_NETWORK}), host or none`,
+      );
+    return problems;
   }
 
   async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
-    await this.runningContainer(name);
+    const c = await this.runningContainer(name);
+    await this.owned.checkpointed(migrationId, name, c.Id);
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const logPath = path.join(this.ctx.paths.workDir(migrationId), 'dump.log');
     try {
@@ -111,7 +156,10 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    await this.freeName(name);
+    const id = await hostNeutralArchive(archive);
+    await this.makeRoom(name, migrationId);
+    // `restore --import` keeps the container's id: what holds the name from now on is ours.
+    if (id) await this.owned.created(migrationId, name, id);
     try {
       const { stdout } = await this.engine(
         ['container', 'restore', '--import', archive, '--print-stats', ...criuFlags(opts)],
@@ -120,9 +168,38 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
       const c = await this.inspectRaw(name);
       return { pid: c?.State.Pid, stats: restoreStats(stdout), logPath: path.join(work, 'restore.log') };
     } catch (err) {
-      throw await this.restoreFailed(name, await explainCriuFailure(err));
+      throw await this.restoreFailed(name, migrationId, await explainCriuFailure(err));
     }
   }
+}
+
+/**
+ * The archive's container config (config.dump) records where the SOURCE host's conmon wrote its
+ * pid files: podman restores them as they are, so the destination's conmon would write into the
+ * source's run root (and fail when that folder does not exist there). Default locations are
+ * cleared in place, so that podman derives them from the destination's run root; a pid file the
+ * user chose (--conmon-pidfile, --pidfile) is kept. Returns the container's id.
+ */
+export async function hostNeutralArchive(archive: string): Promise<string | undefined> {
+  let id: string | undefined;
+  await editMember(archive, 'config.dump', (text) => {
+    id = (JSON.parse(text) as { id?: string }).id;
+    return id ? clearDefaultPidFiles(text, id) : text;
+  });
+  return id;
+}
+
+/** config.dump text with the default conmon and container pid files of container id cleared. */
+export function clearDefaultPidFiles(text: string, id: string): string {
+  const defaults: Record<string, string> = { conmonPidFile: 'conmon.pid', pid_file: 'pidfile' };
+  return text.replace(
+    /"(conmonPidFile|pid_file)"(\s*):(\s*)"((?:[^"\\]|\\.)*)"/g,
+    (whole, key: string, a, b, raw: string) => {
+      const value = JSON.parse(`"${raw}"`) as string;
+      const isDefault = value.endsWith(`-containers/${id}/userdata/${defaults[key]}`);
+      return isDefault ? `"${key}"${a}:${b}""` : whole;
+    },
+  );
 }
 
 function criuStats(stdout: string): Record<string, number> {

@@ -60,6 +60,24 @@ export interface SpawnOptions {
   image?: string;
 }
 
+/** A container that holds a workload's name on a host (podman, docker), whatever its state. */
+export interface NameHolder {
+  id: string;
+  /** The engine's word for its state: running, exited, created, paused, … */
+  state: string;
+  running: boolean;
+  /** What an operator runs on that host to remove it (the engine's own command line). */
+  removeCommand: string;
+}
+
+export interface StopOptions {
+  /**
+   * Also remove a container that no migration on this host checkpointed or created (the dev
+   * environment's teardown, tests). Without it such a container is left alone.
+   */
+  anyOwner?: boolean;
+}
+
 /** A reason the destination cannot take the workload, typed for the workflow (preflight). */
 export interface Unfit {
   type: 'ImageMissing' | 'NotMovable';
@@ -126,8 +144,22 @@ export interface WorkloadRuntime {
    * (runc bundle, recorded command line). Its in-memory state is lost.
    */
   startFresh(name: string): Promise<WorkloadInfo>;
-  /** Stops the workload if it runs and removes its runtime state; keeps its files. */
-  stop(name: string): Promise<void>;
+  /**
+   * Container engines: the container holding this name here, in any state (preflight: ferry
+   * replaces nothing it did not create unless asked to).
+   */
+  nameHolder?(name: string): Promise<NameHolder | undefined>;
+  /**
+   * Container engines, with the request's replaceStopped: lets this migration's restore here
+   * remove that stopped container (and nothing else) to take its name.
+   */
+  allowReplacing?(name: string, migrationId: string, holder: NameHolder): Promise<void>;
+  /**
+   * Stops the workload if it runs and removes its runtime state; keeps its files. Container
+   * engines remove only a container a migration on this host checkpointed or created, unless
+   * opts.anyOwner.
+   */
+  stop(name: string, opts?: StopOptions): Promise<void>;
   /** Removes the workload's files on this host (metadata, log, bundle). */
   removeFiles(name: string): Promise<void>;
 }

@@ -88,6 +88,10 @@ export const migrateRequestSchema = z
       description:
         "podman, docker: ship the container's image to a destination that lacks it (default true); false refuses instead",
     }),
+    replaceStopped: z.boolean().optional().meta({
+      description:
+        'podman, docker: remove a stopped container of the same name on the destination instead of refusing (a running one is always refused)',
+    }),
   })
   .refine((r) => r.mode !== 'postcopy' || r.acceptPostcopyRisk === true, {
     error:

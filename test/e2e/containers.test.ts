@@ -5,6 +5,7 @@ import { corruptProcessTreeImage, E2E, ferry, runtimeOn, sleep } from './env.js'
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { ContainerEngineRuntime, EngineInspect } from '../../src/runtimes/container-engine.js';
 import { HostPaths } from '../../src/host/host-paths.js';
 import { stateDir } from './env.js';
 
@@ -62,21 +63,16 @@ async function continues(host: string, runtime: RuntimeName, name: string): Prom
   expect(analyseContinuity(lines)).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
 }
 
-const exec = (host: string, runtime: 'podman' | 'docker', name: string, cmd: string[]) => {
-  const rt = runtimeOn(host, runtime) as unknown as { settings: Record<string, string> };
-  const s = rt.settings;
-  return runtime === 'podman'
-    ? execa('podman', ['--root', s.root!, '--runroot', s.runroot!, 'exec', name, ...cmd], {
-        env: { CONTAINERS_CONF: s.containersConf! },
-      })
-    : execa(s.client!, ['-H', `unix://${s.socket}`, 'exec', name, ...cmd]);
-};
+/** The host's own engine CLI (its storage, network namespace, daemon), as a user runs it. */
+const exec = (host: string, runtime: 'podman' | 'docker', name: string, cmd: string[]) =>
+  (runtimeOn(host, runtime) as ContainerEngineRuntime<EngineInspect>).cli(['exec', name, ...cmd]);
 
 describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
   const name = `e2e-${runtime}`;
   afterAll(async () => {
     for (const host of ['node-a', 'node-b', 'node-c']) {
-      for (const n of [name, `${name}-rb`, `${name}-img`]) await runtimeOn(host, runtime).stop(n);
+      for (const n of [name, `${name}-rb`, `${name}-img`])
+        await runtimeOn(host, runtime).stop(n, { anyOwner: true });
     }
   });
 

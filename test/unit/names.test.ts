@@ -60,6 +60,13 @@ describe('validateMigrateRequest', () => {
     expect(validate({ ...ok, fileLocks: 'yes' as never })).toContain('fileLocks must be true or false');
   });
 
+  it('takes replaceStopped as a boolean', () => {
+    expect(validate({ ...ok, runtime: 'docker', replaceStopped: true })).toEqual([]);
+    expect(validate({ ...ok, replaceStopped: 'yes' as never })).toContain(
+      'replaceStopped must be true or false',
+    );
+  });
+
   it('reports every problem at once', () => {
     const problems = validate({
       workload: '../x',

@@ -26,6 +26,7 @@ export interface MigrateCliOptions {
   unit?: string;
   /** false with --no-ship-image. */
   shipImage?: boolean;
+  replaceStopped?: boolean;
 }
 
 export function register(program: Command, exit: SetExit): void {
@@ -45,6 +46,10 @@ export function register(program: Command, exit: SetExit): void {
       .option(
         '--no-ship-image',
         "podman/docker: refuse when the destination lacks the container's image instead of shipping it there",
+      )
+      .option(
+        '--replace-stopped',
+        'podman/docker: remove a STOPPED container of the same name on the destination instead of refusing (a running one is always refused)',
       )
       .option(
         '--allow-start-fresh',
@@ -138,6 +143,7 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     adopt: adoptTarget(opts),
     // Shipping is the default: the request carries only the opt-out.
     shipImage: opts.shipImage === false ? false : undefined,
+    replaceStopped: opts.replaceStopped || undefined,
   };
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);

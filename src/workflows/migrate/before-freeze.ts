@@ -25,7 +25,7 @@ export async function preflight(m: Migration): Promise<void> {
       ),
       dst.quick.preflightDestination.executeWithOptions(
         { summary: `preflight ${what} on ${req.destination} (destination)` },
-        [{ ...m.step, mode: req.mode }],
+        [{ ...m.step, mode: req.mode, replaceStopped: req.replaceStopped }],
       ),
     ]);
     // The source's answer comes first: what is wrong there is the problem to report.
@@ -33,6 +33,7 @@ export async function preflight(m: Migration): Promise<void> {
     if (destinationCheck.status === 'rejected') throw destinationCheck.reason;
     const source = sourceCheck.value;
     const destination = destinationCheck.value;
+    if (destination.replacing) (run.result.notes ??= []).push(destination.replacing.note);
     run.result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
     run.memoryBytes = source.workload.rssBytes ?? 0;
     run.figures.preflight = `${mib(run.memoryBytes)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;

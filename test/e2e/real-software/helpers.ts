@@ -33,7 +33,7 @@ export function docker(host: string, args: string[], opts: { reject?: boolean } 
 
 /** A command run inside the network namespace of the host's dockerd (where its ports are published). */
 export function inDockerNetns(host: string, argv: string[]) {
-  return execa('nsenter', [`--net=/run/netns/${engines(host).docker.netns}`, ...argv], {
+  return execa('nsenter', [`--net=/run/netns/${engines(host).netns}`, ...argv], {
     reject: false,
     timeout: 30_000,
   });
