@@ -9,6 +9,8 @@ import { precopyRoundDirName } from '../domain/precopy.js';
  *   migrations/<id>/images/       checkpoint images (0700: they hold process memory)
  *   migrations/<id>/work/         CRIU logs and stats
  *   migrations/<id>/rounds/round-N/  pre-copy round N (0700); its parent link is ../round-(N-1)
+ *   logs/<id>/                    CRIU logs of failed steps and the freeze record of the migration
+ *                                 (outlive it; retention in src/host/kept-logs.ts)
  *   runc/                         this host's runc state root
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
@@ -44,6 +46,12 @@ export class HostPaths {
   }
   roundWorkDir(migrationId: string, round: number): string {
     return path.join(this.workDir(migrationId), precopyRoundDirName(round));
+  }
+  logsRoot(): string {
+    return path.join(this.stateDir, 'logs');
+  }
+  logsDir(migrationId: string): string {
+    return path.join(this.logsRoot(), migrationId);
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');
