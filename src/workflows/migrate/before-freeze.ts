@@ -16,7 +16,8 @@ export async function preflight(m: Migration): Promise<void> {
     const [source, destination] = await Promise.all([
       src.quick.preflightSource.executeWithOptions(
         { summary: `preflight ${what} on ${req.source} (source)` },
-        [{ ...m.ref, mode: req.mode }],
+        // The request's CRIU options: what a dump with them would refuse is refused now, unfrozen.
+        [{ ...m.ref, mode: req.mode, checkpointable: m.step.criu ?? {} }],
       ),
       dst.quick.preflightDestination.executeWithOptions(
         { summary: `preflight ${what} on ${req.destination} (destination)` },
