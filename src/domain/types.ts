@@ -241,6 +241,19 @@ export interface MigrationResult {
   precopy?: PrecopySummary;
   /** Post-copy: from the restored workload running until the source was released (all pages moved). */
   postcopyMs?: number;
+  /**
+   * How many times the workload was frozen on the source: every final-dump, pre-dump and lazy-dump
+   * attempt whose CRIU seized it, failed and retried ones included (docs/failure-handling.md).
+   */
+  freezes: number;
+  /** Sum of those freezes (CRIU's figures; for a completed final dump, until the dump ended). */
+  frozenMsTotal: number;
+  /** The attempts behind `freezes`, in order. */
+  freezeAttempts?: FreezeAttempt[];
+  /** Set when the source's record could not be read: freezes then counts only what the workflow saw. */
+  freezesUnknown?: string;
+  /** CRIU logs of failed steps, kept on the host that ran them (`ferry show` prints their excerpt). */
+  criuLogs?: KeptCriuLog[];
 }
 
 export interface MigrationProgress {
