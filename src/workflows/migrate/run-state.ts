@@ -1,6 +1,7 @@
 // The state of one migration run: progress (the query), result, figures and rollback notes.
 // Every stage writes here; the UI details and search attributes follow from it.
 import { CancellationScope, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ErrorType } from '../../domain/errors.js';
 import { describeCause } from '../../domain/failures.js';
 import type { MigrationMode } from '../../domain/modes.js';
 import type {
@@ -128,10 +129,14 @@ export class MigrationRun {
    * the CRIU logs kept on the source and, after a failed restore, on the destination. Only
    * read when a step that freezes ran; a host that does not answer leaves a lower bound.
    */
-  private async readRecords(outcome: Outcome): Promise<void> {
+  private async readRecords(outcome: Outcome, cause: unknown): Promise<void> {
     const r = this.result;
     const froze = this.ran('checkpoint') || this.ran('precopy');
-    const restoreFailed = outcome !== 'migrated' && this.ran('restore');
+    // The destination kept a log only when its restore ran and failed (not when it never started).
+    const restoreFailed =
+      outcome !== 'migrated' &&
+      cause !== undefined &&
+      [ErrorType.RestoreFailed, ErrorType.RestorePidBusy].includes(describeCause(cause).type as never);
     if (!this.records || (!froze && !restoreFailed)) return;
     const records = this.records;
     await CancellationScope.nonCancellable(async () => {
@@ -157,7 +162,7 @@ export class MigrationRun {
 
   /** The end of every path: the outcome recorded everywhere it is read. */
   async finish(outcome: Outcome, cause?: unknown): Promise<MigrationResult> {
-    await this.readRecords(outcome);
+    await this.readRecords(outcome, cause);
     const r = this.result;
     r.outcome = outcome;
     if (cause !== undefined) r.cause = describeCause(cause);
