@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { keptCriuLogLines } from '../../src/criu/criu.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyCriuFailure, CRIU_FAILURE_RULES, fixFor } from '../../src/criu/classify.js';
@@ -157,5 +158,18 @@ describe('reading a CRIU log', () => {
     expect(excerpt.at(-1)).toContain('Dumping FAILED');
     expect(excerpt.some((l) => /RLIMIT_NOFILE/.test(l))).toBe(false);
     expect(criuLogExcerpt(await fixture('dump-no-space.log'), { max: 5 })).toHaveLength(5);
+  });
+});
+
+describe('keptCriuLogLines (ferry show on the host that kept the log)', () => {
+  it('reads the telling lines and the verdict, or says the log is gone', async () => {
+    const kept = await keptCriuLogLines(path.join(fixtures, 'dump-file-locks.log'));
+    expect(kept).toMatchObject({ exists: true, verdict: { rule: 'file-locks' } });
+    expect(kept.lines.join('\n')).toContain('Some file locks are hold by dumping tasks!');
+    expect(await keptCriuLogLines(path.join(fixtures, 'gone.log'))).toEqual({
+      path: path.join(fixtures, 'gone.log'),
+      exists: false,
+      lines: [],
+    });
   });
 });

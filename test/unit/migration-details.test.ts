@@ -1,4 +1,5 @@
 import { outcomeHead, renderDetails, runningHead } from '../../src/workflows/migrate/details.js';
+import { freezeReport } from '../../src/domain/freeze-report.js';
 import type { MigrationProgress, MigrationResult } from '../../src/domain/types.js';
 
 const progress = (over: Partial<MigrationProgress> = {}): MigrationProgress => ({
@@ -149,5 +150,54 @@ describe('what the details say about freezes', () => {
       freezesUnknown: 'node-a did not answer',
     });
     expect(head).toContain('frozen at least 1× (node-a did not answer)');
+  });
+});
+
+describe('what ferry show prints about freezes (freezeReport)', () => {
+  it('lists the attempts and the kept logs with their lines', () => {
+    expect(
+      freezeReport({
+        freezes: 2,
+        frozenMsTotal: 99,
+        freezeAttempts: [
+          {
+            attempt: 'checkpoint-1',
+            step: 'checkpoint',
+            atMs: 1,
+            froze: true,
+            frozenMs: 6,
+            measuredBy: 'criu-log',
+            outcome: 'failed',
+            log: '/s/logs/m/checkpoint-1.log',
+          },
+          {
+            attempt: 'checkpoint-2',
+            step: 'checkpoint',
+            atMs: 2,
+            froze: true,
+            frozenMs: 93,
+            measuredBy: 'criu-stats',
+            outcome: 'dumped',
+          },
+          { attempt: 'checkpoint-3', step: 'checkpoint', atMs: 3, froze: false, outcome: 'failed' },
+        ],
+        criuLogs: [
+          {
+            host: 'node-a',
+            path: '/s/logs/m/checkpoint-1.log',
+            excerpt: ['(00.2) Error (criu/sk-inet.c:200): inet: Connected TCP socket'],
+          },
+        ],
+      }),
+    ).toEqual([
+      'Freezes: frozen 2× (99 ms in all)',
+      '  checkpoint-1: froze 6 ms (criu-log), failed; log /s/logs/m/checkpoint-1.log',
+      '  checkpoint-2: froze 93 ms (criu-stats), dumped',
+      '  checkpoint-3: did not freeze, failed',
+      'CRIU log on node-a: /s/logs/m/checkpoint-1.log',
+      '    (00.2) Error (criu/sk-inet.c:200): inet: Connected TCP socket',
+    ]);
+    expect(freezeReport({ freezes: 0, frozenMsTotal: 0 })).toEqual(['Freezes: never frozen']);
+    expect(freezeReport({} as never)).toEqual([]);
   });
 });

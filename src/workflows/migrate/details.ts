@@ -1,6 +1,7 @@
 // The migration's current details in the Temporal UI (Markdown). Pure: unit-tested.
 import { precopyTable, type PrecopySummary } from '../../domain/precopy.js';
 import type { MigrationProgress, MigrationResult, Phase } from '../../domain/types.js';
+import { freezeFigure } from '../../domain/freeze-report.js';
 import { mib, seconds } from './format.js';
 
 export interface DetailsView {
@@ -24,15 +25,6 @@ export function outcomeHead(r: MigrationResult): string {
   const where = stillOnSource(r);
   const cause = r.cause ? `\n\nCause: ${r.cause.type}: ${r.cause.message}` : '';
   return `**Outcome: ${r.outcome}**${downtime}${frozen} · total ${seconds(r.totalMs)} · ${mib(r.bytesTransferred)} MiB sent${where}${cause}`;
-}
-
-/** "frozen 2× (311 ms in all)", "never frozen", or a lower bound when the source did not answer. */
-export function freezeFigure(
-  r: Pick<MigrationResult, 'freezes' | 'frozenMsTotal' | 'freezesUnknown'>,
-): string {
-  if (r.freezesUnknown) return `frozen at least ${r.freezes}× (${r.freezesUnknown})`;
-  if (!r.freezes) return 'never frozen';
-  return `frozen ${r.freezes}× (${r.frozenMsTotal} ms in all)`;
 }
 
 /**
