@@ -8,6 +8,7 @@ import { readDumpStats } from '../runtimes/criu-steps.js';
 import { refuseUnsupportedCriuOptions } from '../runtimes/criu-options.js';
 import { ferryFailure } from '../domain/failures.js';
 import { activityCancelled, withHeartbeat } from './heartbeat.js';
+import { frozenFromStats, runFreezingStep, settleOpenAttempts } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { CheckpointInput } from './inputs.js';
 import { precopyParentLink } from '../domain/precopy.js';
@@ -34,8 +35,10 @@ export function checkpointActivities(ctx: HostContext) {
       if (!info?.running) {
         // A previous attempt may have dumped it and died before recording the result.
         const log = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
-        if (/Dumping finished successfully/.test(log))
+        if (/Dumping finished successfully/.test(log)) {
+          await settleOpenAttempts(ctx, input.migrationId); // its freeze, from that log
           return record(Date.now(), 0, await readDumpStats(work));
+        }
         throw ferryFailure(
           ErrorType.WorkloadNotRunning,
           `${input.runtime}/${input.workload} is not running on ${ctx.host.name}`,
@@ -50,14 +53,27 @@ export function checkpointActivities(ctx: HostContext) {
       // The one gate for every runtime: CRIU options its checkpoint cannot pass are refused.
       refuseUnsupportedCriuOptions(runtime.capabilities, input.criu);
       const frozenAtMs = Date.now();
-      const outcome = await withHeartbeat(
+      const outcome = await runFreezingStep(
+        ctx,
+        {
+          migrationId: input.migrationId,
+          step: 'checkpoint',
+          what: `${input.runtime}/${input.workload}`,
+          log: path.join(work, 'dump.log'),
+          marker: images,
+          caps: runtime.capabilities,
+        },
         () =>
-          runtime.checkpoint(input.workload, input.migrationId, {
-            ...input.criu,
-            pageServer: input.pageServer,
-            parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
-          }),
-        () => ({ phase: 'checkpoint' }),
+          withHeartbeat(
+            () =>
+              runtime.checkpoint(input.workload, input.migrationId, {
+                ...input.criu,
+                pageServer: input.pageServer,
+                parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
+              }),
+            () => ({ phase: 'checkpoint' }),
+          ),
+        (o, stepMs) => frozenFromStats(o.stats, stepMs),
       );
       return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);
 

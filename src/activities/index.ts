@@ -1,5 +1,6 @@
 import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
+import { freezeRecordActivities } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import { imageActivities } from './image.js';
 import { pageServerActivities } from './page-server.js';
@@ -23,6 +24,7 @@ export function createHostActivities(ctx: HostContext) {
     ...restoreActivities(ctx),
     ...verifyActivities(ctx),
     ...cleanupActivities(ctx),
+    ...freezeRecordActivities(ctx),
   };
 }
 

@@ -19,6 +19,12 @@ export interface PreflightSourceInput extends WorkloadRef {
   adopt?: AdoptTarget;
   /** The request's CRIU options: what adoption accepts depends on them (--tcp-established). */
   criu?: CriuOptions;
+  /**
+   * The request's CRIU options: when given, the workload is also checked (from /proc, nothing
+   * frozen) for what a dump with these options would refuse. Left out when the question is only
+   * whether it runs (after a failed dump).
+   */
+  checkpointable?: CriuOptions;
 }
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */

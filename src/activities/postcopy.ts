@@ -9,6 +9,7 @@ import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat } from './heartbeat.js';
+import { runFreezingStep } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput } from './inputs.js';
 import { commandsMentioning, killCommands } from '../host/stale-commands.js';
@@ -38,25 +39,36 @@ export function postcopyActivities(ctx: HostContext) {
       // The record decides; the member check only narrows the type.
       if (!canRun(runtime.capabilities, 'postcopy') || !runtime.startLazyCheckpoint)
         throw ferryFailure(ErrorType.ModeUnavailable, `${input.runtime} workloads cannot be dumped lazily`);
+      const startLazy = runtime.startLazyCheckpoint.bind(runtime);
       await ctx.faults.at('before-checkpoint', input.workload);
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(f.images, { recursive: true, mode: 0o700 });
       await mkdir(f.work, { recursive: true, mode: 0o700 });
       const frozenAtMs = Date.now();
-      let lazyServer;
-      try {
-        lazyServer = await runtime.startLazyCheckpoint(
-          input.workload,
-          input.migrationId,
-          ctx.host.ssh.address,
-        );
-      } catch (err) {
-        const cause = criuRootCause(await readFile(f.log, 'utf8').catch(() => ''));
-        throw ferryFailure(
-          ErrorType.CheckpointFailed,
-          `lazy dump of ${input.runtime}/${input.workload} on ${ctx.host.name} failed: ${cause ?? (err as Error).message}`,
-        );
-      }
+      const lazyServer = await runFreezingStep(
+        ctx,
+        {
+          migrationId: input.migrationId,
+          step: 'lazy-dump',
+          what: `${input.runtime}/${input.workload}`,
+          log: f.log,
+          marker: f.images,
+          caps: runtime.capabilities,
+        },
+        async () => {
+          try {
+            return await startLazy(input.workload, input.migrationId, ctx.host.ssh.address);
+          } catch (err) {
+            const cause = criuRootCause(await readFile(f.log, 'utf8').catch(() => ''));
+            throw ferryFailure(
+              ErrorType.CheckpointFailed,
+              `lazy dump of ${input.runtime}/${input.workload} on ${ctx.host.name} failed: ${cause ?? (err as Error).message} (CRIU log: ${f.log})`,
+            );
+          }
+        },
+        // No CRIU figure while it serves; it stays frozen until the destination has every page.
+        (_server, stepMs) => ({ frozenMs: stepMs, measuredBy: 'step-duration' }),
+      );
       await makePrivate(f.images);
       const result: LazyDumpResult = {
         frozenAtMs,

@@ -10,6 +10,7 @@ import { CAPABILITIES } from '../runtimes/capabilities.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { withHeartbeat } from './heartbeat.js';
+import { frozenFromStats, runFreezingStep, settleOpenAttempts } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { PreDumpInput } from './inputs.js';
 import { waitForCommands } from '../host/stale-commands.js';
@@ -37,6 +38,8 @@ export function precopyActivities(ctx: HostContext) {
         );
       const preDump = runtime.preDump.bind(runtime);
       await waitForCommands(images, 10 * 60_000);
+      // An attempt whose worker died is counted from its log before the folders are reset.
+      await settleOpenAttempts(ctx, input.migrationId);
       await removeTree(images);
       await removeTree(work);
       await mkdir(ctx.paths.migrationDir(input.migrationId), { recursive: true, mode: 0o700 });
@@ -44,14 +47,27 @@ export function precopyActivities(ctx: HostContext) {
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
       const started = Date.now();
-      const outcome = await withHeartbeat(
+      const outcome = await runFreezingStep(
+        ctx,
+        {
+          migrationId: input.migrationId,
+          step: 'pre-dump',
+          what: `${input.runtime}/${input.workload}`,
+          log: path.join(work, 'dump.log'),
+          marker: images,
+          caps: runtime.capabilities,
+        },
         () =>
-          preDump(input.workload, {
-            images,
-            work,
-            parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,
-          }),
-        () => ({ phase: 'precopy', round: input.round }),
+          withHeartbeat(
+            () =>
+              preDump(input.workload, {
+                images,
+                work,
+                parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,
+              }),
+            () => ({ phase: 'precopy', round: input.round }),
+          ),
+        (o, stepMs) => frozenFromStats(o.stats, stepMs),
       );
       const dumpMs = Date.now() - started;
       await makePrivate(images);

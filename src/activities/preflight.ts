@@ -1,7 +1,13 @@
 import { mkdir, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { ErrorType } from '../domain/errors.js';
-import type { HostFacts, PreflightSourceResult, WorkloadInfo, WorkloadNeeds } from '../domain/types.js';
+import type {
+  CriuOptions,
+  HostFacts,
+  PreflightSourceResult,
+  WorkloadInfo,
+  WorkloadNeeds,
+} from '../domain/types.js';
 import type { RuntimeName } from '../domain/names.js';
 import { criuFeature, criuVersionChecked, dirtyTrackingSupport } from '../criu/criu.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -9,6 +15,8 @@ import type { NameHolder, WorkloadRuntime } from '../runtimes/runtime.js';
 import type { HostContext } from './host-context.js';
 import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } from './inputs.js';
 import { lazyDumpUnavailable } from '../criu/lazy.js';
+import { CRIU_FAILURE_RULES, fixFor } from '../criu/classify.js';
+import { checkpointBlockers } from '../host/checkpoint-blockers.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -70,6 +78,14 @@ export function preflightActivities(ctx: HostContext) {
         throw ferryFailure(
           ErrorType.NotMovable,
           `${ref.runtime}/${ref.workload} on ${ctx.host.name} cannot be migrated: ${problems.join('; ')}`,
+        );
+      if (ref.checkpointable && info.pid)
+        await refuseUncheckpointable(
+          `${ref.runtime}/${ref.workload}`,
+          ctx.host.name,
+          runtime,
+          info.pid,
+          ref.checkpointable,
         );
       if (ref.mode === 'postcopy')
         facts.postcopyUnavailable = await postcopyRefused(runtime, () => lazyDumpUnavailable(ctx.host.name));
@@ -163,6 +179,32 @@ async function adopt(runtime: WorkloadRuntime, ref: PreflightSourceInput): Promi
         `workload is migrated by its name alone; a process tree that ferry did not start moves with --runtime process`,
     );
   await runtime.adopt(ref.workload, ref.adopt!, ref.criu ?? {});
+}
+
+/**
+ * Refuses, before any freeze, what CRIU would refuse about the workload with these options
+ * (src/host/checkpoint-blockers.ts); the fix is the one CRIU's own refusal would get. There is no
+ * CRIU dry run: CRIU 4.2 has no `dump --check-only`, and `dump --leave-running` freezes the
+ * workload as long as the real dump (docs/failure-handling.md).
+ */
+async function refuseUncheckpointable(
+  what: string,
+  host: string,
+  runtime: WorkloadRuntime,
+  pid: number,
+  criu: CriuOptions,
+): Promise<void> {
+  const blockers = await checkpointBlockers(pid, criu);
+  if (!blockers.length) return;
+  const fixes = blockers.map((b) => {
+    const rule = CRIU_FAILURE_RULES.find((r) => r.id === b.rule)!;
+    return fixFor({ fix: rule.fix, option: b.option }, runtime.capabilities);
+  });
+  throw ferryFailure(
+    ErrorType.NotCheckpointable,
+    `${what} cannot be checkpointed on ${host}: ${blockers.map((b) => b.problem).join('; ')}. Fix: ${[...new Set(fixes)].join('; ')}. Found before any freeze: the workload was not frozen and runs on as before.`,
+    { details: [{ rules: blockers.map((b) => b.rule) }] },
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { RestoreResult } from '../domain/types.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
+import { keepRestoreLog } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { RestoreInput, WorkloadRef } from './inputs.js';
 import { waitForCommands } from '../host/stale-commands.js';
@@ -38,7 +39,10 @@ export function restoreActivities(ctx: HostContext) {
         () => ({
           phase: 'restore',
         }),
-      );
+      ).catch(async (err: unknown) => {
+        // Its CRIU log outlives the migration folder that a rollback removes.
+        throw await keepRestoreLog(ctx, input.migrationId, err);
+      });
       const result: RestoreResult = {
         runningAtMs: Date.now(),
         durationMs: Date.now() - started,

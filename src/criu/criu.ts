@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorType } from '../domain/errors.js';
 import { CommandError, run } from '../exec/run.js';
-import { criuLogPathsIn, criuRootCause, parseCriuVersion } from './log.js';
+import { criuLogExcerpt, criuLogPathsIn, criuRootCause, parseCriuVersion } from './log.js';
+import { classifyCriuFailure, type CriuVerdict } from './classify.js';
 import { ferryFailure } from '../domain/failures.js';
 
 /** Version of the criu found on PATH, after checking that `criu check` passes. */
@@ -65,4 +66,18 @@ export async function explainCriuFailure(err: unknown, logPath?: string): Promis
     if (cause) return `${cause} (CRIU log: ${file})`;
   }
   return base;
+}
+
+/**
+ * A kept CRIU log read on its host (`ferry show` there, or `ferry logs`): its telling lines
+ * (criuLogExcerpt) and the verdict of the classifier; `exists: false` once retention removed it.
+ */
+export async function keptCriuLogLines(
+  file: string,
+  max = 30,
+): Promise<{ path: string; exists: boolean; lines: string[]; verdict?: CriuVerdict }> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return { path: file, exists: false, lines: [] };
+  const verdict = classifyCriuFailure(text);
+  return { path: file, exists: true, lines: criuLogExcerpt(text, { max }), ...(verdict ? { verdict } : {}) };
 }

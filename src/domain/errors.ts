@@ -29,6 +29,12 @@ export const ErrorType = {
   NotMovable: 'NotMovable',
   /** Post-copy: the lazy page transfer between the hosts failed (the pages cannot be retried). */
   PostcopyFailed: 'PostcopyFailed',
+  /**
+   * Something about the workload that CRIU cannot checkpoint (a connected TCP socket without
+   * --tcp-established, another user's process, an unsupported file or socket, ...): another
+   * attempt would freeze it again and fail the same way. The message quotes CRIU and names the fix.
+   */
+  NotCheckpointable: 'NotCheckpointable',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -49,4 +55,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.ImageMismatch,
   ErrorType.NotMovable,
   ErrorType.PostcopyFailed,
+  ErrorType.NotCheckpointable,
 ];

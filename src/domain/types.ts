@@ -178,6 +178,51 @@ export interface LazyDumpResult extends CheckpointResult {
   lazyServer: { address: string; port: number };
 }
 
+/** The steps whose CRIU command freezes the workload. */
+export type FreezeStep = 'checkpoint' | 'pre-dump' | 'lazy-dump';
+
+/**
+ * One CRIU command of a migration that could freeze the workload, as the source host recorded
+ * it (STATE/logs/<migrationId>/freezes.jsonl): retried attempts and attempts whose worker died
+ * are there too.
+ */
+export interface FreezeAttempt {
+  /** "checkpoint-2": the second final-dump attempt of this migration. */
+  attempt: string;
+  step: FreezeStep;
+  /** Epoch ms when the command started. */
+  atMs: number;
+  /** CRIU seized (froze) the workload's tasks; false when it failed before that. */
+  froze: boolean;
+  frozenMs?: number;
+  /**
+   * Where frozenMs comes from: CRIU's stats-dump, the timestamps of CRIU's log (a failed
+   * attempt: seized → unfrozen), or the step's own duration (no CRIU figure: an upper bound).
+   */
+  measuredBy?: 'criu-stats' | 'criu-log' | 'step-duration';
+  /** dumped: CRIU finished; failed: it failed and resumed the workload; unknown: not yet settled. */
+  outcome: 'dumped' | 'failed' | 'unknown';
+  /** The CRIU log of a failed attempt, kept under STATE/logs/<migrationId>/ (retention applies). */
+  log?: string;
+}
+
+/** A CRIU log ferry kept after a failed step, with the lines that explain it. */
+export interface KeptCriuLog {
+  host: string;
+  path: string;
+  /** criuLogExcerpt(): version, problem lines with context, last lines. */
+  excerpt: string[];
+}
+
+/** What one host recorded about a migration: its freezes and the CRIU logs it kept. */
+export interface MigrationHostRecord {
+  host: string;
+  freezes: number;
+  frozenMsTotal: number;
+  attempts: FreezeAttempt[];
+  logs: KeptCriuLog[];
+}
+
 export interface TransferResult {
   bytesSent: number;
   durationMs: number;
@@ -229,6 +274,19 @@ export interface MigrationResult {
   precopy?: PrecopySummary;
   /** Post-copy: from the restored workload running until the source was released (all pages moved). */
   postcopyMs?: number;
+  /**
+   * How many times the workload was frozen on the source: every final-dump, pre-dump and lazy-dump
+   * attempt whose CRIU seized it, failed and retried ones included (docs/failure-handling.md).
+   */
+  freezes: number;
+  /** Sum of those freezes (CRIU's figures; for a completed final dump, until the dump ended). */
+  frozenMsTotal: number;
+  /** The attempts behind `freezes`, in order. */
+  freezeAttempts?: FreezeAttempt[];
+  /** Set when the source's record could not be read: freezes then counts only what the workflow saw. */
+  freezesUnknown?: string;
+  /** CRIU logs of failed steps, kept on the host that ran them (`ferry show` prints their excerpt). */
+  criuLogs?: KeptCriuLog[];
   /** The container's image, when the destination lacked it and ferry shipped it (shipImage). */
   image?: ImageShipment;
 }

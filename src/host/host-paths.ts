@@ -10,6 +10,8 @@ import { precopyRoundDirName } from '../domain/precopy.js';
  *   migrations/<id>/work/         CRIU logs and stats
  *   migrations/<id>/rounds/round-N/  pre-copy round N (0700); its parent link is ../round-(N-1)
  *   migrations/<id>/image/image.tar  a container image being shipped (0600, removed once loaded)
+ *   logs/<id>/                    CRIU logs of failed steps and the freeze record of the migration
+ *                                 (outlive it; retention in src/host/kept-logs.ts)
  *   runc/                         this host's runc state root
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
@@ -49,6 +51,12 @@ export class HostPaths {
   /** The container image archive a migration ships to a destination lacking it. */
   imageArchive(migrationId: string): string {
     return path.join(this.migrationDir(migrationId), 'image', 'image.tar');
+  }
+  logsRoot(): string {
+    return path.join(this.stateDir, 'logs');
+  }
+  logsDir(migrationId: string): string {
+    return path.join(this.logsRoot(), migrationId);
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');

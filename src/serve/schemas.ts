@@ -231,6 +231,15 @@ const migrationResult = z
       })
       .optional()
       .meta({ description: "the container's image, when the destination lacked it and ferry shipped it" }),
+    freezes: z.number().meta({ description: 'how many times the workload was frozen on the source' }),
+    frozenMsTotal: z.number(),
+    freezeAttempts: z.array(z.record(z.string(), z.unknown())).optional(),
+    freezesUnknown: z.string().optional(),
+    criuLogs: z
+      .array(z.object({ host: z.string(), path: z.string(), excerpt: z.array(z.string()).optional() }))
+      .optional()
+      .meta({ description: 'CRIU logs of failed steps, kept on the host that ran them' }),
+    notes: z.array(z.string()).optional(),
   })
   .meta({ id: 'MigrationResult' });
 

@@ -11,6 +11,7 @@ import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { installWorkerRuntime } from '../observability/runtime.js';
 import { activityLogInterceptor } from '../observability/activity-logging.js';
+import { applyLogRetention } from '../host/kept-logs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -31,6 +32,9 @@ export async function runHostWorker(opts: {
     );
   const logger = installWorkerRuntime(config, host);
   const ctx = new HostContext(config, host, { faultInjection: opts.faultInjection });
+  // Kept CRIU logs of old migrations go (also after each migration: migrationRecord).
+  const expired = await applyLogRetention(ctx.paths).catch(() => []);
+  if (expired.length) logger.info(`removed the kept CRIU logs of ${expired.length} old migrations`);
   if (opts.faultInjection)
     logger.warn(
       `FAULT INJECTION ENABLED: this worker obeys ${host.stateDir}/fault-injection.json (tests only)`,

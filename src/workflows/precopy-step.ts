@@ -42,10 +42,16 @@ export async function precopyBeforeFreeze(c: PrecopyStepContext): Promise<Precop
           [{ ...step, destination: req.destination }],
         ),
       onRound: c.onRound,
+      // What the final dump would fail on too ends the migration here: each more dump freezes it.
       isFatal: (err) => {
         if (isCancelled(err)) return true;
         const type = describeCause(err).type;
-        return type === ErrorType.WorkloadNotRunning || type === 'Cancelled';
+        return (
+          type === ErrorType.WorkloadNotRunning ||
+          type === ErrorType.NotCheckpointable ||
+          type === ErrorType.InsufficientSpace ||
+          type === 'Cancelled'
+        );
       },
       describe: (err) => {
         const d = describeCause(err);

@@ -339,6 +339,14 @@ export class FakeHost {
       },
       // Images: the fake's runc workload has none, so the workflow never ships one; these
       // answer like a host that has nothing to ship (the e2e tests cover shipping).
+      // The fakes freeze nothing CRIU would record: the result counts what the workflow saw.
+      migrationRecord: async () => ({
+        host: this.name,
+        freezes: 0,
+        frozenMsTotal: 0,
+        attempts: [],
+        logs: [],
+      }),
       hasImage: async () => false,
       sendImage: async () => ({ archiveBytes: 0, bytesSent: 0, saveMs: 0, shipMs: 0 }),
       loadImage: async () => ({ loadMs: 0 }),

@@ -5,6 +5,7 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
 import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { CliError, EXIT, loadCliConfig, printResult, requireHost, withClient } from '../context.js';
 import { formatResult } from '../format.js';
+import { freezeReport } from '../../domain/freeze-report.js';
 import { plainProgressLine, progressFigures } from '../progress.js';
 import { exitCodeFor } from './migrate.js';
 
@@ -155,7 +156,8 @@ export async function showCommand(workflowId: string, opts: CommonOptions): Prom
     printResult(
       opts.json,
       { workflowId, status: 'COMPLETED', ...result, uiUrl: ui },
-      formatResult(result, ui),
+      // How often the workload was frozen, and the CRIU logs of failed steps with their lines.
+      [formatResult(result, ui), ...freezeReport(result)].join('\n'),
     );
     return exitCodeFor(result);
   });

@@ -21,7 +21,16 @@ export async function preflight(m: Migration): Promise<void> {
     const [sourceCheck, destinationCheck] = await Promise.allSettled([
       src.quick.preflightSource.executeWithOptions(
         { summary: `preflight ${what} on ${req.source} (source)` },
-        [{ ...m.ref, mode: req.mode, adopt: req.adopt, criu: m.step.criu }],
+        // The request's CRIU options: what a dump with them would refuse is refused now, unfrozen.
+        [
+          {
+            ...m.ref,
+            mode: req.mode,
+            adopt: req.adopt,
+            criu: m.step.criu,
+            checkpointable: m.step.criu ?? {},
+          },
+        ],
       ),
       dst.quick.preflightDestination.executeWithOptions(
         { summary: `preflight ${what} on ${req.destination} (destination)` },

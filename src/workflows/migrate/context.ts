@@ -28,6 +28,14 @@ export function newMigration(req: MigrateRequest): Migration {
   const info = workflowInfo();
   const id = `${info.workflowId}-${info.runId.slice(0, 8)}`;
   const ref = { workload: req.workload, runtime: req.runtime };
+  const src = hostSteps(req.source);
+  const dst = hostSteps(req.destination);
+  // Brief: a host that does not answer within seconds must not hold the ending up.
+  const record = (steps: typeof src) => () =>
+    steps.brief.migrationRecord.executeWithOptions(
+      { summary: `read what ${steps.host} recorded about migration ${id} (freezes, CRIU logs)` },
+      [{ migrationId: id }],
+    );
   return {
     req,
     id,
@@ -35,10 +43,10 @@ export function newMigration(req: MigrateRequest): Migration {
     what: `${req.runtime}/${req.workload}`,
     ref,
     step: { ...ref, migrationId: id, criu: { tcpEstablished: req.tcpEstablished, fileLocks: req.fileLocks } },
-    src: hostSteps(req.source),
-    dst: hostSteps(req.destination),
+    src,
+    dst,
     caps: capabilitiesOf(req.runtime),
-    run: new MigrationRun(req, id),
+    run: new MigrationRun(req, id, { source: record(src), destination: record(dst) }),
   };
 }
 

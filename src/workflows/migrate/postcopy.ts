@@ -42,6 +42,7 @@ async function lazyDump(m: Migration): Promise<LazyDumpResult> {
       [m.step],
     ),
   );
+  m.run.freezesSeen++;
   m.run.result.pageServer = lazy.lazyServer;
   m.run.result.imageBytes = lazy.imageBytes;
   return lazy;

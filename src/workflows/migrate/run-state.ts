@@ -1,10 +1,12 @@
 // The state of one migration run: progress (the query), result, figures and rollback notes.
 // Every stage writes here; the UI details and search attributes follow from it.
-import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ErrorType } from '../../domain/errors.js';
 import { describeCause } from '../../domain/failures.js';
 import type { MigrationMode } from '../../domain/modes.js';
 import type {
   MigrateRequest,
+  MigrationHostRecord,
   MigrationProgress,
   MigrationResult,
   Outcome,
@@ -25,6 +27,12 @@ export interface ImageToShip {
   needs: WorkloadNeeds;
 }
 
+/** How the run reads what a host recorded about the migration (freezes, kept CRIU logs). */
+export interface HostRecordReaders {
+  source(): Promise<MigrationHostRecord>;
+  destination(): Promise<MigrationHostRecord>;
+}
+
 /** Outcomes that leave the workload without its state, or without a running copy. */
 const LOUD: readonly Outcome[] = ['restarted-fresh', 'failed-needs-operator', 'failed-postcopy-lost'];
 
@@ -40,11 +48,14 @@ export class MigrationRun {
   imageToShip?: ImageToShip;
   /** The operator's word (`ferry resolve ID --destination-is-down`). */
   destinationDeclaredDown = false;
+  /** Freezing steps that succeeded as the workflow saw them: the count when the source cannot tell. */
+  freezesSeen = 0;
   private readonly startedAt = Date.now();
 
   constructor(
     private readonly req: MigrateRequest,
     migrationId: string,
+    private readonly records?: HostRecordReaders,
   ) {
     const where = {
       workload: req.workload,
@@ -62,6 +73,8 @@ export class MigrationRun {
       phases: this.progress.phases,
       criu: {},
       criuVersions: {},
+      freezes: 0,
+      frozenMsTotal: 0,
     };
     upsertSearchAttributes([
       { key: SA.workload, value: req.workload },
@@ -115,14 +128,52 @@ export class MigrationRun {
           figures: this.figures,
           rollbackNotes: this.rollbackNotes,
           precopy: this.result.precopy,
+          ...(head ? { result: this.result } : {}),
         },
         head,
       ),
     );
   }
 
+  /**
+   * The freezes as the source recorded them (each attempt, retried and crashed ones too), and
+   * the CRIU logs kept on the source and, after a failed restore, on the destination. Only
+   * read when a step that freezes ran; a host that does not answer leaves a lower bound.
+   */
+  private async readRecords(outcome: Outcome, cause: unknown): Promise<void> {
+    const r = this.result;
+    const froze = this.ran('checkpoint') || this.ran('precopy');
+    // The destination kept a log only when its restore ran and failed (not when it never started).
+    const restoreFailed =
+      outcome !== 'migrated' &&
+      cause !== undefined &&
+      [ErrorType.RestoreFailed, ErrorType.RestorePidBusy].includes(describeCause(cause).type as never);
+    if (!this.records || (!froze && !restoreFailed)) return;
+    const records = this.records;
+    await CancellationScope.nonCancellable(async () => {
+      const [source, destination] = await Promise.allSettled([
+        froze || this.ran('rollback') ? records.source() : Promise.resolve(undefined),
+        restoreFailed ? records.destination() : Promise.resolve(undefined),
+      ]);
+      if (source.status === 'fulfilled' && source.value) {
+        r.freezes = source.value.freezes;
+        r.frozenMsTotal = source.value.frozenMsTotal;
+        if (source.value.attempts.length) r.freezeAttempts = source.value.attempts;
+      } else if (froze) {
+        r.freezes = this.freezesSeen + (r.precopy?.rounds.length ?? 0);
+        r.freezesUnknown = `${this.req.source} did not answer`;
+        log.warn('could not read the freeze record of the source', { source: this.req.source });
+      }
+      const logs = [source, destination].flatMap((s) =>
+        s.status === 'fulfilled' && s.value ? s.value.logs : [],
+      );
+      if (logs.length) r.criuLogs = logs;
+    });
+  }
+
   /** The end of every path: the outcome recorded everywhere it is read. */
-  finish(outcome: Outcome, cause?: unknown): MigrationResult {
+  async finish(outcome: Outcome, cause?: unknown): Promise<MigrationResult> {
+    await this.readRecords(outcome, cause);
     const r = this.result;
     r.outcome = outcome;
     if (cause !== undefined) r.cause = describeCause(cause);
@@ -149,6 +200,8 @@ export class MigrationRun {
       downtimeMs: r.downtimeMs,
       totalMs: r.totalMs,
       bytesTransferred: r.bytesTransferred,
+      freezes: r.freezes,
+      frozenMsTotal: r.frozenMsTotal,
       ...(r.cause ? { cause: r.cause.type } : {}),
     });
     return r;

@@ -59,6 +59,7 @@ async function finalDump(m: Migration): Promise<CheckpointResult> {
         await nonCancellable(() => bestEffort('stop the page server', dst.quick.stopPageServer(m.step)));
     }
   });
+  run.freezesSeen++;
   run.result.criu.dump = checkpoint.stats;
   run.result.imageBytes = checkpoint.imageBytes;
   const frozen = checkpoint.stats.frozenTimeUs;
