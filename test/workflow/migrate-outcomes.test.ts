@@ -839,6 +839,10 @@ describe('migrate: mode × failing step → outcome', () => {
       source: row.source,
       destination: row.destination,
     });
+    // The result's freeze count comes from the source's record, read once the outcome is known.
+    // Read exactly when a step that can freeze ran there.
+    const couldFreeze = r.src.calls.some((c) => ['checkpoint', 'preDump', 'startLazyDump'].includes(c.name));
+    expect(r.src.callsOf('migrationRecord').length).toBe(couldFreeze ? 1 : 0);
     expect(result.phases.map((p) => p.phase)).toEqual(row.phases);
 
     // Never two copies; where it runs, its files are.
