@@ -141,7 +141,9 @@ describe('a migration as the CLI and the Temporal UI show it', () => {
       const text = await textShowing(page, /Outcome: migrated/);
       expect(text).toContain('migrate runc/ui-web: node-a → node-b');
       for (const summary of expectedSummaries()) expect(text).toMatch(summary);
-      expect(text).toMatch(/Outcome: migrated · downtime \d+ ms · total [\d.]+ s · \d+ MiB sent/);
+      expect(text).toMatch(
+        /Outcome: migrated · downtime \d+ ms · [^·\n]*froze[^·\n]* · total [\d.]+ s · \d+ MiB sent/,
+      );
       // The progress table: one row per phase, with the figures known afterwards.
       expect(text).toMatch(/transfer\s+[\d.]+ s\s+\d+ MiB sent at [\d.]+ MiB\/s/);
       expect(text).toMatch(/restore\s+[\d.]+ s\s+running again after \d+ ms of downtime/);
