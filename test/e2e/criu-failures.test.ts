@@ -130,7 +130,7 @@ describe('workloads CRIU cannot checkpoint as they are', () => {
   afterAll(async () => {
     for (const host of ['node-a', 'node-b']) {
       for (const [runtime, name] of names) {
-        await runtimeOn(host, runtime).stop(name);
+        await runtimeOn(host, runtime).stop(name, { anyOwner: true });
         await runtimeOn(host, runtime).removeFiles(name);
       }
       // The kept CRIU logs and freeze records of these migrations.

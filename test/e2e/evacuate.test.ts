@@ -64,7 +64,7 @@ describe('evacuating a host', () => {
       await client.uncordon(h);
       await writeFile(path.join(stateDir(h), 'fault-injection.json'), '{}');
       for (const [rt, name] of ALL) {
-        await runtimeOn(h, rt).stop(name);
+        await runtimeOn(h, rt).stop(name, { anyOwner: true });
         await runtimeOn(h, rt).removeFiles(name);
       }
     }

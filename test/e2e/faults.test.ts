@@ -142,7 +142,7 @@ async function waitForPause(host: string, point: string): Promise<void> {
 
 async function removeEverywhere(runtime: RuntimeName, name: string): Promise<void> {
   for (const host of HOSTS) {
-    await runtimeOn(host, runtime).stop(name);
+    await runtimeOn(host, runtime).stop(name, { anyOwner: true });
     await runtimeOn(host, runtime).removeFiles(name);
     await writeFile(path.join(stateDir(host), 'fault-injection.json'), '{}');
   }

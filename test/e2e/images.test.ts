@@ -78,7 +78,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const engine of ENGINES)
     for (const host of HOSTS) {
-      for (const n of [`img-${engine}`, `img-${engine}-stay`]) await runtimeOn(host, engine).stop(n);
+      for (const n of [`img-${engine}`, `img-${engine}-stay`])
+        await runtimeOn(host, engine).stop(n, { anyOwner: true });
       await removeTestImage(host, engine);
       await writeFile(path.join(stateDir(host), 'fault-injection.json'), '{}');
     }

@@ -78,7 +78,7 @@ describe('live migration between two simulated hosts', () => {
         ['runc', 'e2e-web'],
         ['process', 'e2e-calc'],
       ] as const) {
-        await runtimeOn(host, rt).stop(name);
+        await runtimeOn(host, rt).stop(name, { anyOwner: true });
         await runtimeOn(host, rt).removeFiles(name);
       }
     // The images kept by --keep-images go too: other test files expect no migration files.

@@ -88,7 +88,7 @@ afterAll(async () => {
   for (const host of [FROM, TO]) {
     for (const { runtime, name } of workloads) {
       await runtimeOn(host, runtime)
-        .stop(name)
+        .stop(name, { anyOwner: true })
         .catch(() => undefined);
       await runtimeOn(host, runtime)
         .removeFiles(name)

@@ -70,7 +70,7 @@ afterAll(async () => {
   expect((await ferry(['uncordon', 'node-d'])).exitCode).toBe(0);
   for (const [, runtime, name] of WORKLOADS)
     for (const host of E2E.hosts) {
-      await runtimeOn(host, runtime).stop(name);
+      await runtimeOn(host, runtime).stop(name, { anyOwner: true });
       await runtimeOn(host, runtime).removeFiles(name);
     }
 });
