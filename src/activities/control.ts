@@ -8,6 +8,8 @@ import {
   type CordonChange,
   type CordonState,
 } from '../domain/cordon.js';
+import type { SnapshotCopyChange, SnapshotRecord } from '../domain/snapshots.js';
+import { forgetSnapshot, readCatalog, recordSnapshot, recordSnapshotCopy } from './catalog.js';
 
 /** Sets a host's cordon: signals its entity workflow, starting it if needed. */
 export async function setCordon(
@@ -49,6 +51,10 @@ export function controlActivities(client: Client) {
     async getHostCordons(input: { hosts: string[] }): Promise<CordonState[]> {
       return Promise.all(input.hosts.map((h) => getCordon(client, h)));
     },
+    recordSnapshot: (record: SnapshotRecord) => recordSnapshot(client, record),
+    recordSnapshotCopy: (change: SnapshotCopyChange) => recordSnapshotCopy(client, change),
+    forgetSnapshot: (input: { id: string }) => forgetSnapshot(client, input.id),
+    readCatalog: () => readCatalog(client),
   };
 }
 

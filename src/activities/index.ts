@@ -8,6 +8,7 @@ import { postcopyActivities } from './postcopy.js';
 import { preflightActivities } from './preflight.js';
 import { precopyActivities } from './precopy.js';
 import { restoreActivities } from './restore.js';
+import { snapshotActivities } from './snapshots.js';
 import { transferActivities } from './transfer.js';
 import { verifyActivities } from './verify.js';
 
@@ -25,6 +26,7 @@ export function createHostActivities(ctx: HostContext) {
     ...verifyActivities(ctx),
     ...cleanupActivities(ctx),
     ...freezeRecordActivities(ctx),
+    ...snapshotActivities(ctx),
   };
 }
 

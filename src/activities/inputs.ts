@@ -41,6 +41,8 @@ export interface CheckpointInput extends MigrationStepInput {
 export interface RestoreInput extends MigrationStepInput {
   /** Post-copy: restore before the memory arrived; it is fetched from this lazy page server. */
   lazyPagesFrom?: PageServerAddress;
+  /** A snapshot's restore: a new container id (RestoreOptions.freshId). */
+  freshId?: boolean;
 }
 export interface TransferInput extends MigrationStepInput {
   destination: string;

@@ -35,6 +35,7 @@ export function restoreActivities(ctx: HostContext) {
           runtime.restore(input.workload, input.migrationId, {
             ...input.criu,
             lazyPagesFrom: input.lazyPagesFrom,
+            freshId: input.freshId,
           }),
         () => ({
           phase: 'restore',

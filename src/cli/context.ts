@@ -91,6 +91,11 @@ export async function withClient<T>(
     if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
     if (name === 'WorkflowNotFoundError')
       throw new CliError(`no such workflow: ${(err as Error).message}`, EXIT.badInput);
+    if (name === 'ScheduleAlreadyRunning')
+      throw new CliError(
+        'a schedule of that id exists already; see: ferry schedule list (delete it first to change it)',
+        EXIT.badInput,
+      );
     if (name === 'ScheduleNotFoundError')
       throw new CliError('no such schedule; see: ferry schedule list', EXIT.badInput);
     throw err;

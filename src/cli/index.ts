@@ -10,6 +10,7 @@ import * as history from './commands/history.js';
 import * as logs from './commands/logs.js';
 import * as migrate from './commands/migrate.js';
 import * as schedule from './commands/schedule.js';
+import * as snapshot from './commands/snapshot.js';
 import * as serve from './commands/serve.js';
 import * as worker from './commands/worker.js';
 import type { Register } from './command-helpers.js';
@@ -53,6 +54,7 @@ const COMMANDS: { register: Register }[] = [
   history,
   control,
   evacuate,
+  snapshot,
   schedule,
   logs,
   demo,

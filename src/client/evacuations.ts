@@ -5,6 +5,7 @@ import { checkName, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import type { evacuateHost, EvacuateRequest, EvacuationResult } from '../workflows/evacuate-host.js';
 import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-host.js';
 import { getCordon, setCordon } from '../activities/control.js';
+import { SNAPSHOT_SCHEDULE_PREFIX } from '../domain/snapshots.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
 import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
@@ -132,7 +133,7 @@ export async function scheduleEvacuation(
 export async function listSchedules(ctx: ClientContext): Promise<EvacuationSchedule[]> {
   const out = [];
   for await (const s of ctx.temporal.schedule.list()) {
-    if (!s.scheduleId.startsWith('evacuate-')) continue;
+    if (!s.scheduleId.startsWith('evacuate-') && !s.scheduleId.startsWith(SNAPSHOT_SCHEDULE_PREFIX)) continue;
     out.push({
       id: s.scheduleId,
       paused: s.state.paused,

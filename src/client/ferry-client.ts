@@ -12,6 +12,18 @@ import type { CordonState } from '../domain/cordon.js';
 import * as evacuations from './evacuations.js';
 import type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
 import * as migrations from './migrations.js';
+import * as snapshots from './snapshots.js';
+import type { ScheduleSnapshotsRequest } from './snapshots.js';
+import type {
+  CatalogCheck,
+  SnapshotCopyResult,
+  SnapshotCreateRequest,
+  SnapshotCreateResult,
+  SnapshotRecord,
+  SnapshotRemoveResult,
+  SnapshotRestoreRequest,
+  SnapshotRestoreResult,
+} from '../domain/snapshots.js';
 import type { ClientContext, RunState } from './runs.js';
 
 // The client's public names, importable from here as before the split into files by concern;
@@ -19,6 +31,7 @@ import type { ClientContext, RunState } from './runs.js';
 export { MigrationRequestError, type RequestProblem, type RunFailure } from './errors.js';
 export type { RunState } from './runs.js';
 export type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
+export type { ScheduleSnapshotsRequest } from './snapshots.js';
 
 export interface FerryClientOptions {
   address: string;
@@ -163,6 +176,45 @@ export class FerryClient {
 
   deleteSchedule(id: string): Promise<void> {
     return evacuations.deleteSchedule(this.ctx, id);
+  }
+
+  // Snapshots (docs/snapshots.md): each call runs one workflow and returns its result.
+
+  /** Checkpoints a workload into its host's store; it keeps running unless req.stop. */
+  createSnapshot(req: SnapshotCreateRequest): Promise<SnapshotCreateResult> {
+    return snapshots.createSnapshot(this.ctx, req);
+  }
+
+  /** The catalog, oldest first; only a workload's, or only those with a copy on a host. */
+  listSnapshots(filter?: { workload?: string; host?: string }): Promise<SnapshotRecord[]> {
+    return snapshots.listSnapshots(this.ctx, filter);
+  }
+
+  getSnapshot(id: string): Promise<SnapshotRecord> {
+    return snapshots.getSnapshot(this.ctx, id);
+  }
+
+  /** Brings a workload back in the snapshot's state (a copy with as, a revert with replace). */
+  restoreSnapshot(req: SnapshotRestoreRequest): Promise<SnapshotRestoreResult> {
+    return snapshots.restoreSnapshot(this.ctx, req);
+  }
+
+  removeSnapshot(id: string, host?: string): Promise<SnapshotRemoveResult> {
+    return snapshots.removeSnapshot(this.ctx, id, host);
+  }
+
+  copySnapshot(id: string, to: string): Promise<SnapshotCopyResult> {
+    return snapshots.copySnapshot(this.ctx, id, to);
+  }
+
+  /** The catalog against the stores of these hosts (all configured ones by default). */
+  checkSnapshots(hosts?: string[]): Promise<CatalogCheck> {
+    return snapshots.checkSnapshots(this.ctx, hosts ?? this.ctx.knownHosts ?? []);
+  }
+
+  /** Periodic snapshots with retention (a Temporal Schedule). */
+  scheduleSnapshots(req: ScheduleSnapshotsRequest): Promise<string> {
+    return snapshots.scheduleSnapshots(this.ctx, req);
   }
 
   uiUrl(uiBase: string | undefined, workflowId: string, runId?: string): string | undefined {

@@ -21,6 +21,11 @@ export interface RuntimeCapabilities {
   readonly modes: Readonly<Record<MigrationMode, true | string>>;
   /** CRIU options its checkpoint and restore can pass on (refused in validation otherwise). */
   readonly criuOptions: readonly CriuOptionName[];
+  /**
+   * Image files its restore rewrites in place (podman's archive): a snapshot's restore gets its
+   * own copy of these; the other images are hard links of the snapshot's (CRIU only reads them).
+   */
+  readonly restoreRewrites?: readonly string[];
   /** The command (or steps) that restore a kept checkpoint by hand. */
   manualRestore(place: ManualRestorePlace): string;
 }

@@ -35,6 +35,12 @@ export const ErrorType = {
    * attempt would freeze it again and fail the same way. The message quotes CRIU and names the fix.
    */
   NotCheckpointable: 'NotCheckpointable',
+  /** No snapshot with this id in the catalog, or none on the host that should hold a copy. */
+  SnapshotNotFound: 'SnapshotNotFound',
+  /** A snapshot's files no longer match the checksum recorded when it was taken. */
+  SnapshotCorrupt: 'SnapshotCorrupt',
+  /** Removing it would break snapshots that depend on it (incremental children). */
+  SnapshotHasDependents: 'SnapshotHasDependents',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -56,4 +62,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.NotMovable,
   ErrorType.PostcopyFailed,
   ErrorType.NotCheckpointable,
+  ErrorType.SnapshotNotFound,
+  ErrorType.SnapshotCorrupt,
+  ErrorType.SnapshotHasDependents,
 ];

@@ -12,6 +12,9 @@ import { precopyRoundDirName } from '../domain/precopy.js';
  *   migrations/<id>/image/image.tar  a container image being shipped (0600, removed once loaded)
  *   logs/<id>/                    CRIU logs of failed steps and the freeze record of the migration
  *                                 (outlive it; retention in src/host/kept-logs.ts)
+ *   snapshots/<id>/images/        a kept snapshot's checkpoint images (0700)
+ *   snapshots/<id>/workload/      the workload's files as they were (bundle, metadata, output.log)
+ *   snapshots/<id>/snapshot.json  its record and manifest (checksums of every file)
  *   runc/                         this host's runc state root
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
@@ -57,6 +60,22 @@ export class HostPaths {
   }
   logsDir(migrationId: string): string {
     return path.join(this.logsRoot(), migrationId);
+  }
+  snapshotsRoot(): string {
+    return path.join(this.stateDir, 'snapshots');
+  }
+  /** Callers pass a validated id (checkSnapshotId): it becomes a folder name. */
+  snapshotDir(id: string): string {
+    return path.join(this.snapshotsRoot(), id);
+  }
+  snapshotImagesDir(id: string): string {
+    return path.join(this.snapshotDir(id), 'images');
+  }
+  snapshotWorkloadDir(id: string): string {
+    return path.join(this.snapshotDir(id), 'workload');
+  }
+  snapshotRecordFile(id: string): string {
+    return path.join(this.snapshotDir(id), 'snapshot.json');
   }
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');

@@ -62,12 +62,7 @@ export function containerNames(psOutput: string): string[] {
     .filter(Boolean);
 }
 
-/** A command line as a user pastes it into a POSIX shell (words quoted only where needed). */
-export function shellLine(words: readonly string[]): string {
-  return words
-    .map((w) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
-}
+export { shellLine } from '../exec/shell-line.js';
 
 /** `run` arguments of a dev-environment container: detached, no network, ferry's labels. */
 export function runArgs(name: string, opts: SpawnOptions, defaultImage: string): string[] {
@@ -204,6 +199,11 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
   async spawn(name: string, opts: SpawnOptions): Promise<WorkloadInfo> {
     await this.engine(runArgs(name, opts, DEV_IMAGE[this.name]));
     return (await this.inspect(name))!;
+  }
+
+  async pause(name: string): Promise<string> {
+    await this.engine(['pause', name]);
+    return this.commandLine(['unpause', name]);
   }
 
   /** Starts again, state lost, the container a migration here checkpointed or created (never another). */

@@ -17,7 +17,13 @@ import { createBody, MIGRATION_LABEL, notCarried, restartFlag, type DockerSpec }
 import { restoreTimeoutMs } from './criu-steps.js';
 import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
 import type { WorkloadNeeds } from '../domain/types.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext, Unfit } from './runtime.js';
+import type {
+  CheckpointOptions,
+  CheckpointOutcome,
+  RestoreOutcome,
+  RuntimeContext,
+  Unfit,
+} from './runtime.js';
 import { readJson, writeJsonAtomic } from './workload-files.js';
 
 /** The parts of `docker inspect` ferry reads; the record is kept whole and recreated from. */
@@ -169,7 +175,11 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     return `it runs with --init and dockerd on ${this.ctx.host} mounts its init from ${file}, a symlink to ${target}: CRIU cannot restore a bind mount of a symlink. Set "init-path": "${target}" in that dockerd's daemon.json (on both hosts) and restart it, or run the container without --init`;
   }
 
-  async checkpoint(name: string, migrationId: string): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: CheckpointOptions = {},
+  ): Promise<CheckpointOutcome> {
     const c = await this.runningContainer(name);
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
@@ -184,10 +194,12 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
     await this.owned.checkpointed(migrationId, name, c.Id);
     // dockerd's restart manager would start the checkpointed container again at once, fresh
     // (its state lost, a second copy once restored elsewhere): off while it is away.
-    const restarts = restartFlag(policy) !== 'no';
+    // A snapshot leaves it running: nothing to start it again, its policy stays.
+    const restarts = !opts.leaveRunning && restartFlag(policy) !== 'no';
     if (restarts) await this.engine(['update', '--restart', 'no', c.Id]);
     try {
-      await this.engine(['checkpoint', 'create', '--checkpoint-dir', images, name, CHECKPOINT], {
+      const leave = opts.leaveRunning ? ['--leave-running'] : [];
+      await this.engine(['checkpoint', 'create', ...leave, '--checkpoint-dir', images, name, CHECKPOINT], {
         timeoutMs: ENGINE_CHECKPOINT_TIMEOUT_MS,
       });
     } catch (err) {
@@ -195,7 +207,8 @@ export class DockerRuntime extends ContainerEngineRuntime<DockerInspect> {
         await this.engine(['update', '--restart', restartFlag(policy), c.Id]).catch(() => undefined);
       throw this.checkpointFailed(name, await this.explainFailure(err, c.Id, 'dump.log', work));
     }
-    // Frozen and stopped: its filesystem changes and its log no longer move.
+    // Frozen and stopped (a snapshot: running again, its files as they are now): its
+    // filesystem changes and its log.
     const upper = c.GraphDriver?.Data?.UpperDir;
     if (upper) await upperDirTar(upper, ['-cf', path.join(images, ROOTFS_DIFF), '.']);
     if (c.LogPath) await copyFile(c.LogPath, path.join(images, LOG)).catch(() => undefined);

@@ -10,5 +10,7 @@ export const PODMAN_CAPABILITIES: RuntimeCapabilities = {
   runtime: 'podman',
   modes: { 'stop-and-copy': true, streamed: ownCheckpoint, precopy: ownCheckpoint, postcopy: ownCheckpoint },
   criuOptions: ['tcpEstablished', 'fileLocks'],
+  // hostNeutralArchive edits config.dump inside the archive.
+  restoreRewrites: ['podman-checkpoint.tar'],
   manualRestore: ({ imagesDir }) => `podman container restore --import ${imagesDir}/podman-checkpoint.tar`,
 };

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { CriuDumpStats, CriuOptions, CriuRestoreStats } from '../domain/types.js';
+import type { CriuDumpStats, CriuRestoreStats } from '../domain/types.js';
 import { explainCriuFailure } from '../criu/criu.js';
 import { run } from '../exec/run.js';
 import { directorySize } from '../host/disk-usage.js';
@@ -15,7 +15,13 @@ import { editMember } from './tar-member.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
-import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
+import type {
+  CheckpointOptions,
+  CheckpointOutcome,
+  RestoreOptions,
+  RestoreOutcome,
+  RuntimeContext,
+} from './runtime.js';
 
 interface PodmanInspect extends EngineInspect {
   Name: string;
@@ -125,7 +131,11 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     return problems;
   }
 
-  async checkpoint(name: string, migrationId: string, opts: CriuOptions = {}): Promise<CheckpointOutcome> {
+  async checkpoint(
+    name: string,
+    migrationId: string,
+    opts: CheckpointOptions = {},
+  ): Promise<CheckpointOutcome> {
     const c = await this.runningContainer(name);
     await this.owned.checkpointed(migrationId, name, c.Id);
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
@@ -141,6 +151,7 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
           '--compress',
           'none',
           '--print-stats',
+          ...(opts.leaveRunning ? ['--leave-running'] : []),
           ...criuFlags(opts),
           name,
         ],
@@ -152,20 +163,31 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     }
   }
 
-  async restore(name: string, migrationId: string, opts: CriuOptions = {}): Promise<RestoreOutcome> {
+  async restore(name: string, migrationId: string, opts: RestoreOptions = {}): Promise<RestoreOutcome> {
     const archive = path.join(this.ctx.paths.imagesDir(migrationId), ARCHIVE);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    const id = await hostNeutralArchive(archive);
+    const archived = await hostNeutralArchive(archive);
+    // A snapshot's restore (or one under another name) is a new container: podman gives it a new id.
+    const clone = !!opts.freshId || (archived.name !== undefined && archived.name !== name);
     await this.makeRoom(name, migrationId);
     // `restore --import` keeps the container's id: what holds the name from now on is ours.
-    if (id) await this.owned.created(migrationId, name, id);
+    if (archived.id && !clone) await this.owned.created(migrationId, name, archived.id);
     try {
       const { stdout } = await this.engine(
-        ['container', 'restore', '--import', archive, '--print-stats', ...criuFlags(opts)],
+        [
+          'container',
+          'restore',
+          '--import',
+          archive,
+          '--print-stats',
+          ...(clone ? ['--name', name] : []),
+          ...criuFlags(opts),
+        ],
         { timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))) },
       );
       const c = await this.inspectRaw(name);
+      if (clone && c) await this.owned.created(migrationId, name, c.Id);
       return { pid: c?.State.Pid, stats: restoreStats(stdout), logPath: path.join(work, 'restore.log') };
     } catch (err) {
       throw await this.restoreFailed(name, migrationId, await explainCriuFailure(err));
@@ -180,13 +202,13 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
  * cleared in place, so that podman derives them from the destination's run root; a pid file the
  * user chose (--conmon-pidfile, --pidfile) is kept. Returns the container's id.
  */
-export async function hostNeutralArchive(archive: string): Promise<string | undefined> {
-  let id: string | undefined;
+export async function hostNeutralArchive(archive: string): Promise<{ id?: string; name?: string }> {
+  let found: { id?: string; name?: string } = {};
   await editMember(archive, 'config.dump', (text) => {
-    id = (JSON.parse(text) as { id?: string }).id;
-    return id ? clearDefaultPidFiles(text, id) : text;
+    found = JSON.parse(text) as { id?: string; name?: string };
+    return found.id ? clearDefaultPidFiles(text, found.id) : text;
   });
-  return id;
+  return { id: found.id, name: found.name };
 }
 
 /** config.dump text with the default conmon and container pid files of container id cleared. */

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { shellLine } from '../exec/shell-line.js';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -347,6 +348,7 @@ export class ProcessRuntime implements WorkloadRuntime {
           ...(shellJob ? ['--shell-job'] : []),
           ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
           ...(opts.parent ? trackMemArgs(opts.parent) : []),
+          ...(opts.leaveRunning ? ['--leave-running'] : []),
           ...criuFlags(opts),
         ],
         { timeoutMs: 10 * 60_000, logPath },
@@ -429,6 +431,15 @@ export class ProcessRuntime implements WorkloadRuntime {
     await this.recordPid(name, meta.argv, pid, meta.labels, meta.adopted);
     const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
+  }
+
+  /** SIGSTOP to every process of the tree; SIGCONT lets it go on. */
+  async pause(name: string): Promise<string> {
+    const meta = await this.runningMeta(name);
+    const tree = await readTree(meta.pid, { filesOnly: true });
+    const pids = tree ? tree.members.map((m) => m.pid) : [meta.pid];
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    return shellLine(['kill', '-CONT', ...pids.map(String)]);
   }
 
   async stop(name: string): Promise<void> {

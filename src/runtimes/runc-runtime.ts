@@ -32,6 +32,7 @@ import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
 import { startListening, startUntilReady } from '../criu/ready-command.js';
 import { killCommands } from '../host/stale-commands.js';
+import { shellLine } from '../exec/shell-line.js';
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -167,8 +168,14 @@ export class RuncRuntime implements WorkloadRuntime {
     const work = this.ctx.paths.workDir(migrationId);
     return this.dump(name, 'runc checkpoint', { images, work, parent: opts.parent }, [
       ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
+      ...(opts.leaveRunning ? ['--leave-running'] : []),
       ...criuFlags(opts),
     ]);
+  }
+
+  async pause(name: string): Promise<string> {
+    await this.runc(['pause', name]);
+    return shellLine(['runc', '--root', this.ctx.paths.runcRoot(), 'resume', name]);
   }
 
   pageServerArgs(server: PageServerAddress): string[] {

@@ -39,6 +39,8 @@ export interface CheckpointOptions extends CriuOptions {
    * that round are written.
    */
   parent?: string;
+  /** A snapshot: the workload goes on running after the dump (CRIU --leave-running). */
+  leaveRunning?: boolean;
 }
 
 export interface PreDumpFolders {
@@ -50,6 +52,11 @@ export interface PreDumpFolders {
 export interface RestoreOptions extends CriuOptions {
   /** Post-copy: restore before the memory is here; a lazy-pages daemon fetches it from there. */
   lazyPagesFrom?: PageServerAddress;
+  /**
+   * A snapshot's restore: a new container, with an id of its own (the snapshot's may run
+   * elsewhere, or again here as a clone). A migration keeps the container's id.
+   */
+  freshId?: boolean;
 }
 
 export interface SpawnOptions {
@@ -139,6 +146,11 @@ export interface WorkloadRuntime {
   adopt?(name: string, target: AdoptTarget, opts: CriuOptions): Promise<void>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
+  /**
+   * Freezes a running workload where it is (a restored snapshot for a debugger); returns the
+   * command line that lets it go on.
+   */
+  pause(name: string): Promise<string>;
   /**
    * Last resort after a failed rollback: starts the workload again from its files on this host
    * (runc bundle, recorded command line). Its in-memory state is lost.

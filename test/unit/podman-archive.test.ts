@@ -40,7 +40,7 @@ describe('podman checkpoint archive made host-neutral before restore --import', 
   it('clears the source host pid files in place; nothing else changes', async () => {
     const tar = await archive(config(`${SRC}/conmon.pid`, `${SRC}/pidfile`));
     const size = (await stat(tar)).size;
-    expect(await hostNeutralArchive(tar)).toBe(ID);
+    expect((await hostNeutralArchive(tar)).id).toBe(ID);
     expect((await stat(tar)).size).toBe(size);
     const text = await unpacked(tar, 'config.dump');
     const cfg = JSON.parse(text) as Record<string, unknown>;

@@ -3,6 +3,7 @@
 // keeps the few facts the workflow's branches depend on (does the workload run here, are its
 // files and the migration's folder here), records every call, and can be told per activity to
 // fail, hang until cancelled, or hold until the test releases it.
+import type { snapshotActivities } from '../../src/activities/snapshots.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -61,6 +62,20 @@ export const dumpedThenFailed: Effect = (h, input) => {
 
 const MIB = 1024 * 1024;
 const PID = 4242;
+
+type SnapshotStep = keyof ReturnType<typeof snapshotActivities>;
+const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
+  'createSnapshot',
+  'verifySnapshot',
+  'checkRestoreTarget',
+  'stageSnapshot',
+  'pushSnapshot',
+  'removeSnapshotCopy',
+  'snapshotsOnDisk',
+  'stopReplaced',
+  'pauseWorkload',
+  'dropRestoreFolder',
+];
 
 export class FakeHost {
   /** The migrated workload runs on this host. */
@@ -356,7 +371,19 @@ export class FakeHost {
       loadImage: async () => ({ loadMs: 0 }),
       nameImage: async () => undefined,
       removeShippedImage: async () => ({ removed: true }),
+      ...this.snapshotSteps(),
     };
+  }
+
+  /** Snapshots are not part of the migrate table: any use of them here is a test error. */
+  private snapshotSteps(): Pick<HostActivities, SnapshotStep> {
+    const refuse = async (): Promise<never> => {
+      throw new Error('snapshot steps are not faked in the migrate tests');
+    };
+    return Object.fromEntries(SNAPSHOT_STEPS.map((k) => [k, refuse])) as unknown as Pick<
+      HostActivities,
+      SnapshotStep
+    >;
   }
 
   private activities(): HostActivities {

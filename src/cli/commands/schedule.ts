@@ -6,7 +6,7 @@ import { EXIT, printResult, withClient } from '../context.js';
 export function register(program: Command, exit: SetExit): void {
   const schedule = program
     .command('schedule')
-    .description('Temporal Schedules that evacuate a host (e.g. before a reboot window)');
+    .description('Temporal Schedules that evacuate a host (e.g. before a reboot window) or take snapshots');
   examples(
     schedule
       .command('evacuate')
@@ -25,8 +25,24 @@ export function register(program: Command, exit: SetExit): void {
   );
   examples(
     schedule
+      .command('snapshot')
+      .description('snapshot NAME every interval, keeping the newest --keep (and none older than --max-age)')
+      .argument('<name>', 'workload name')
+      .requiredOption('--runtime <runtime>', 'runc | process | podman | docker')
+      .requiredOption('--host <host>', 'where it runs')
+      .requiredOption('--every <duration>', 'e.g. 15m, 1h, 1d (at least 10s)')
+      .requiredOption('--keep <n>', 'how many snapshots of this series to keep')
+      .option('--max-age <duration>', 'also remove those older than this, e.g. 7d')
+      .option('--tcp-established', 'checkpoint established TCP connections')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (name, opts) => exit(await scheduleSnapshotCommand(name, opts))),
+    'ferry schedule snapshot web --runtime runc --host node-a --every 15m --keep 8 --max-age 7d',
+  );
+  examples(
+    schedule
       .command('list')
-      .description('evacuation schedules')
+      .description('evacuation and snapshot schedules')
       .addOption(jsonOption())
       .addOption(configOption())
       .action(async (opts) => exit(await scheduleListCommand(opts))),
@@ -36,7 +52,7 @@ export function register(program: Command, exit: SetExit): void {
     examples(
       schedule
         .command(action)
-        .description(`${action} an evacuation schedule`)
+        .description(`${action} an evacuation or snapshot schedule`)
         .argument('<id>', 'as printed by ferry schedule list')
         .addOption(jsonOption())
         .addOption(configOption())
@@ -57,6 +73,33 @@ export async function scheduleEvacuateCommand(
       note: opts.note,
       candidates: opts.to?.split(',').filter(Boolean),
       concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
+    }),
+  );
+  printResult(opts.json, { scheduleId: id }, id);
+  return EXIT.ok;
+}
+
+export async function scheduleSnapshotCommand(
+  name: string,
+  opts: CommonOptions & {
+    runtime: string;
+    host: string;
+    every: string;
+    keep: string;
+    maxAge?: string;
+    tcpEstablished?: boolean;
+  },
+): Promise<number> {
+  const keep = Number(opts.keep);
+  const id = await withClient(opts.config, (c) =>
+    c.scheduleSnapshots({
+      workload: name,
+      runtime: opts.runtime,
+      host: opts.host,
+      every: opts.every,
+      keep,
+      maxAge: opts.maxAge,
+      ...(opts.tcpEstablished ? { criu: { tcpEstablished: true } } : {}),
     }),
   );
   printResult(opts.json, { scheduleId: id }, id);

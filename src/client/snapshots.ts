@@ -1,0 +1,235 @@
+// Snapshot requests (docs/snapshots.md): checked here first (names, hosts, workers, the
+// catalog), so that a refusal starts nothing; each operation is one workflow.
+import { randomBytes } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import { forgetSnapshot, readCatalog } from '../activities/catalog.js';
+import { checkName, isRuntimeName, RUNTIMES, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
+import {
+  checkSnapshotId,
+  parseDuration,
+  snapshotCopyWorkflowId,
+  snapshotCreateWorkflowId,
+  snapshotId,
+  snapshotRemoveWorkflowId,
+  snapshotRestoreWorkflowId,
+  snapshotScheduleId,
+  type CatalogCheck,
+  type ScheduledSnapshotRequest,
+  type SnapshotCopyResult,
+  type SnapshotCreateRequest,
+  type SnapshotCreateResult,
+  type SnapshotRecord,
+  type SnapshotRemoveResult,
+  type SnapshotRestoreRequest,
+  type SnapshotRestoreResult,
+} from '../domain/snapshots.js';
+import { MigrationRequestError } from './errors.js';
+import { hasWorker } from './migrations.js';
+import { startExclusive, type ClientContext } from './runs.js';
+
+function refuse(problems: (string | undefined | false)[]): void {
+  const found = problems.filter((p): p is string => typeof p === 'string');
+  if (found.length) throw new MigrationRequestError(found.join('; '));
+}
+
+function checkHostKnown(ctx: ClientContext, host: string): string | undefined {
+  const bad = checkName('host', host);
+  if (bad) return bad;
+  if (ctx.knownHosts && !ctx.knownHosts.includes(host))
+    return `host ${host} is not in the configuration (hosts: ${ctx.knownHosts.join(', ')})`;
+  return undefined;
+}
+
+async function requireWorker(ctx: ClientContext, host: string): Promise<void> {
+  if (!(await hasWorker(ctx, host)))
+    throw new MigrationRequestError(
+      `no ferry worker polls for host ${host}: start it there (ferry worker --host ${host}) and try again`,
+      'no-worker',
+    );
+}
+
+async function finish<R>(handle: WorkflowHandle<Workflow>): Promise<R> {
+  return (await handle.result()) as R;
+}
+
+export async function listSnapshots(
+  ctx: ClientContext,
+  filter: { workload?: string; host?: string } = {},
+): Promise<SnapshotRecord[]> {
+  return (await readCatalog(ctx.temporal))
+    .filter(
+      (s) =>
+        (!filter.workload || s.workload === filter.workload) &&
+        (!filter.host || s.copies.includes(filter.host)),
+    )
+    .sort((a, b) => a.createdAtMs - b.createdAtMs);
+}
+
+/** The catalog's record; MigrationRequestError (invalid) when there is none. */
+export async function getSnapshot(ctx: ClientContext, id: string): Promise<SnapshotRecord> {
+  refuse([checkSnapshotId(id)]);
+  const found = (await readCatalog(ctx.temporal)).find((s) => s.id === id);
+  if (!found)
+    throw new MigrationRequestError(`no snapshot ${id} in the catalog: ferry snapshot ls lists them`);
+  return found;
+}
+
+export async function createSnapshot(
+  ctx: ClientContext,
+  req: SnapshotCreateRequest,
+): Promise<SnapshotCreateResult> {
+  refuse([
+    checkName('workload', req.workload),
+    !isRuntimeName(req.runtime) && `--runtime must be one of ${RUNTIMES.join(', ')}`,
+    checkHostKnown(ctx, req.host),
+  ]);
+  await requireWorker(ctx, req.host);
+  const id = req.snapshotId ?? snapshotId(req.workload, Date.now(), randomBytes(2).toString('hex'));
+  const handle = await startExclusive(
+    ctx,
+    'snapshotCreate',
+    {
+      workflowId: snapshotCreateWorkflowId(id),
+      args: [{ ...req, snapshotId: id }],
+      staticSummary: `snapshot ${req.runtime}/${req.workload} on ${req.host}${req.stop ? ' (then stop it)' : ''}`,
+    },
+    `snapshot ${id} is being taken already`,
+  );
+  return finish(handle);
+}
+
+export async function restoreSnapshot(
+  ctx: ClientContext,
+  req: SnapshotRestoreRequest,
+): Promise<SnapshotRestoreResult> {
+  refuse([
+    checkSnapshotId(req.snapshotId),
+    checkHostKnown(ctx, req.host),
+    req.as !== undefined && checkName('workload', req.as),
+  ]);
+  if (req.discardCurrent && !req.replace) refuse(['--discard-current only goes with --replace']);
+  const record = await getSnapshot(ctx, req.snapshotId);
+  await requireWorker(ctx, req.host);
+  const target = req.as ?? record.workload;
+  const handle = await startExclusive(
+    ctx,
+    'snapshotRestore',
+    {
+      workflowId: snapshotRestoreWorkflowId(record.runtime, req.host, target),
+      args: [req],
+      staticSummary: `restore ${record.runtime}/${target} on ${req.host} from snapshot ${record.id}${req.replace ? ' (revert)' : ''}${req.paused ? ' (paused)' : ''}`,
+    },
+    `a restore of ${record.runtime}/${target} on ${req.host} runs already`,
+  );
+  return finish(handle);
+}
+
+export async function removeSnapshot(
+  ctx: ClientContext,
+  id: string,
+  host?: string,
+): Promise<SnapshotRemoveResult> {
+  refuse([checkSnapshotId(id), host !== undefined && checkHostKnown(ctx, host)]);
+  await getSnapshot(ctx, id);
+  const handle = await startExclusive(
+    ctx,
+    'snapshotRemove',
+    {
+      workflowId: snapshotRemoveWorkflowId(id),
+      args: [{ snapshotId: id, host }],
+      staticSummary: `remove snapshot ${id}${host ? ` from ${host}` : ''}`,
+    },
+    `snapshot ${id} is being removed already`,
+  );
+  return finish(handle);
+}
+
+export async function copySnapshot(ctx: ClientContext, id: string, to: string): Promise<SnapshotCopyResult> {
+  refuse([checkSnapshotId(id), checkHostKnown(ctx, to)]);
+  await getSnapshot(ctx, id);
+  await requireWorker(ctx, to);
+  const handle = await startExclusive(
+    ctx,
+    'snapshotCopy',
+    {
+      workflowId: snapshotCopyWorkflowId(id, to),
+      args: [{ snapshotId: id, to }],
+      staticSummary: `copy snapshot ${id} to ${to}`,
+    },
+    `snapshot ${id} is being copied to ${to} already`,
+  );
+  return finish(handle);
+}
+
+/** The catalog against every configured host's store (hosts whose worker is down are named). */
+export async function checkSnapshots(ctx: ClientContext, hosts: string[]): Promise<CatalogCheck> {
+  const handle = await ctx.temporal.workflow.start('snapshotCheck', {
+    workflowId: `snapshot-check-${Date.now()}`,
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    args: [{ hosts }],
+    staticSummary: `compare the snapshot catalog with the stores of ${hosts.join(', ')}`,
+  });
+  return finish(handle);
+}
+
+/** Drops a catalog entry whose copies are all gone (what check reports as missing everywhere). */
+export async function forgetSnapshotEntry(ctx: ClientContext, id: string): Promise<boolean> {
+  refuse([checkSnapshotId(id)]);
+  return forgetSnapshot(ctx.temporal, id);
+}
+
+export interface ScheduleSnapshotsRequest {
+  workload: string;
+  runtime: string;
+  host: string;
+  every: string;
+  keep: number;
+  maxAge?: string;
+  criu?: SnapshotCreateRequest['criu'];
+}
+
+/** A Temporal Schedule that takes a snapshot every interval and applies the retention. */
+export async function scheduleSnapshots(ctx: ClientContext, req: ScheduleSnapshotsRequest): Promise<string> {
+  const everyMs = parseDuration(req.every);
+  const maxAgeMs = req.maxAge === undefined ? undefined : parseDuration(req.maxAge);
+  refuse([
+    checkName('workload', req.workload),
+    !isRuntimeName(req.runtime) && `--runtime must be one of ${RUNTIMES.join(', ')}`,
+    checkHostKnown(ctx, req.host),
+    everyMs === undefined && `--every "${req.every}" is not a duration such as 30s, 15m, 2h or 1d`,
+    everyMs !== undefined && everyMs < 10_000 && '--every must be at least 10s',
+    (!Number.isInteger(req.keep) || req.keep < 1) &&
+      `--keep must be a whole number of at least 1 (got ${req.keep})`,
+    req.maxAge !== undefined &&
+      maxAgeMs === undefined &&
+      `--max-age "${req.maxAge}" is not a duration such as 12h or 7d`,
+  ]);
+  const runtime = req.runtime as SnapshotCreateRequest['runtime'];
+  const scheduleId = snapshotScheduleId(runtime, req.host, req.workload);
+  const args: ScheduledSnapshotRequest = {
+    workload: req.workload,
+    runtime,
+    host: req.host,
+    series: scheduleId,
+    keep: req.keep,
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...(req.criu ? { criu: req.criu } : {}),
+  };
+  await ctx.temporal.schedule.create({
+    scheduleId,
+    spec: { intervals: [{ every: everyMs! }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'scheduledSnapshot',
+      taskQueue: WORKFLOW_TASK_QUEUE,
+      workflowId: `scheduled-${scheduleId}`,
+      args: [args],
+    },
+    policies: { overlap: 'SKIP', catchupWindow: '1m' },
+    state: {
+      note: `snapshot ${runtime}/${req.workload} on ${req.host} every ${req.every}, keep ${req.keep}${req.maxAge ? `, at most ${req.maxAge} old` : ''}`,
+    },
+  });
+  return scheduleId;
+}
