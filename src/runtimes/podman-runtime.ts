@@ -14,6 +14,7 @@ import {
 import { editMember } from './tar-member.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
+import { writeRestoreConfig } from '../criu/restore-config.js';
 import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
 import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
 
@@ -74,11 +75,11 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     ];
   }
 
-  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  protected engine(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}) {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
     if (this.settings.containersConf) env.CONTAINERS_CONF = this.settings.containersConf;
     const [file, ...rest] = this.argv(args);
-    return run(file!, rest, { timeoutMs: 120_000, env, ...opts });
+    return run(file!, rest, { timeoutMs: 120_000, ...opts, env });
   }
 
   commandLine(args: string[]): string {
@@ -161,9 +162,15 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     // `restore --import` keeps the container's id: what holds the name from now on is ours.
     if (id) await this.owned.created(migrationId, name, id);
     try {
+      // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
+      // Through conmon only HOME reaches CRIU: it reads $HOME/.criu/default.conf.
+      const criuConfig = await writeRestoreConfig(work);
       const { stdout } = await this.engine(
         ['container', 'restore', '--import', archive, '--print-stats', ...criuFlags(opts)],
-        { timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))) },
+        {
+          timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))),
+          env: criuConfig.homeEnv,
+        },
       );
       const c = await this.inspectRaw(name);
       return { pid: c?.State.Pid, stats: restoreStats(stdout), logPath: path.join(work, 'restore.log') };
