@@ -11,6 +11,7 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../exec/run.js';
 
 /** bin/ferry-criu-action, shipped with ferry (from src/criu or dist/criu: two levels up). */
 export const CRIU_ACTION_SCRIPT = path.resolve(
@@ -71,4 +72,28 @@ export async function writeRestoreConfig(work: string, script = CRIU_ACTION_SCRI
   await writeFile(p.file, text, { mode: 0o600 });
   await writeFile(p.homeFile, text, { mode: 0o600 });
   return { file: p.file, configFileEnv: { CRIU_CONFIG_FILE: p.file }, homeEnv: { HOME: p.home } };
+}
+
+/**
+ * Why this host cannot run the action script a container restore needs, or undefined: the
+ * script itself, nsenter (util-linux) and ip (iproute2). Asked by the runc and podman
+ * preflights on both hosts (a rollback restores on the source), before anything is frozen.
+ */
+export async function restoreScriptUnavailable(script = CRIU_ACTION_SCRIPT): Promise<string | undefined> {
+  try {
+    await access(script, constants.X_OK);
+  } catch {
+    return `ferry's CRIU action script ${script} is missing or not executable: reinstall ferry`;
+  }
+  for (const [program, args, pkg] of [
+    ['nsenter', ['--version'], 'util-linux'],
+    ['ip', ['-V'], 'iproute2'],
+  ] as const) {
+    try {
+      await run(program, args, { timeoutMs: 10_000 });
+    } catch (err) {
+      return `${program} is missing (${(err as Error).message.split('\n')[0]}): install the Debian package ${pkg}; ferry's CRIU action script needs it to bring a restored container's loopback up`;
+    }
+  }
+  return undefined;
 }

@@ -14,7 +14,7 @@ import {
 import { editMember } from './tar-member.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
-import { writeRestoreConfig } from '../criu/restore-config.js';
+import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
 import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
 import type { CheckpointOutcome, RestoreOutcome, RuntimeContext } from './runtime.js';
 
@@ -94,10 +94,10 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
   async unavailableReason(): Promise<string | undefined> {
     try {
       await this.engine(['version', '--format', '{{.Client.Version}}'], { timeoutMs: 20_000 });
-      return undefined;
     } catch (err) {
       return `podman does not work here (${(err as Error).message.split('\n')[0]}); install the Debian package podman and see docs/runtimes.md (podman needs runc, cgroupfs and explicit ulimits on some hosts)`;
     }
+    return restoreScriptUnavailable();
   }
 
   /**

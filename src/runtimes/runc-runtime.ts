@@ -32,7 +32,7 @@ import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
 import { startListening, startUntilReady } from '../criu/ready-command.js';
 import { killCommands } from '../host/stale-commands.js';
-import { writeRestoreConfig } from '../criu/restore-config.js';
+import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -66,10 +66,10 @@ export class RuncRuntime implements WorkloadRuntime {
     try {
       await run('runc', ['--version'], { timeoutMs: 10_000 });
       await run('iptables-restore', ['--version'], { timeoutMs: 10_000 });
-      return undefined;
     } catch (err) {
       return `runc or iptables-restore is missing (${(err as Error).message}); install the Debian packages runc and iptables`;
     }
+    return restoreScriptUnavailable();
   }
 
   private async state(name: string): Promise<RuncState | undefined> {

@@ -6,6 +6,7 @@ import {
   CRIU_ACTION_SCRIPT,
   restoreConfigPaths,
   restoreConfigText,
+  restoreScriptUnavailable,
   writeRestoreConfig,
 } from '../../src/criu/restore-config.js';
 
@@ -49,6 +50,15 @@ describe('restore CRIU configuration', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what a restore needs on the host (runc and podman preflights)', () => {
+  it('names a missing script, and is satisfied here (nsenter and ip installed)', async () => {
+    expect(await restoreScriptUnavailable('/nonexistent/ferry-criu-action')).toMatch(
+      /CRIU action script \/nonexistent\/ferry-criu-action is missing or not executable: reinstall ferry/,
+    );
+    expect(await restoreScriptUnavailable()).toBeUndefined();
   });
 });
 
