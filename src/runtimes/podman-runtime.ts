@@ -14,6 +14,7 @@ import {
 import { editMember } from './tar-member.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
+import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
 import { PODMAN_CAPABILITIES } from './podman-capabilities.js';
 import type {
   CheckpointOptions,
@@ -80,11 +81,11 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     ];
   }
 
-  protected engine(args: string[], opts: { timeoutMs?: number } = {}) {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  protected engine(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}) {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
     if (this.settings.containersConf) env.CONTAINERS_CONF = this.settings.containersConf;
     const [file, ...rest] = this.argv(args);
-    return run(file!, rest, { timeoutMs: 120_000, env, ...opts });
+    return run(file!, rest, { timeoutMs: 120_000, ...opts, env });
   }
 
   commandLine(args: string[]): string {
@@ -99,10 +100,10 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
   async unavailableReason(): Promise<string | undefined> {
     try {
       await this.engine(['version', '--format', '{{.Client.Version}}'], { timeoutMs: 20_000 });
-      return undefined;
     } catch (err) {
       return `podman does not work here (${(err as Error).message.split('\n')[0]}); install the Debian package podman and see docs/runtimes.md (podman needs runc, cgroupfs and explicit ulimits on some hosts)`;
     }
+    return restoreScriptUnavailable();
   }
 
   /**
@@ -174,6 +175,9 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
     // `restore --import` keeps the container's id: what holds the name from now on is ours.
     if (archived.id && !clone) await this.owned.created(migrationId, name, archived.id);
     try {
+      // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
+      // Through conmon only HOME reaches CRIU: it reads $HOME/.criu/default.conf.
+      const criuConfig = await writeRestoreConfig(work);
       const { stdout } = await this.engine(
         [
           'container',
@@ -184,7 +188,10 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
           ...(clone ? ['--name', name] : []),
           ...criuFlags(opts),
         ],
-        { timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))) },
+        {
+          timeoutMs: restoreTimeoutMs(await directorySize(this.ctx.paths.imagesDir(migrationId))),
+          env: criuConfig.homeEnv,
+        },
       );
       const c = await this.inspectRaw(name);
       if (clone && c) await this.owned.created(migrationId, name, c.Id);

@@ -33,6 +33,7 @@ import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
 import { startListening, startUntilReady } from '../criu/ready-command.js';
 import { killCommands } from '../host/stale-commands.js';
 import { shellLine } from '../exec/shell-line.js';
+import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -66,10 +67,10 @@ export class RuncRuntime implements WorkloadRuntime {
     try {
       await run('runc', ['--version'], { timeoutMs: 10_000 });
       await run('iptables-restore', ['--version'], { timeoutMs: 10_000 });
-      return undefined;
     } catch (err) {
       return `runc or iptables-restore is missing (${(err as Error).message}); install the Debian packages runc and iptables`;
     }
+    return restoreScriptUnavailable();
   }
 
   private async state(name: string): Promise<RuncState | undefined> {
@@ -288,6 +289,8 @@ export class RuncRuntime implements WorkloadRuntime {
     const existing = await this.state(name);
     if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
     try {
+      // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
+      const criuConfig = await writeRestoreConfig(work);
       // Post-copy: the daemon that fills the restored memory from the source must listen first.
       if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
@@ -310,7 +313,12 @@ export class RuncRuntime implements WorkloadRuntime {
           ...criuFlags(opts),
           name,
         ],
-        { wait: true, timeoutMs: restoreTimeoutMs(await directorySize(images)), logPath },
+        {
+          wait: true,
+          timeoutMs: restoreTimeoutMs(await directorySize(images)),
+          logPath,
+          env: criuConfig.configFileEnv,
+        },
       );
     } catch (err) {
       if (opts.lazyPagesFrom) await killCommands(images);

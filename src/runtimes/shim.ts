@@ -13,11 +13,15 @@ export interface ShimStarted {
 export async function startUnderShim(
   logFile: string,
   argv: string[],
-  opts: { wait: boolean; timeoutMs?: number; logPath?: string },
+  opts: { wait: boolean; timeoutMs?: number; logPath?: string; env?: Record<string, string> },
 ): Promise<ShimStarted> {
   const args = [...(opts.wait ? ['--wait'] : []), logFile, '--', ...argv];
   try {
-    const { stdout } = await run('ferry-shim', args, { timeoutMs: opts.timeoutMs, logPath: opts.logPath });
+    const { stdout } = await run('ferry-shim', args, {
+      timeoutMs: opts.timeoutMs,
+      logPath: opts.logPath,
+      env: opts.env,
+    });
     return parseShimOutput(stdout);
   } catch (err) {
     // A command that hung (e.g. a CRIU restore spinning on a damaged image) outlives the

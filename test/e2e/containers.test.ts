@@ -1,10 +1,9 @@
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { RuntimeName } from '../../src/domain/names.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
-import { corruptProcessTreeImage, E2E, ferry, runtimeOn, sleep } from './env.js';
+import { corruptWhenArrives, E2E, ferry, runtimeOn, sleep } from './env.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { ContainerEngineRuntime, EngineInspect } from '../../src/runtimes/container-engine.js';
 import { HostPaths } from '../../src/host/host-paths.js';
 import { stateDir } from './env.js';
@@ -136,40 +135,3 @@ describe.each(RUNTIMES)('%s containers between simulated hosts', (runtime) => {
     await continues('node-a', runtime, n);
   });
 });
-
-/**
- * Damages the checkpoint on the destination as soon as the transfer has put it there (the
- * restore's fault-injection pause gives the time): CRIU then fails for real.
- */
-/**
- * Damages the checkpoint on the destination while its restore step is paused (the images have
- * all arrived by then): a pause of the fault-injection switch, taken off the file when it starts.
- */
-async function corruptWhenArrives(
-  migrations: string,
-  runtime: 'podman' | 'docker',
-  name: string,
-): Promise<void> {
-  const { readFile, writeFile } = await import('node:fs/promises');
-  const faults = path.join(path.dirname(migrations), 'fault-injection.json');
-  await writeFile(faults, JSON.stringify({ pauseMs: { [`before-restore:${name}`]: 8000 } }));
-  for (let i = 0; ; i++) {
-    if (!(await readFile(faults, 'utf8').catch(() => '')).includes('before-restore')) break;
-    if (i > 2400) throw new Error('the restore step never started on the destination');
-    await sleep(50);
-  }
-  const ids = (await readdir(migrations)).filter((id) => id.includes(`-${name}-`));
-  expect(ids).toHaveLength(1);
-  const images = path.join(migrations, ids[0]!, 'images');
-  if (runtime === 'docker') return corruptProcessTreeImage(path.join(images, 'ferry'));
-  const tar = path.join(images, 'podman-checkpoint.tar');
-  // Rebuild the archive with the damaged entry instead of appending a second copy: which copy an
-  // extractor keeps is not guaranteed (a run where podman kept the intact one migrated).
-  const members = (await execa('tar', ['-tf', tar])).stdout.split('\n').filter(Boolean);
-  const unpacked = path.join(images, 'unpacked');
-  await execa('mkdir', ['-p', unpacked]);
-  await execa('tar', ['-C', unpacked, '-xf', tar]);
-  await corruptProcessTreeImage(path.join(unpacked, 'checkpoint'));
-  await execa('tar', ['-C', unpacked, '--no-recursion', '-cf', tar, ...members]);
-  await execa('rm', ['-rf', unpacked, path.join(images, 'checkpoint')]);
-}

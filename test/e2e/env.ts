@@ -1,5 +1,6 @@
 // Shared by the end-to-end tests: where their dev environment lives and how to call the CLI.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import type { RuntimeName } from '../../src/domain/names.js';
 import { createRuntime } from '../../src/runtimes/index.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
@@ -161,4 +162,37 @@ export async function spawnStateful(
   if (r.exitCode !== 0)
     throw new Error(`ferry dev spawn ${runtime}/${name} on ${host} failed (${r.exitCode}):\n${r.stderr}`);
   return waitForLines(host, runtime, name, opts.lines ?? 20);
+}
+
+/**
+ * Damages the checkpoint on the destination while its restore step is paused (the images have
+ * all arrived by then): a pause of the fault-injection switch, taken off the file when it starts.
+ */
+export async function corruptWhenArrives(
+  migrations: string,
+  runtime: 'podman' | 'docker',
+  name: string,
+): Promise<void> {
+  const faults = path.join(path.dirname(migrations), 'fault-injection.json');
+  await writeFile(faults, JSON.stringify({ pauseMs: { [`before-restore:${name}`]: 8000 } }));
+  for (let i = 0; ; i++) {
+    if (!(await readFile(faults, 'utf8').catch(() => '')).includes('before-restore')) break;
+    if (i > 2400) throw new Error('the restore step never started on the destination');
+    await sleep(50);
+  }
+  const ids = (await readdir(migrations)).filter((id) => id.includes(`-${name}-`));
+  if (ids.length !== 1)
+    throw new Error(`expected one migration of ${name} in ${migrations}, found ${ids.join(', ')}`);
+  const images = path.join(migrations, ids[0]!, 'images');
+  if (runtime === 'docker') return corruptProcessTreeImage(path.join(images, 'ferry'));
+  const tar = path.join(images, 'podman-checkpoint.tar');
+  // Rebuild the archive with the damaged entry instead of appending a second copy: which copy an
+  // extractor keeps is not guaranteed (a run where podman kept the intact one migrated).
+  const members = (await execa('tar', ['-tf', tar])).stdout.split('\n').filter(Boolean);
+  const unpacked = path.join(images, 'unpacked');
+  await execa('mkdir', ['-p', unpacked]);
+  await execa('tar', ['-C', unpacked, '-xf', tar]);
+  await corruptProcessTreeImage(path.join(unpacked, 'checkpoint'));
+  await execa('tar', ['-C', unpacked, '--no-recursion', '-cf', tar, ...members]);
+  await execa('rm', ['-rf', unpacked, path.join(images, 'checkpoint')]);
 }

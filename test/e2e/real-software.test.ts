@@ -4,7 +4,7 @@
 // (scripts/setup/install-test-rootfs.sh, cached) and is imported into each host's podman and
 // docker or unpacked as a runc bundle (src/dev/test-images.ts). docs/operations.md, "Real
 // software", says which runtime runs what, where each client runs, and the known defects the
-// `it.failing` cases pin.
+// `it.failing` cases pin (none at the moment).
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationResult } from '../../src/domain/types.js';
@@ -16,7 +16,7 @@ import {
   loadNamedImage,
   writeRuncBundle,
 } from '../../src/dev/test-images.js';
-import { E2E, ferry, ROOT, runtimeOn, sleep, stateDir } from './env.js';
+import { corruptWhenArrives, E2E, ferry, ROOT, runtimeOn, sleep, stateDir } from './env.js';
 import {
   askBySignal,
   childrenOf,
@@ -57,20 +57,6 @@ function fill(r: Row, m: Migration | undefined, gapMs?: number): void {
   r.migrated = `${result?.outcome ?? `no result (exit ${m?.exitCode})`}${m?.resolved ? ' (after ferry resolve)' : ''}`;
   r.downtime = downtimeCell(result, gapMs);
   r.freezes = freezesCell(result);
-}
-
-/** Runs a known-defect case: the row says where it stopped; the error goes on to it.failing. */
-async function knownDefect(r: Row, defect: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-    r.migrated += ' (defect fixed? drop it.failing)';
-  } catch (err) {
-    r.migrated += ` [known defect: ${defect}]`;
-    console.log(
-      `${r.program} on ${r.runtime}, known defect ${defect}: ${(err as Error).message.split('\n')[0]}`,
-    );
-    throw err;
-  }
 }
 
 beforeAll(async () => {
@@ -195,25 +181,81 @@ describe('redis on podman (ferry dev spawn) with a client connection over TCP lo
     expect(m.result?.freezes).toBeLessThanOrEqual(1);
   });
 
-  // Known defect D1: runc always checkpoints with CRIU's empty network namespace option, so the
-  // restored container's loopback is down and CRIU cannot reconnect the socket ("Can't connect
-  // inet socket back: Network is unreachable"); rollback then hits D4 and waits for ferry resolve.
-  it.failing('with --tcp-established: the same TCP connection answers after the move', async () => {
+  // Was defect D1 (and D4 on the rollback): runc always restores with CRIU's empty network
+  // namespace option, so the restored container's loopback was down and CRIU could not reconnect
+  // the socket ("Can't connect inet socket back: Network is unreachable"), on the destination and
+  // again on the source. Every restore now brings lo up first (bin/ferry-criu-action).
+  it('with --tcp-established: a failed restore on the destination rolls back; the connection answers on the source', async () => {
+    const r = row(
+      'redis-server 7 (10k keys, TCP client), restore fails',
+      'podman',
+      'rolled back: kept TCP connection: CLIENT ID, port, PING, GET',
+    );
+    const done = corruptWhenArrives(path.join(stateDir(TO), 'migrations'), 'podman', name);
+    const m = await migrate('podman', name, FROM, TO, ['--tcp-established']);
+    await done;
+    fill(r, m);
+    expect(m.result?.outcome).toBe('rolled-back');
+    expect(m.result?.cause?.type).toBe('RestoreFailed');
+    expect(await runtimeOn(TO, 'podman').inspect(name)).toBeUndefined();
+    expect((await askBySignal(FROM, 'podman', name, CHECK)).slice(1)).toEqual(before.slice(1));
+  });
+
+  it('with --tcp-established: the same TCP connection answers after the move', async () => {
     const r = row(
       'redis-server 7 (10k keys, TCP client)',
       'podman',
       'kept TCP connection: CLIENT ID, port, PING, GET',
     );
-    await knownDefect(r, 'D1 loopback down after restore', async () => {
-      const m = await migrate('podman', name, FROM, TO, ['--tcp-established'], { resolveWaits: true });
-      fill(r, m);
-      expectMigrated(m);
-      const after = await askBySignal(TO, 'podman', name, CHECK);
-      expect(after.slice(1)).toEqual(before.slice(1)); // same client id and local port
-      const c = tickContinuity(await output(TO, 'podman', name));
-      expect(c.counterBreaks).toBe(0);
-      fill(r, m, c.largestGapMs);
+    // The ticks from here on: the rollback above froze it too (its gap is not this move's).
+    const mark = (await output(FROM, 'podman', name)).lastIndexOf('\ntick ');
+    const m = await migrate('podman', name, FROM, TO, ['--tcp-established']);
+    fill(r, m);
+    expectMigrated(m);
+    const after = await askBySignal(TO, 'podman', name, CHECK);
+    expect(after.slice(1)).toEqual(before.slice(1)); // same client id and local port
+    const c = tickContinuity((await output(TO, 'podman', name)).slice(Math.max(mark, 0)));
+    expect(c.counterBreaks).toBe(0);
+    fill(r, m, c.largestGapMs);
+  });
+});
+
+describe('redis on runc with a client connection over TCP loopback (--tcp-established)', () => {
+  const name = 'rs-redis-runc-tcp';
+
+  it('moves; the same TCP connection answers and a new one reaches 127.0.0.1', async () => {
+    workloads.push({ runtime: 'runc', name });
+    const r = row(
+      'redis-server 7 (10k keys, TCP client)',
+      'runc',
+      'kept TCP connection: CLIENT ID, port, PING, GET; redis-cli over 127.0.0.1',
+    );
+    await writeRuncBundle(stateDir(FROM), FROM, name, tar, {
+      argv: ['/opt/ferry-tests/redis-run.sh'],
+      env: ['KEYS=10000'],
+      exclude: ['usr/lib/jvm'],
     });
+    await runtimeOn(FROM, 'runc').startFresh(name);
+    await waitForOutput(FROM, 'runc', name, /^connected id=\d+ port=[1-9]\d*$/m);
+    await waitForOutput(FROM, 'runc', name, /^tick /m, { count: 20 });
+    const before = await askBySignal(FROM, 'runc', name, CHECK);
+    expect(before.slice(3, 5)).toEqual(['PONG', '10000']);
+
+    const m = await migrate('runc', name, FROM, TO, ['--tcp-established']);
+    fill(r, m);
+    expectMigrated(m);
+    const after = await askBySignal(TO, 'runc', name, CHECK);
+    expect(after.slice(1)).toEqual(before.slice(1)); // same client id and local port
+    // The restored loopback is up: a new connection inside the container reaches redis.
+    expect((await runcExec(TO, name, ['redis-cli', '-h', '127.0.0.1', 'DBSIZE'])).stdout.trim()).toBe(
+      '10000',
+    );
+    const text = await output(TO, 'runc', name);
+    expect(text.match(/^connected /gm)).toHaveLength(1); // the client never reconnected
+    const c = tickContinuity(text);
+    expect(c.counterBreaks).toBe(0);
+    fill(r, m, c.largestGapMs);
+    expect(await runtimeOn(FROM, 'runc').inspect(name)).toBeUndefined();
   });
 });
 
