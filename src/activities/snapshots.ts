@@ -3,7 +3,7 @@
 // checkpoint wrote), workload/ (the workload's files as they were) and snapshot.json (its record
 // and the manifest its checksum is computed over).
 import { Context } from '@temporalio/activity';
-import { access, chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -116,6 +116,10 @@ export function snapshotActivities(ctx: HostContext) {
       await mkdir(ctx.paths.migrationsRoot(), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
+      // Left running, it prints on after the dump: its output kept with the snapshot ends where
+      // the dump began (lines printed during the brief freeze itself may be missing from it).
+      const outputLog = ctx.paths.outputLog(input.runtime, input.workload);
+      const logBytes = input.stop ? undefined : (await stat(outputLog).catch(() => undefined))?.size;
       const started = Date.now();
       const outcome = await runFreezingStep(
         ctx,
@@ -148,6 +152,8 @@ export function snapshotActivities(ctx: HostContext) {
           timeoutMs: 30 * 60_000,
         });
       else await mkdir(ctx.paths.snapshotWorkloadDir(id), { mode: 0o700 });
+      const keptLog = path.join(ctx.paths.snapshotWorkloadDir(id), path.basename(outputLog));
+      if (logBytes !== undefined && (await fileExists(keptLog))) await truncate(keptLog, logBytes);
       // Memory images are private files; the workload's own files keep their modes (CRIU checks
       // them on restore) behind the snapshot folder's 0700.
       await makePrivate(ctx.paths.snapshotImagesDir(id));

@@ -165,7 +165,7 @@ export async function copySnapshot(ctx: ClientContext, id: string, to: string): 
 /** The catalog against every configured host's store (hosts whose worker is down are named). */
 export async function checkSnapshots(ctx: ClientContext, hosts: string[]): Promise<CatalogCheck> {
   const handle = await ctx.temporal.workflow.start('snapshotCheck', {
-    workflowId: `snapshot-check-${Date.now()}`,
+    workflowId: `snapshot-check-${Date.now()}-${randomBytes(3).toString('hex')}`,
     taskQueue: WORKFLOW_TASK_QUEUE,
     args: [{ hosts }],
     staticSummary: `compare the snapshot catalog with the stores of ${hosts.join(', ')}`,

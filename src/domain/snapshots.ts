@@ -222,8 +222,11 @@ export function retentionVictims(
         p = records.find((x) => x.id === p)?.parent;
       }
     }
-  const remove = [...expired].filter((id) => !needed.has(id));
-  return { remove, keptForDependents: [...expired].filter((id) => needed.has(id)) };
+  const oldestFirst = [...expired].reverse();
+  return {
+    remove: oldestFirst.filter((id) => !needed.has(id)),
+    keptForDependents: oldestFirst.filter((id) => needed.has(id)),
+  };
 }
 
 /** What a host has on disk, one line per snapshot folder. */

@@ -41,6 +41,7 @@ const REFUSALS: readonly string[] = [
   ErrorType.SnapshotNotFound,
   ErrorType.SnapshotCorrupt,
   ErrorType.SnapshotHasDependents,
+  ErrorType.WorkloadNotFound,
   ErrorType.WorkloadNotRunning,
   ErrorType.WorkloadAlreadyOnDestination,
   ErrorType.NameTakenOnDestination,
