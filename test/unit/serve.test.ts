@@ -98,7 +98,19 @@ describe('OpenAPI document', () => {
       components: { schemas: Record<string, { properties?: Record<string, { pattern?: string }> }> };
     };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/migrations', '/v1/migrations/{id}', '/v1/evacuations', '/healthz']),
+      expect.arrayContaining([
+        '/v1/migrations',
+        '/v1/migrations/{id}',
+        '/v1/evacuations',
+        '/healthz',
+        '/v1/snapshots',
+        '/v1/snapshots/{id}',
+        '/v1/snapshots/{id}/restore',
+        '/v1/snapshots/{id}/copy',
+        '/v1/snapshot-operations/{id}',
+        '/v1/snapshot-check',
+        '/v1/schedules/snapshots',
+      ]),
     );
     expect(doc.components.schemas.MigrateRequest?.properties?.workload?.pattern).toBe(
       '^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$',
