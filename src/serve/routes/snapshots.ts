@@ -9,7 +9,7 @@ import {
   type SnapshotOperationStart,
 } from '../../client/ferry-client.js';
 import { SNAPSHOT_OPERATION_PREFIXES } from '../../client/snapshots.js';
-import { checkSnapshotId } from '../../domain/snapshots.js';
+import { checkSnapshotId, type SnapshotRecord } from '../../domain/snapshots.js';
 import { fail, invalid, refused } from '../replies.js';
 import { workflowIdSchema } from '../schemas.js';
 import {
@@ -46,14 +46,13 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
   });
 
   app.get(`${SNAPSHOTS}/:id`, async (req: IdRequest, reply) => {
-    const id = await existing(client, req.params.id, reply);
-    return id ? client.getSnapshot(id) : reply;
+    return (await existing(client, req.params.id, reply)) ?? reply;
   });
 
   app.delete(`${SNAPSHOTS}/:id`, async (req: IdRequest, reply) => {
     const parsed = snapshotRemoveQuerySchema.safeParse(req.query);
     if (!parsed.success) return invalid(reply, parsed.error, req.query);
-    const id = await existing(client, req.params.id, reply);
+    const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
     return start(req, reply, 'snapshot remove', () => client.startSnapshotRemove(id, parsed.data.host));
   });
@@ -61,7 +60,7 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
   app.post(`${SNAPSHOTS}/:id/copy`, async (req: IdRequest, reply) => {
     const parsed = snapshotCopyRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
-    const id = await existing(client, req.params.id, reply);
+    const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
     return start(req, reply, 'snapshot copy', () => client.startSnapshotCopy(id, parsed.data.to));
   });
@@ -69,7 +68,7 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
   app.post(`${SNAPSHOTS}/:id/restore`, async (req: IdRequest, reply) => {
     const parsed = snapshotRestoreRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
-    const id = await existing(client, req.params.id, reply);
+    const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
     return start(req, reply, 'snapshot restore', () =>
       client.startSnapshotRestore({ snapshotId: id, ...parsed.data }),
@@ -148,18 +147,21 @@ async function start(
 }
 
 /**
- * The snapshot id from the path when it is one and the catalog has it; else a 404 was sent.
- * (The client refuses an unknown id as invalid input; in a path it is a missing resource.)
+ * The catalog's record of the snapshot the path names; else a 404 was sent. (The client refuses
+ * an unknown id as invalid input; in a path it is a missing resource.)
  */
-async function existing(client: FerryClient, raw: string, reply: FastifyReply): Promise<string | undefined> {
+async function existing(
+  client: FerryClient,
+  raw: string,
+  reply: FastifyReply,
+): Promise<SnapshotRecord | undefined> {
   const bad = checkSnapshotId(raw);
   if (bad) {
     fail(reply, 404, { code: 'not-found', message: bad });
     return undefined;
   }
   try {
-    await client.getSnapshot(raw);
-    return raw;
+    return await client.getSnapshot(raw);
   } catch (err) {
     if (!(err instanceof MigrationRequestError)) throw err;
     fail(reply, 404, {
