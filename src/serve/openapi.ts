@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SNAPSHOT_ID_RE } from '../domain/snapshots.js';
 // Importing the schemas registers each one with an id in zod's global registry.
 import './schemas.js';
 import './snapshot-schemas.js';
@@ -62,7 +63,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '409': error(`the ${what} is no longer running`),
     },
   });
-  const snapshotId = { ...idParam('web-20261201t020000z-1a2b'), description: 'snapshot id' };
+  const snapshotId = {
+    ...idParam('web-20261201t020000z-1a2b'),
+    schema: { type: 'string', pattern: SNAPSHOT_ID_RE.source },
+    description: 'snapshot id (NAME-YYYYMMDDtHHMMSSz-XXXX)',
+  };
   const query = (name: string, description: string) => ({
     name,
     in: 'query',

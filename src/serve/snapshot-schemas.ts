@@ -2,13 +2,8 @@
 // answers, described for docs/openapi.json. The same rules as the client's (names, ids,
 // durations), so that a request refused here would be refused by ferry snapshot too.
 import { z } from 'zod';
-import { parseDuration, SNAPSHOT_ID_RE, checkSnapshotId } from '../domain/snapshots.js';
+import { parseDuration } from '../domain/snapshots.js';
 import { intBetween, name, runtime } from './schemas.js';
-
-export const snapshotIdSchema = z
-  .string()
-  .regex(SNAPSHOT_ID_RE, { error: (iss) => checkSnapshotId(iss.input) ?? 'not a snapshot id' })
-  .meta({ description: 'NAME-YYYYMMDDtHHMMSSz-XXXX, as GET /v1/snapshots lists them' });
 
 const note = z
   .string({ error: 'note must be a string' })
@@ -76,10 +71,12 @@ export const snapshotRemoveQuerySchema = z.strictObject({ host: name('host').opt
 
 const duration = (field: string, example: string, minMs = 1) => {
   const error = `${field} must be a duration such as ${example} (a number and s, m, h or d)${minMs > 1 ? `, at least ${minMs / 1000}s` : ''}`;
+  const pattern = /^\d+(s|m|h|d)$/;
+  // The refine only judges what the pattern let through, so that each mistake is named once.
   return z
     .string({ error })
-    .regex(/^\d+(s|m|h|d)$/, { error })
-    .refine((v) => (parseDuration(v) ?? 0) >= minMs, { error })
+    .regex(pattern, { error })
+    .refine((v) => !pattern.test(v) || (parseDuration(v) ?? 0) >= minMs, { error })
     .meta({ description: `a number and s, m, h or d, e.g. ${example}` });
 };
 
