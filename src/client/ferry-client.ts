@@ -13,7 +13,7 @@ import * as evacuations from './evacuations.js';
 import type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
 import * as migrations from './migrations.js';
 import * as snapshots from './snapshots.js';
-import type { ScheduleSnapshotsRequest } from './snapshots.js';
+import type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
 import type {
   CatalogCheck,
   SnapshotCopyResult,
@@ -31,7 +31,7 @@ import type { ClientContext, RunState } from './runs.js';
 export { MigrationRequestError, type RequestProblem, type RunFailure } from './errors.js';
 export type { RunState } from './runs.js';
 export type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
-export type { ScheduleSnapshotsRequest } from './snapshots.js';
+export type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
 
 export interface FerryClientOptions {
   address: string;
@@ -210,6 +210,37 @@ export class FerryClient {
   /** The catalog against the stores of these hosts (all configured ones by default). */
   checkSnapshots(hosts?: string[]): Promise<CatalogCheck> {
     return snapshots.checkSnapshots(this.ctx, hosts ?? this.ctx.knownHosts ?? []);
+  }
+
+  // The same four operations without waiting (the HTTP API): the same checks and refusals, then
+  // the started workflow; getSnapshotOperation reads where it stands and, once done, its result.
+
+  startSnapshotCreate(req: SnapshotCreateRequest): Promise<SnapshotOperationStart> {
+    return snapshots.startCreateSnapshot(this.ctx, req);
+  }
+
+  startSnapshotRestore(req: SnapshotRestoreRequest): Promise<SnapshotOperationStart> {
+    return snapshots.startRestoreSnapshot(this.ctx, req);
+  }
+
+  startSnapshotRemove(id: string, host?: string): Promise<SnapshotOperationStart> {
+    return snapshots.startRemoveSnapshot(this.ctx, id, host);
+  }
+
+  startSnapshotCopy(id: string, to: string): Promise<SnapshotOperationStart> {
+    return snapshots.startCopySnapshot(this.ctx, id, to);
+  }
+
+  /** A started snapshot operation: its status, and its result once it completed. */
+  getSnapshotOperation(
+    workflowId: string,
+  ): Promise<
+    RunState<
+      undefined,
+      SnapshotCreateResult | SnapshotRestoreResult | SnapshotRemoveResult | SnapshotCopyResult
+    >
+  > {
+    return snapshots.getSnapshotOperation(this.ctx, workflowId);
   }
 
   /** Periodic snapshots with retention (a Temporal Schedule). */

@@ -56,11 +56,11 @@ export interface RunState<P, R> {
   failure?: RunFailure;
 }
 
-/** Throws WorkflowNotFoundError when no such workflow exists. */
+/** Throws WorkflowNotFoundError when no such workflow exists. Without a query: no progress. */
 export async function runState<P, R>(
   ctx: ClientContext,
   workflowId: string,
-  query: QueryDefinition<P>,
+  query?: QueryDefinition<P>,
 ): Promise<RunState<P, R>> {
   const handle = ctx.temporal.workflow.getHandle(workflowId);
   const d = await handle.describe();
@@ -72,6 +72,7 @@ export async function runState<P, R>(
     ...(d.closeTime ? { closeTime: d.closeTime.toISOString() } : {}),
   };
   if (d.status.name === 'RUNNING') {
+    if (!query) return state;
     // Before its first workflow task the query has no handler yet: no progress to show.
     state.progress = await handle.query(query).catch(() => undefined);
   } else if (d.status.name === 'COMPLETED') {

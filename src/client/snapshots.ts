@@ -26,7 +26,7 @@ import {
 } from '../domain/snapshots.js';
 import { MigrationRequestError } from './errors.js';
 import { hasWorker } from './migrations.js';
-import { startExclusive, type ClientContext } from './runs.js';
+import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 
 function refuse(problems: (string | undefined | false)[]): void {
   const found = problems.filter((p): p is string => typeof p === 'string');
@@ -51,6 +51,35 @@ async function requireWorker(ctx: ClientContext, host: string): Promise<void> {
 
 async function finish<R>(handle: WorkflowHandle<Workflow>): Promise<R> {
   return (await handle.result()) as R;
+}
+
+/**
+ * A snapshot operation that was started (for the HTTP API, which answers at once and lets the
+ * caller poll): the checks before it are the same as the waiting functions', which are these
+ * plus waiting for the result.
+ */
+export interface SnapshotOperationStart {
+  snapshotId: string;
+  handle: WorkflowHandle<Workflow> & { firstExecutionRunId: string };
+}
+
+/** The snapshot workflows' ids start with these (restores are per workload: restore-…). */
+export const SNAPSHOT_OPERATION_PREFIXES = ['snapshot-create-', 'snapshot-rm-', 'snapshot-copy-', 'restore-'];
+
+/**
+ * Where a started snapshot operation stands (snapshot workflows have no progress query: a running
+ * one shows its status only); throws WorkflowNotFoundError when there is none.
+ */
+export function getSnapshotOperation(
+  ctx: ClientContext,
+  workflowId: string,
+): Promise<
+  RunState<
+    undefined,
+    SnapshotCreateResult | SnapshotRestoreResult | SnapshotRemoveResult | SnapshotCopyResult
+  >
+> {
+  return runState(ctx, workflowId);
 }
 
 export async function listSnapshots(
@@ -79,6 +108,13 @@ export async function createSnapshot(
   ctx: ClientContext,
   req: SnapshotCreateRequest,
 ): Promise<SnapshotCreateResult> {
+  return finish((await startCreateSnapshot(ctx, req)).handle);
+}
+
+export async function startCreateSnapshot(
+  ctx: ClientContext,
+  req: SnapshotCreateRequest,
+): Promise<SnapshotOperationStart> {
   refuse([
     checkName('workload', req.workload),
     !isRuntimeName(req.runtime) && `--runtime must be one of ${RUNTIMES.join(', ')}`,
@@ -96,13 +132,20 @@ export async function createSnapshot(
     },
     `snapshot ${id} is being taken already`,
   );
-  return finish(handle);
+  return { snapshotId: id, handle };
 }
 
 export async function restoreSnapshot(
   ctx: ClientContext,
   req: SnapshotRestoreRequest,
 ): Promise<SnapshotRestoreResult> {
+  return finish((await startRestoreSnapshot(ctx, req)).handle);
+}
+
+export async function startRestoreSnapshot(
+  ctx: ClientContext,
+  req: SnapshotRestoreRequest,
+): Promise<SnapshotOperationStart> {
   refuse([
     checkSnapshotId(req.snapshotId),
     checkHostKnown(ctx, req.host),
@@ -122,7 +165,7 @@ export async function restoreSnapshot(
     },
     `a restore of ${record.runtime}/${target} on ${req.host} runs already`,
   );
-  return finish(handle);
+  return { snapshotId: record.id, handle };
 }
 
 export async function removeSnapshot(
@@ -130,6 +173,14 @@ export async function removeSnapshot(
   id: string,
   host?: string,
 ): Promise<SnapshotRemoveResult> {
+  return finish((await startRemoveSnapshot(ctx, id, host)).handle);
+}
+
+export async function startRemoveSnapshot(
+  ctx: ClientContext,
+  id: string,
+  host?: string,
+): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), host !== undefined && checkHostKnown(ctx, host)]);
   await getSnapshot(ctx, id);
   const handle = await startExclusive(
@@ -142,10 +193,18 @@ export async function removeSnapshot(
     },
     `snapshot ${id} is being removed already`,
   );
-  return finish(handle);
+  return { snapshotId: id, handle };
 }
 
 export async function copySnapshot(ctx: ClientContext, id: string, to: string): Promise<SnapshotCopyResult> {
+  return finish((await startCopySnapshot(ctx, id, to)).handle);
+}
+
+export async function startCopySnapshot(
+  ctx: ClientContext,
+  id: string,
+  to: string,
+): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), checkHostKnown(ctx, to)]);
   await getSnapshot(ctx, id);
   await requireWorker(ctx, to);
@@ -159,7 +218,7 @@ export async function copySnapshot(ctx: ClientContext, id: string, to: string): 
     },
     `snapshot ${id} is being copied to ${to} already`,
   );
-  return finish(handle);
+  return { snapshotId: id, handle };
 }
 
 /** The catalog against every configured host's store (hosts whose worker is down are named). */

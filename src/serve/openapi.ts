@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { SNAPSHOT_ID_RE } from '../domain/snapshots.js';
 // Importing the schemas registers each one with an id in zod's global registry.
 import './schemas.js';
+import './snapshot-schemas.js';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ content: { 'application/json': { schema: ref(id) } } });
@@ -61,13 +63,45 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '409': error(`the ${what} is no longer running`),
     },
   });
+  const snapshotId = {
+    ...idParam('web-20261201t020000z-1a2b'),
+    schema: { type: 'string', pattern: SNAPSHOT_ID_RE.source },
+    description: 'snapshot id (NAME-YYYYMMDDtHHMMSSz-XXXX)',
+  };
+  const query = (name: string, description: string) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: { type: 'string' },
+    description,
+  });
+  // Create, restore, copy and remove run a workflow on the hosts: 202 once started, like a
+  // migration; GET /v1/snapshot-operations/{id} has its result.
+  const startSnapshot = (summary: string, body?: string, parameters: unknown[] = []) => ({
+    summary,
+    description:
+      'Answers once started; GET the Location (/v1/snapshot-operations/{id}) for result.outcome (refused or failed when the hosts said no or it went wrong).',
+    security: [{ bearer: [] }],
+    ...(parameters.length ? { parameters } : {}),
+    ...(body ? { requestBody: { required: true, ...json(body) } } : {}),
+    responses: {
+      '202': { description: 'started', ...json('SnapshotStarted') },
+      '400': error('invalid input (problems names each field), unknown host; nothing was started'),
+      ...AUTH_ERRORS,
+      ...(parameters.some((p) => (p as { in?: string }).in === 'path')
+        ? { '404': error('not a snapshot id, or no such snapshot in the catalog') }
+        : {}),
+      '409': error('the same operation runs already (workflowId names it); nothing was started'),
+      '503': error("the host's worker is not polling, or Temporal is unreachable; nothing was started"),
+    },
+  });
   return {
     openapi: '3.1.0',
     info: {
       title: 'ferry',
       version,
       description:
-        'Start and follow live migrations and host evacuations (ferry serve). See docs/api.md; services with a Temporal SDK can start the same workflows directly (docs/workflows.md).',
+        'Start and follow live migrations, host evacuations and snapshots (ferry serve). See docs/api.md; services with a Temporal SDK can start the same workflows directly (docs/workflows.md).',
     },
     servers: [{ url: 'http://127.0.0.1:8470' }],
     components: {
@@ -93,6 +127,87 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/evacuations': { post: start('an evacuation', 'EvacuateRequest') },
       '/v1/evacuations/{id}': { get: get('an evacuation', 'EvacuationState', 'evacuate-node-a') },
       '/v1/evacuations/{id}/cancel': { post: cancel('evacuation', 'evacuate-node-a') },
+      '/v1/snapshots': {
+        post: startSnapshot("checkpoint a workload into its host's snapshot store", 'SnapshotCreateRequest'),
+        get: {
+          summary: 'the snapshot catalog, oldest first',
+          security: [{ bearer: [] }],
+          parameters: [
+            query('workload', "only this workload's"),
+            query('host', 'only those with a copy on this host'),
+          ],
+          responses: {
+            '200': { description: 'the snapshots', ...json('SnapshotList') },
+            '400': error('a bad workload or host name, or an unknown parameter'),
+            ...AUTH_ERRORS,
+          },
+        },
+      },
+      '/v1/snapshots/{id}': {
+        get: {
+          summary: "one snapshot's catalog record",
+          security: [{ bearer: [] }],
+          parameters: [snapshotId],
+          responses: {
+            '200': { description: 'the record', ...json('SnapshotRecord') },
+            ...AUTH_ERRORS,
+            '404': error('not a snapshot id, or no such snapshot in the catalog'),
+          },
+        },
+        delete: startSnapshot(
+          'remove a snapshot (every copy, or only the one on ?host=); refused while another depends on it',
+          undefined,
+          [snapshotId, query('host', 'only the copy on this host')],
+        ),
+      },
+      '/v1/snapshots/{id}/copy': {
+        post: startSnapshot('copy a snapshot to another host', 'SnapshotCopyRequest', [snapshotId]),
+      },
+      '/v1/snapshots/{id}/restore': {
+        post: startSnapshot(
+          'bring a workload back from a snapshot (a copy with as, a revert with replace)',
+          'SnapshotRestoreRequest',
+          [snapshotId],
+        ),
+      },
+      '/v1/snapshot-operations/{id}': {
+        get: {
+          summary:
+            'a started snapshot create, restore, copy or remove: its status, and its result once completed',
+          security: [{ bearer: [] }],
+          parameters: [idParam('snapshot-create-web-20261201t020000z-1a2b')],
+          responses: {
+            '200': { description: 'its state', ...json('SnapshotOperationState') },
+            ...AUTH_ERRORS,
+            '404': error('no such snapshot operation'),
+          },
+        },
+      },
+      '/v1/snapshot-check': {
+        get: {
+          summary:
+            "compare the catalog with every configured host's store (consistent: false when they disagree)",
+          security: [{ bearer: [] }],
+          responses: {
+            '200': { description: 'the comparison', ...json('CatalogCheck') },
+            ...AUTH_ERRORS,
+            '503': error('Temporal is unreachable'),
+          },
+        },
+      },
+      '/v1/schedules/snapshots': {
+        post: {
+          summary: 'a Temporal Schedule that snapshots a workload every interval and applies the retention',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, ...json('SnapshotScheduleRequest') },
+          responses: {
+            '201': { description: 'the schedule exists', ...json('ScheduleCreated') },
+            '400': error('invalid input (problems names each field); nothing was created'),
+            ...AUTH_ERRORS,
+            '409': error('a schedule of this workload on this host exists already'),
+          },
+        },
+      },
     },
   };
 }

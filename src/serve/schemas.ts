@@ -6,7 +6,7 @@ import { REQUESTED_MODES } from '../domain/modes.js';
 // One set of schemas: the HTTP API validates requests with them and docs/openapi.json is
 // generated from them (src/serve/openapi.ts), so the two cannot drift apart.
 
-const name = (kind: 'workload' | 'host') =>
+export const name = (kind: 'workload' | 'host') =>
   z
     .string({ error: `${kind} name must be a string` })
     .regex(NAME_RE, { error: (iss) => checkName(kind, iss.input) ?? `bad ${kind} name` })
@@ -15,12 +15,12 @@ const name = (kind: 'workload' | 'host') =>
     });
 
 /** An integer in [min, max]; every way of missing it gets the same message. */
-const intBetween = (min: number, max: number, field: string) => {
+export const intBetween = (min: number, max: number, field: string) => {
   const error = `${field} must be an integer from ${min} to ${max}`;
   return z.int({ error }).min(min, { error }).max(max, { error });
 };
 
-const runtime = z.enum(RUNTIMES, { error: `runtime must be one of ${RUNTIMES.join(', ')}` });
+export const runtime = z.enum(RUNTIMES, { error: `runtime must be one of ${RUNTIMES.join(', ')}` });
 
 export const migrateRequestSchema = z
   .strictObject({

@@ -9,6 +9,7 @@ import { openApiDocument } from '../../src/serve/openapi.js';
 const TOKEN = '0123456789abcdef0123';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const migration = { workload: 'web', runtime: 'runc', source: 'node-a', destination: 'node-b' };
+const SNAP = 'web-20261201t020000z-1a2b';
 
 /** What each fake method does next; tests set the ones they need. */
 interface Script {
@@ -16,6 +17,13 @@ interface Script {
   start: (body: unknown) => Promise<{ workflowId: string; firstExecutionRunId: string }>;
   state: (id: string) => Promise<unknown>;
   status: (id: string) => Promise<string>;
+  catalog: () => Promise<{ id: string; workload: string }[]>;
+  startSnapshot: (
+    what: string,
+    args: unknown[],
+  ) => Promise<{ snapshotId: string; handle: { workflowId: string; firstExecutionRunId: string } }>;
+  operation: (id: string) => Promise<unknown>;
+  schedule: (req: unknown) => Promise<string>;
 }
 
 function fakeClient(script: Script, calls: string[]): FerryClient {
@@ -33,6 +41,31 @@ function fakeClient(script: Script, calls: string[]): FerryClient {
     getMigration: (id: string) => (calls.push(`getMigration ${id}`), script.state(id)),
     getEvacuation: (id: string) => (calls.push(`getEvacuation ${id}`), script.state(id)),
     cancel: async (id: string) => void calls.push(`cancel ${id}`),
+    listSnapshots: async (filter: unknown) => (
+      calls.push(`listSnapshots ${JSON.stringify(filter)}`),
+      script.catalog()
+    ),
+    getSnapshot: async (id: string) => {
+      const found = (await script.catalog()).find((s) => s.id === id);
+      if (!found)
+        throw new MigrationRequestError(`no snapshot ${id} in the catalog: ferry snapshot ls lists them`);
+      return found;
+    },
+    ...Object.fromEntries(
+      ['startSnapshotCreate', 'startSnapshotRestore', 'startSnapshotRemove', 'startSnapshotCopy'].map((m) => [
+        m,
+        (...args: unknown[]) => (calls.push(`${m} ${JSON.stringify(args)}`), script.startSnapshot(m, args)),
+      ]),
+    ),
+    getSnapshotOperation: (id: string) => (calls.push(`getSnapshotOperation ${id}`), script.operation(id)),
+    checkSnapshots: async () => (
+      calls.push('checkSnapshots'),
+      { orphansOnDisk: [], missingOnDisk: [], mismatched: [], unreachable: ['node-c'], consistent: true }
+    ),
+    scheduleSnapshots: (req: unknown) => (
+      calls.push(`scheduleSnapshots ${JSON.stringify(req)}`),
+      script.schedule(req)
+    ),
   };
   return fake as unknown as FerryClient;
 }
@@ -72,6 +105,16 @@ describe('HTTP API routes', () => {
       start: async () => ({ workflowId: 'migrate-runc-node-a-web', firstExecutionRunId: 'run-1' }),
       state: async (id) => ({ workflowId: id, runId: 'run-1', status: 'RUNNING', startTime: 't' }),
       status: async () => 'RUNNING',
+      catalog: async () => [{ id: SNAP, workload: 'web' }],
+      startSnapshot: async (what) => ({
+        snapshotId: SNAP,
+        handle: {
+          workflowId: what === 'startSnapshotRestore' ? 'restore-runc-node-b-web' : `snapshot-create-${SNAP}`,
+          firstExecutionRunId: 'run-3',
+        },
+      }),
+      operation: async (id) => ({ workflowId: id, runId: 'run-3', status: 'RUNNING', startTime: 't' }),
+      schedule: async () => 'snapshot-runc-node-a-web',
     };
     server = buildServer({
       client: fakeClient(script, calls),
@@ -264,5 +307,174 @@ describe('HTTP API routes', () => {
     expect([gone.statusCode, errorOf(gone).message]).toEqual([404, 'no evacuation evacuate-node-z']);
     expect((await cancel('migrate-runc-node-a-web')).statusCode).toBe(404);
     expect(calls).toEqual(['cancel evacuate-node-a']);
+  });
+  describe('snapshots', () => {
+    const post = (url: string, payload: unknown) =>
+      app.inject({ method: 'POST', url, headers: auth, payload });
+
+    it('starts a snapshot: 202 with its id and where to follow it, the CRIU flags passed on', async () => {
+      const r = await post('/v1/snapshots', {
+        workload: 'web',
+        runtime: 'runc',
+        host: 'node-a',
+        tcpEstablished: true,
+        note: 'before the upgrade',
+      });
+      expect(r.statusCode).toBe(202);
+      expect(r.headers.location).toBe(`/v1/snapshot-operations/snapshot-create-${SNAP}`);
+      expect(body(r)).toEqual({
+        workflowId: `snapshot-create-${SNAP}`,
+        runId: 'run-3',
+        status: 'RUNNING',
+        id: SNAP,
+        links: { self: `/v1/snapshot-operations/snapshot-create-${SNAP}`, snapshot: `/v1/snapshots/${SNAP}` },
+      });
+      expect(calls).toEqual([
+        `startSnapshotCreate [{"workload":"web","runtime":"runc","host":"node-a","note":"before the upgrade","criu":{"tcpEstablished":true,"fileLocks":false}}]`,
+      ]);
+    });
+
+    it('refuses bad snapshot requests before starting anything, and maps the client refusals', async () => {
+      const bad = await post('/v1/snapshots', {
+        workload: 'Web',
+        runtime: 'lxc',
+        host: 'node-a',
+        stop: 'yes',
+      });
+      expect(bad.statusCode).toBe(400);
+      expect((errorOf(bad).problems as { field: string }[]).map((p) => p.field).sort()).toEqual([
+        'runtime',
+        'stop',
+        'workload',
+      ]);
+      const discard = await post(`/v1/snapshots/${SNAP}/restore`, { host: 'node-b', discardCurrent: true });
+      expect(errorOf(discard).problems).toEqual([
+        { field: 'discardCurrent', message: 'discardCurrent only goes with replace: true' },
+      ]);
+      const schedule = await post('/v1/schedules/snapshots', {
+        workload: 'web',
+        runtime: 'runc',
+        host: 'node-a',
+        every: '5s',
+        keep: 0,
+      });
+      expect((errorOf(schedule).problems as { field: string }[]).map((p) => p.field).sort()).toEqual([
+        'every',
+        'keep',
+      ]);
+      const query = await app.inject({ url: '/v1/snapshots?host=Node_A!&x=1', headers: auth });
+      expect(query.statusCode).toBe(400);
+      expect(calls).toEqual([]);
+
+      const create = { workload: 'web', runtime: 'runc', host: 'node-a' };
+      script.startSnapshot = async () =>
+        Promise.reject(new MigrationRequestError('host node-z is not in the configuration'));
+      expect([
+        (await post('/v1/snapshots', create)).statusCode,
+        errorOf(await post('/v1/snapshots', create)),
+      ]).toEqual([400, { code: 'invalid-input', message: 'host node-z is not in the configuration' }]);
+      script.startSnapshot = async () =>
+        Promise.reject(
+          new MigrationRequestError('being taken already', 'conflict', `snapshot-create-${SNAP}`),
+        );
+      expect((await post('/v1/snapshots', create)).statusCode).toBe(409);
+      script.startSnapshot = async () => Promise.reject(new MigrationRequestError('no worker', 'no-worker'));
+      expect(errorOf(await post(`/v1/snapshots/${SNAP}/copy`, { to: 'node-b' })).code).toBe('no-worker');
+    });
+
+    it('lists, shows and checks at once; 404s bad and unknown snapshot ids', async () => {
+      const list = await app.inject({ url: '/v1/snapshots?workload=web', headers: auth });
+      expect([list.statusCode, JSON.parse(list.body)]).toEqual([200, [{ id: SNAP, workload: 'web' }]]);
+      const one = await app.inject({ url: `/v1/snapshots/${SNAP}`, headers: auth });
+      expect([one.statusCode, body(one).id]).toEqual([200, SNAP]);
+      const badId = await app.inject({ url: '/v1/snapshots/web-yesterday', headers: auth });
+      expect([badId.statusCode, errorOf(badId).message]).toEqual([
+        404,
+        '"web-yesterday" is not a snapshot id (NAME-YYYYMMDDtHHMMSSz-XXXX, as ferry snapshot ls prints them)',
+      ]);
+      const gone = 'web-20261130t020000z-ffff';
+      for (const r of [
+        await app.inject({ url: `/v1/snapshots/${gone}`, headers: auth }),
+        await app.inject({ method: 'DELETE', url: `/v1/snapshots/${gone}`, headers: auth }),
+        await post(`/v1/snapshots/${gone}/restore`, { host: 'node-b' }),
+      ])
+        expect([r.statusCode, errorOf(r)]).toEqual([
+          404,
+          { code: 'not-found', message: `no snapshot ${gone} in the catalog: GET /v1/snapshots lists them` },
+        ]);
+      const check = await app.inject({ url: '/v1/snapshot-check', headers: auth });
+      expect([check.statusCode, body(check).unreachable]).toEqual([200, ['node-c']]);
+      expect(calls).toEqual(['listSnapshots {"workload":"web"}', 'checkSnapshots']);
+    });
+
+    it('restores, copies and removes with 202, and reads the operation until its result', async () => {
+      const r = await post(`/v1/snapshots/${SNAP}/restore`, { host: 'node-b', as: 'web-copy', paused: true });
+      expect([r.statusCode, r.headers.location, body(r).id]).toEqual([
+        202,
+        '/v1/snapshot-operations/restore-runc-node-b-web',
+        SNAP,
+      ]);
+      expect((await post(`/v1/snapshots/${SNAP}/copy`, { to: 'node-b' })).statusCode).toBe(202);
+      const rm = await app.inject({
+        method: 'DELETE',
+        url: `/v1/snapshots/${SNAP}?host=node-a`,
+        headers: auth,
+      });
+      expect(rm.statusCode).toBe(202);
+      expect(calls).toEqual([
+        `startSnapshotRestore [{"snapshotId":"${SNAP}","host":"node-b","as":"web-copy","paused":true}]`,
+        `startSnapshotCopy ["${SNAP}","node-b"]`,
+        `startSnapshotRemove ["${SNAP}","node-a"]`,
+      ]);
+      const refused = { outcome: 'refused', id: SNAP, workload: 'web', host: 'node-b', durationMs: 3 };
+      script.operation = async (id) => ({
+        workflowId: id,
+        runId: 'run-3',
+        status: 'COMPLETED',
+        startTime: 't',
+        result: refused,
+      });
+      const done = await app.inject({
+        url: '/v1/snapshot-operations/restore-runc-node-b-web',
+        headers: auth,
+      });
+      expect([done.statusCode, body(done).result]).toEqual([200, refused]);
+      const wrongKind = await app.inject({
+        url: '/v1/snapshot-operations/migrate-runc-node-a-web',
+        headers: auth,
+      });
+      expect(wrongKind.statusCode).toBe(404);
+      script.operation = async () => Promise.reject(notFound());
+      const missing = await app.inject({ url: `/v1/snapshot-operations/snapshot-rm-${SNAP}`, headers: auth });
+      expect([missing.statusCode, errorOf(missing).message]).toEqual([
+        404,
+        `no snapshot operation snapshot-rm-${SNAP}`,
+      ]);
+    });
+
+    it('creates a snapshot schedule (201) and answers 409 when it exists', async () => {
+      const req = { workload: 'web', runtime: 'runc', host: 'node-a', every: '15m', keep: 8, maxAge: '7d' };
+      const r = await post('/v1/schedules/snapshots', { ...req, tcpEstablished: true });
+      expect([r.statusCode, body(r)]).toEqual([201, { scheduleId: 'snapshot-runc-node-a-web' }]);
+      expect(calls).toEqual([
+        `scheduleSnapshots ${JSON.stringify({ ...req, criu: { tcpEstablished: true } })}`,
+      ]);
+      script.schedule = async () =>
+        Promise.reject(
+          Object.assign(new Error('Schedule already exists and is running'), {
+            name: 'ScheduleAlreadyRunning',
+            scheduleId: 'snapshot-runc-node-a-web',
+          }),
+        );
+      const again = await post('/v1/schedules/snapshots', req);
+      expect([again.statusCode, errorOf(again)]).toEqual([
+        409,
+        {
+          code: 'conflict',
+          message:
+            'a schedule snapshot-runc-node-a-web exists already: delete it first (ferry schedule delete snapshot-runc-node-a-web) to change it',
+        },
+      ]);
+    });
   });
 });

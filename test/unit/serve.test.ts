@@ -4,6 +4,11 @@ import path from 'node:path';
 import { checkBearer, loadToken, TokenError } from '../../src/serve/auth.js';
 import { openApiDocument } from '../../src/serve/openapi.js';
 import { describeIssues, evacuateRequestSchema, migrateRequestSchema } from '../../src/serve/schemas.js';
+import {
+  snapshotCreateRequestSchema,
+  snapshotRestoreRequestSchema,
+  snapshotScheduleRequestSchema,
+} from '../../src/serve/snapshot-schemas.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { temporalConnectionOptions } from '../../src/config/temporal-connection.js';
 import { formatLogEntry } from '../../src/observability/logging.js';
@@ -88,6 +93,34 @@ describe('API request schemas', () => {
     const fields = describeIssues(bad.error!, {}).map((p) => p.field);
     expect(fields).toEqual(expect.arrayContaining(['concurrency', 'deadline', 'labels.bad key']));
   });
+
+  it('checks snapshot requests with the same rules as the client', () => {
+    const create = { workload: 'web', runtime: 'runc', host: 'node-a' };
+    expect(snapshotCreateRequestSchema.safeParse({ ...create, stop: true, fileLocks: true }).success).toBe(
+      true,
+    );
+    const note = { ...create, note: 'two\nlines', criu: { tcpEstablished: true } };
+    expect(describeIssues(snapshotCreateRequestSchema.safeParse(note).error!, note)).toEqual([
+      { field: 'note', message: 'note must be one line without control characters' },
+      { field: '(body)', message: 'unknown field(s) criu: see /openapi.json' },
+    ]);
+    const restore = { host: 'node-b', as: 'Web Copy', discardCurrent: true };
+    expect(describeIssues(snapshotRestoreRequestSchema.safeParse(restore).error!, restore)).toEqual([
+      { field: 'as', message: expect.stringMatching(/workload name/) },
+      { field: 'discardCurrent', message: 'discardCurrent only goes with replace: true' },
+    ]);
+    const schedule = { ...create, every: '15m', keep: 8 };
+    expect(snapshotScheduleRequestSchema.safeParse({ ...schedule, maxAge: '7d' }).success).toBe(true);
+    const bad = { ...schedule, every: '5s', keep: 1.5, maxAge: 'a week' };
+    expect(describeIssues(snapshotScheduleRequestSchema.safeParse(bad).error!, bad)).toEqual([
+      {
+        field: 'every',
+        message: 'every must be a duration such as 15m (a number and s, m, h or d), at least 10s',
+      },
+      { field: 'keep', message: 'keep must be an integer from 1 to 10000' },
+      { field: 'maxAge', message: 'maxAge must be a duration such as 7d (a number and s, m, h or d)' },
+    ]);
+  });
 });
 
 describe('OpenAPI document', () => {
@@ -98,7 +131,19 @@ describe('OpenAPI document', () => {
       components: { schemas: Record<string, { properties?: Record<string, { pattern?: string }> }> };
     };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/migrations', '/v1/migrations/{id}', '/v1/evacuations', '/healthz']),
+      expect.arrayContaining([
+        '/v1/migrations',
+        '/v1/migrations/{id}',
+        '/v1/evacuations',
+        '/healthz',
+        '/v1/snapshots',
+        '/v1/snapshots/{id}',
+        '/v1/snapshots/{id}/restore',
+        '/v1/snapshots/{id}/copy',
+        '/v1/snapshot-operations/{id}',
+        '/v1/snapshot-check',
+        '/v1/schedules/snapshots',
+      ]),
     );
     expect(doc.components.schemas.MigrateRequest?.properties?.workload?.pattern).toBe(
       '^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$',
