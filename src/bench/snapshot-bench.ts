@@ -78,13 +78,16 @@ async function answerSince(
 
 /** Until the pid is free again (reaped, not only dead): the next restore needs it. */
 async function waitGone(pid: number): Promise<void> {
-  const held = () => stat(`/proc/${pid}`).then(
-    () => true,
-    () => false,
-  );
+  const held = () =>
+    stat(`/proc/${pid}`).then(
+      () => true,
+      () => false,
+    );
   for (let i = 0; i < 400 && (await held()); i++) await sleep(25);
   if (await held())
-    throw new Error(`pid ${pid} is still held 10 s after SIGKILL (${(await isAlive(pid)) ? 'alive' : 'unreaped'})`);
+    throw new Error(
+      `pid ${pid} is still held 10 s after SIGKILL (${(await isAlive(pid)) ? 'alive' : 'unreaped'})`,
+    );
 }
 
 function killGroup(pid: number): void {
@@ -116,7 +119,10 @@ async function viaFerry(b: Bench, name: string, id: string, pid: number, ready: 
     return new Promise<never>(() => undefined);
   });
   failed.catch(() => undefined); // awaited through `pending` below when the answer came first
-  const answer = await Promise.race([answerSince(b.paths.outputLog('process', name), pid, t0, ready), failed]);
+  const answer = await Promise.race([
+    answerSince(b.paths.outputLog('process', name), pid, t0, ready),
+    failed,
+  ]);
   const result = await pending;
   const m: RestoreMeasure = { ...answer, totalMs: Date.now() - t0, stepMs: result.restoreMs };
   await b.rt.stop(name);
@@ -258,6 +264,7 @@ async function main(): Promise<void> {
   } finally {
     await devDown(BENCH_ENV.dir, log);
   }
+  log(`rows: ${JSON.stringify(rows)}`);
   const page = renderSnapshotPage(rows, {
     runAt: new Date().toISOString(),
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()} (${os.hostname()})`,

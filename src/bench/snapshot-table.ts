@@ -54,6 +54,13 @@ const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
 export const throughput = (bytes: number, millis: number) =>
   millis > 0 ? `${Math.round(bytes / 2 ** 20 / (millis / 1000))} MiB/s` : '-';
 
+const CAVEATS = [
+  'The `process` runtime, not runc: the dev environment’s runc rootfs is busybox, with no Python in it. A process snapshot comes back with the PIDs it had, so the original is stopped before the restores and every restore runs on the host that took the snapshot (node-a); no copy to another host is timed.',
+  'The images were written just before the restores, so CRIU reads them from the page cache: the O_DIRECT read is what the disk would add for a cold cache (e.g. a restore after a reboot), not part of the measured restores.',
+  'ferry’s time to an answer includes the catalog lookup, the check of the snapshot’s checksums (sha256 of every file, the images included) before anything is stopped, and the hard-linked layout of the images; its result also waits out the 1 s verify window. The hand-run floor skips all of that.',
+  'Cold start is one run per size (its build time is set by the workload); restores are the median of the runs. One machine, 2 cores, shared with other work: single figures move by tens of ms.',
+];
+
 export function renderSnapshotPage(rows: readonly SnapshotRow[], f: PageFacts): string {
   return [
     '# Benchmark: restore from a snapshot against a cold start, and the freeze of a snapshot',
@@ -66,7 +73,7 @@ export function renderSnapshotPage(rows: readonly SnapshotRow[], f: PageFacts): 
     '',
     '## Time to a ready, verified service',
     '',
-    'Cold: spawn to `ready`. Restore: from the request to the workload answering SIGUSR1 with its recomputed checksum (the bench signals it at its first heartbeat after the restore). ferry result: request to the result of `ferry restore` (stage, restore, the 2 s verify window). Ratios: ferry / floor.',
+    'Cold: spawn to `ready`. Restore: from the request to the workload answering SIGUSR1 with its recomputed checksum (the bench signals it at its first heartbeat after the restore). ferry result: request to the result of `ferry restore` (catalog lookup, checks, the snapshot’s checksums, layout, restore, the 1 s verify window). Ratios: ferry / floor.',
     '',
     '| state | build target | cold start to ready | ferry restore to verified answer | speed-up over cold | floor: criu restore to verified answer | ratio | ferry first heartbeat | floor first heartbeat | ferry result | state intact (original/ferry/floor) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
@@ -77,13 +84,13 @@ export function renderSnapshotPage(rows: readonly SnapshotRow[], f: PageFacts): 
     '',
     '## Restore against the physical floor',
     '',
-    'ferry restore step: `restoreMs` of the result (the restore activity on the host). criu restore: `criu restore -d` wall time by hand. CRIU’s own: `restore_time` of its stats-restore image (by hand). Disk: the pages images read with O_DIRECT.',
+    'ferry restore step: `restoreMs` of the result (the restore activity on the host). Before it: the ferry first heartbeat less that step, about what ferry does before CRIU starts (catalog, checks, checksums of the snapshot, layout). criu restore: `criu restore -d` wall time by hand. CRIU’s own: `restore_time` of its stats-restore image (by hand). Disk: the pages images read with O_DIRECT.',
     '',
-    '| state | snapshot size | ferry restore step | criu restore by hand | ratio | CRIU’s own restore time | ratio | pages read (O_DIRECT) | read time | ferry answer / read time |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| state | snapshot size | ferry restore step | ferry before it | criu restore by hand | ratio | CRIU’s own restore time | ratio | pages read (O_DIRECT) | read time | ferry answer / read time |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.mib} MiB | ${mib(r.snapshot.sizeBytes)} | ${ms(r.ferry.stepMs)} | ${ms(r.floor.totalMs)} | ${ratio(r.ferry.stepMs, r.floor.totalMs)} | ${ms(r.floor.stepMs)} | ${ratio(r.ferry.stepMs, r.floor.stepMs)} | ${mib(r.disk.bytes)} at ${throughput(r.disk.bytes, r.disk.ms)} | ${ms(r.disk.ms)} | ${ratio(r.ferry.answeredMs, r.disk.ms)} |`,
+        `| ${r.mib} MiB | ${mib(r.snapshot.sizeBytes)} | ${ms(r.ferry.stepMs)} | ${ms(r.ferry.stepMs === undefined ? undefined : r.ferry.firstBeatMs - r.ferry.stepMs)} | ${ms(r.floor.totalMs)} | ${ratio(r.ferry.stepMs, r.floor.totalMs)} | ${ms(r.floor.stepMs)} | ${ratio(r.ferry.stepMs, r.floor.stepMs)} | ${mib(r.disk.bytes)} at ${throughput(r.disk.bytes, r.disk.ms)} | ${ms(r.disk.ms)} | ${ratio(r.ferry.answeredMs, r.disk.ms)} |`,
     ),
     '',
     '## Snapshot freeze against size',
@@ -96,6 +103,10 @@ export function renderSnapshotPage(rows: readonly SnapshotRow[], f: PageFacts): 
       (r) =>
         `| ${r.mib} MiB | ${mib(r.snapshot.sizeBytes)} | ${ms(r.snapshot.frozenMs)} | ${r.snapshot.frozenMs === undefined ? '-' : ms((r.snapshot.frozenMs * 2 ** 30) / r.snapshot.sizeBytes)} | ${ms(r.snapshot.outsideGapMs)} | ${ms(r.snapshot.durationMs)} |`,
     ),
+    '',
+    '## Caveats',
+    '',
+    ...CAVEATS.map((c) => `- ${c}`),
     '',
   ].join('\n');
 }
