@@ -14,6 +14,7 @@ import { frozenFromStats, runFreezingStep, settleOpenAttempts } from './freezes.
 import type { HostContext } from './host-context.js';
 import type { PreDumpInput } from './inputs.js';
 import { waitForCommands } from '../host/stale-commands.js';
+import { noteTrackedDump } from './memory-tracking.js';
 
 export function precopyActivities(ctx: HostContext) {
   return {
@@ -46,6 +47,13 @@ export function precopyActivities(ctx: HostContext) {
       await mkdir(path.dirname(images), { recursive: true, mode: 0o700 });
       await mkdir(images, { recursive: true, mode: 0o700 });
       await mkdir(work, { recursive: true, mode: 0o700 });
+      // It resets the dirty-page bits: no snapshot taken before can be a parent any more.
+      await noteTrackedDump(
+        ctx.paths,
+        input.runtime,
+        input.workload,
+        `${input.migrationId}/round-${input.round}`,
+      );
       const started = Date.now();
       const outcome = await runFreezingStep(
         ctx,

@@ -3,17 +3,34 @@
 // checkpoint wrote), workload/ (the workload's files as they were) and snapshot.json (its record
 // and the manifest its checksum is computed over).
 import { Context } from '@temporalio/activity';
-import { access, chmod, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  mkdir,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  truncate,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
 import type { RuntimeName } from '../domain/names.js';
-import { checkSnapshotId, type SnapshotOnDisk, type SnapshotRecord } from '../domain/snapshots.js';
+import {
+  checkSnapshotId,
+  chooseSnapshotParent,
+  type SnapshotOnDisk,
+  type SnapshotRecord,
+} from '../domain/snapshots.js';
 import type { CriuOptions } from '../domain/types.js';
 import { run } from '../exec/run.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { folderManifest, manifestDifferences, sha256 } from '../host/manifest.js';
-import { isAlive } from '../host/procfs.js';
+import { isAlive, processStartTime } from '../host/procfs.js';
+import { lastTrackedDump, noteTrackedDump } from './memory-tracking.js';
 import { refuseUnsupportedCriuOptions } from '../runtimes/criu-options.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { rsyncPush } from '../transfer/rsync.js';
@@ -65,6 +82,22 @@ async function manifestOf(ctx: HostContext, id: string): Promise<string> {
     `images\n${await folderManifest(ctx.paths.snapshotImagesDir(id))}` +
     `workload\n${await folderManifest(ctx.paths.snapshotWorkloadDir(id))}`
   );
+}
+
+async function relink(link: string, target: string): Promise<void> {
+  await rm(link, { force: true });
+  await symlink(target, link);
+}
+
+/** The records of the snapshots this host holds. */
+async function localRecords(ctx: HostContext): Promise<SnapshotRecord[]> {
+  const names = await readdir(ctx.paths.snapshotsRoot()).catch(() => [] as string[]);
+  const stored = await Promise.all(
+    names
+      .filter((n) => !checkSnapshotId(n))
+      .map((id) => readJson<StoredSnapshot>(ctx.paths.snapshotRecordFile(id))),
+  );
+  return stored.flatMap((s) => (s ? [s.record] : []));
 }
 
 function validId(id: string): string {
@@ -120,6 +153,22 @@ export function snapshotActivities(ctx: HostContext) {
       // the dump began (lines printed during the brief freeze itself may be missing from it).
       const outputLog = ctx.paths.outputLog(input.runtime, input.workload);
       const logBytes = input.stop ? undefined : (await stat(outputLog).catch(() => undefined))?.size;
+      // Incremental where it can be (chooseSnapshotParent): the previous snapshot of this very
+      // process instance, if its dump was the last to reset the dirty-page bits.
+      const facts = await describeHost(ctx);
+      const incarnation = info.pid ? `${info.pid}@${(await processStartTime(info.pid)) ?? '?'}` : undefined;
+      const choice = chooseSnapshotParent({
+        runtime: input.runtime,
+        dirtyTracking: facts.dirtyTracking,
+        dirtyTrackingReason: facts.dirtyTrackingReason,
+        incarnation,
+        lastTracked: await lastTrackedDump(ctx.paths, input.runtime, input.workload),
+        local: await localRecords(ctx),
+      });
+      const parentImages = choice.parent ? ctx.paths.snapshotImagesDir(choice.parent) : undefined;
+      // Before the dump: a failed attempt may have reset the bits too, so it is nobody's parent.
+      if (choice.track)
+        await noteTrackedDump(ctx.paths, input.runtime, input.workload, `attempt-${id}`, incarnation);
       const started = Date.now();
       const outcome = await runFreezingStep(
         ctx,
@@ -133,17 +182,26 @@ export function snapshotActivities(ctx: HostContext) {
         },
         () =>
           withHeartbeat(
-            () => runtime.checkpoint(input.workload, id, { ...input.criu, leaveRunning: !input.stop }),
+            () =>
+              runtime.checkpoint(input.workload, id, {
+                ...input.criu,
+                leaveRunning: !input.stop,
+                trackMem: choice.track,
+                parent: parentImages && path.relative(images, parentImages),
+              }),
             () => ({ phase: 'snapshot' }),
           ),
         (o, stepMs) => frozenFromStats(o.stats, stepMs),
       );
       const frozen = frozenFromStats(outcome.stats, Date.now() - started);
-      const facts = await describeHost(ctx);
+      if (choice.track) await noteTrackedDump(ctx.paths, input.runtime, input.workload, id, incarnation);
       const dir = ctx.paths.snapshotDir(id);
       await removeTree(dir);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await rename(images, ctx.paths.snapshotImagesDir(id));
+      // CRIU's parent link was relative to where the dump wrote: now it is next to its parent.
+      if (choice.parent)
+        await relink(path.join(ctx.paths.snapshotImagesDir(id), 'parent'), `../../${choice.parent}/images`);
       // The workload's files as they are now: the runc bundle and rootfs, process metadata, its
       // output so far (container engines keep theirs in the images).
       const files = ctx.paths.workloadDir(input.runtime, input.workload);
@@ -169,11 +227,13 @@ export function snapshotActivities(ctx: HostContext) {
         sizeBytes: await directorySize(dir),
         checksum: sha256(manifest),
         copies: [ctx.host.name],
-        fullBecause: facts.dirtyTracking
-          ? 'ferry takes full snapshots: incremental series are not built yet'
-          : `this kernel does not track dirty pages (${facts.dirtyTrackingReason ?? 'criu check --feature mem_dirty_track'})`,
+        ...(choice.parent ? { parent: choice.parent } : { fullBecause: choice.fullBecause }),
+        trackedMem: choice.track,
+        ...(incarnation ? { incarnation } : {}),
         leftRunning: !input.stop,
         frozenMs: frozen.frozenMs,
+        ...(outcome.stats.pagesWritten !== undefined ? { pagesWritten: outcome.stats.pagesWritten } : {}),
+        ...(outcome.stats.pagesSkippedParent ? { pagesFromParent: outcome.stats.pagesSkippedParent } : {}),
         criuVersion: facts.criuVersion,
         kernel: facts.kernel,
         ...(input.runtime === 'process' && info.pid ? { pid: info.pid } : {}),
@@ -252,6 +312,10 @@ export function snapshotActivities(ctx: HostContext) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const images = ctx.paths.imagesDir(input.restoreId);
       await run('cp', ['-al', ctx.paths.snapshotImagesDir(id), images]);
+      // An incremental snapshot's parent link is relative to the store: point it there.
+      const parentLink = await readlink(path.join(images, 'parent')).catch(() => undefined);
+      if (parentLink)
+        await relink(path.join(images, 'parent'), path.resolve(ctx.paths.snapshotImagesDir(id), parentLink));
       for (const f of ctx.runtime(input.runtime).capabilities.restoreRewrites ?? []) {
         const from = path.join(ctx.paths.snapshotImagesDir(id), f);
         if (!(await fileExists(from))) continue;

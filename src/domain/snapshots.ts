@@ -20,12 +20,19 @@ export interface SnapshotRecord {
   copies: string[];
   /** The snapshot an incremental one depends on; absent for a full snapshot. */
   parent?: string;
-  /** Why this one is full although it is part of a series (no dirty-page tracking, first one). */
+  /** Why this one is full (no dirty-page tracking here, the runtime, the first of a run, ...). */
   fullBecause?: string;
+  /** Its dump reset the dirty-page bits (CRIU --track-mem): the next one may build on it. */
+  trackedMem?: boolean;
+  /** The process instance it was taken of (pid@start time): a parent must be of the same one. */
+  incarnation?: string;
   /** The workload kept running (the default) or was stopped by the snapshot (--stop). */
   leftRunning: boolean;
   /** How long the workload was frozen for it (CRIU's own figure when it gives one). */
   frozenMs?: number;
+  /** CRIU's figures: memory pages this snapshot wrote, and those it left to its parent. */
+  pagesWritten?: number;
+  pagesFromParent?: number;
   criuVersion?: string;
   kernel?: string;
   /** Containers: the id of the image it runs ("sha256:…"); a restore host must have it. */
@@ -226,6 +233,58 @@ export function retentionVictims(
   return {
     remove: oldestFirst.filter((id) => !needed.has(id)),
     keptForDependents: oldestFirst.filter((id) => needed.has(id)),
+  };
+}
+
+export interface ParentChoice {
+  /** The snapshot this one is incremental on. */
+  parent?: string;
+  /** Dump with --track-mem, so that a later snapshot can build on this one. */
+  track: boolean;
+  fullBecause?: string;
+}
+
+/**
+ * Whether a new snapshot can be incremental, and on which: only a process tree (runc enables
+ * tracking only for a dump that has a parent; podman's and docker's archives take none), only
+ * where the kernel tracks dirty pages, and only on the snapshot whose dump last reset the bits of
+ * this very process instance (any dump since, or a restart, would hide dirtied pages).
+ */
+export function chooseSnapshotParent(a: {
+  runtime: RuntimeName;
+  dirtyTracking: boolean;
+  dirtyTrackingReason?: string;
+  incarnation?: string;
+  lastTracked?: { by: string; incarnation?: string };
+  local: readonly Pick<SnapshotRecord, 'id' | 'incarnation' | 'trackedMem'>[];
+}): ParentChoice {
+  if (!a.dirtyTracking)
+    return {
+      track: false,
+      fullBecause: `this kernel does not track dirty pages (${a.dirtyTrackingReason ?? 'criu check --feature mem_dirty_track'})`,
+    };
+  if (a.runtime !== 'process')
+    return {
+      track: false,
+      fullBecause:
+        a.runtime === 'runc'
+          ? 'runc turns dirty-page tracking on only for a dump that already has a parent'
+          : `${a.runtime}'s checkpoint archive takes no parent images`,
+    };
+  const prev = a.local.find(
+    (r) =>
+      r.id === a.lastTracked?.by &&
+      r.trackedMem &&
+      a.incarnation !== undefined &&
+      r.incarnation === a.incarnation &&
+      a.lastTracked?.incarnation === a.incarnation,
+  );
+  if (prev) return { parent: prev.id, track: true };
+  return {
+    track: true,
+    fullBecause: a.lastTracked
+      ? 'the workload was dumped (a pre-copy round, a failed attempt) or restarted since its last snapshot here'
+      : 'the first snapshot of this run of the workload on this host',
   };
 }
 

@@ -27,6 +27,15 @@ if (report.continuity)
   lines.push(
     `restored: ${report.restore?.stats.pagesRestored} pages in ${report.restore?.durationMs} ms; counter restarts ${report.continuity.restarts}, breaks ${report.continuity.counterBreaks}, distinct checksums ${report.continuity.distinctChecksums}, ${report.continuity.lines} lines`,
   );
+const series = report.snapshots;
+if (series) {
+  lines.push('', 'snapshot | parent | pages written | pages left to the parent | size | frozen');
+  for (const t of series.taken)
+    lines.push(
+      `${t.id} | ${t.parent ?? `none (${t.fullBecause})`} | ${t.pagesWritten} | ${t.pagesFromParent} | ${kib(t.sizeBytes)} KiB | ${t.frozenMs} ms`,
+    );
+  lines.push(`restore of the last one: ${series.restoredPages} pages, memory intact: ${series.memoryIntact}`);
+}
 process.stdout.write(lines.join('\n') + '\n');
 const ok = report.continuity?.restarts === 0 && report.continuity.distinctChecksums === 1 && !report.error;
 process.exitCode = ok ? 0 : 1;

@@ -11,6 +11,7 @@ import { configSchema } from '../config/schema.js';
 import { dirtyTrackingSupport, criuVersionChecked } from '../criu/criu.js';
 import { analyseContinuity, parseStatefulOutput } from '../domain/output-analysis.js';
 import { DEFAULT_PRECOPY_POLICY } from '../domain/precopy.js';
+import { snapshotId } from '../domain/snapshots.js';
 import { run } from '../exec/run.js';
 import { parseBytesSent } from '../transfer/rsync.js';
 import { runPrecopyRounds } from '../workflows/precopy-rounds.js';
@@ -116,7 +117,65 @@ async function main(): Promise<void> {
   report.continuity = analyseContinuity(lines);
   report.lastLine = lines[lines.length - 1];
   await dstActs.removeWorkload(ref);
+  report.snapshots = await snapshotSeries(a, mib, bin);
   print(report);
+}
+
+/**
+ * Incremental snapshots for real: three snapshots of a running ferry-stateful through ferry's
+ * createSnapshot activity (each after the workload dirtied a little of its memory), then a
+ * restore of the third, which needs the pages of all three, verified by the workload itself.
+ */
+async function snapshotSeries(a: HostContext, mib: number, bin: string): Promise<Record<string, unknown>> {
+  const acts = createHostActivities(a);
+  const workload = 'series';
+  const ref = { workload, runtime: 'process' as const };
+  // 1 % of its memory dirtied per line, a line every 100 ms.
+  await a
+    .runtime('process')
+    .spawn(workload, { argv: [path.join(bin, 'ferry-stateful'), String(mib), '100', '1'] });
+  const log = a.paths.outputLog('process', workload);
+  await waitForLines(log, 5);
+  const taken = [];
+  for (let i = 1; i <= 3; i++) {
+    await sleep(1_000);
+    const s = await acts.createSnapshot({ ...ref, snapshotId: snapshotId(workload, Date.now(), `000${i}`) });
+    taken.push({
+      id: s.id,
+      parent: s.parent ?? null,
+      fullBecause: s.fullBecause ?? null,
+      pagesWritten: s.pagesWritten,
+      pagesFromParent: s.pagesFromParent ?? 0,
+      sizeBytes: s.sizeBytes,
+      frozenMs: s.frozenMs,
+    });
+  }
+  const last = taken[taken.length - 1]!;
+  await acts.removeWorkload(ref);
+  await acts.stageSnapshot({
+    snapshotId: last.id,
+    restoreId: 'series-restore',
+    runtime: 'process',
+    target: workload,
+  });
+  const restore = await acts.restore({ ...ref, migrationId: 'series-restore' });
+  const before = parseStatefulOutput(await readFile(log, 'utf8')).length;
+  await waitForLines(log, before + 10);
+  process.kill(restore.pid!, 'SIGUSR1');
+  let verify: string[] | undefined;
+  for (let i = 0; i < 300 && !verify; i++) {
+    const m = /^verify ([0-9a-f]{16}) ([0-9a-f]{16})$/m.exec(await readFile(log, 'utf8'));
+    if (m) verify = [m[1]!, m[2]!];
+    else await sleep(100);
+  }
+  const lines = parseStatefulOutput(await readFile(log, 'utf8'));
+  await acts.removeWorkload(ref);
+  return {
+    taken,
+    restoredPages: restore.stats.pagesRestored,
+    memoryIntact: !!verify && verify[0] === verify[1],
+    continuity: analyseContinuity(lines.slice(before - 1)),
+  };
 }
 
 function print(report: Record<string, unknown>): void {

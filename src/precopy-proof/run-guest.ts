@@ -26,7 +26,24 @@ export interface GuestReport {
   finalShip?: { bytesSent: number; durationMs: number };
   restore?: RestoreResult;
   continuity?: Continuity;
+  /** Incremental snapshots: three taken, the last restored (guest-main.ts snapshotSeries). */
+  snapshots?: GuestSnapshotSeries;
   error?: string;
+}
+
+export interface GuestSnapshotSeries {
+  taken: {
+    id: string;
+    parent: string | null;
+    fullBecause: string | null;
+    pagesWritten?: number;
+    pagesFromParent: number;
+    sizeBytes: number;
+    frozenMs?: number;
+  }[];
+  restoredPages?: number;
+  memoryIntact: boolean;
+  continuity: Continuity;
 }
 
 export interface GuestRun {

@@ -347,7 +347,7 @@ export class ProcessRuntime implements WorkloadRuntime {
           '-v4',
           ...(shellJob ? ['--shell-job'] : []),
           ...(opts.pageServer ? this.pageServerArgs(opts.pageServer) : []),
-          ...(opts.parent ? trackMemArgs(opts.parent) : []),
+          ...(opts.parent || opts.trackMem ? trackMemArgs(opts.parent) : []),
           ...(opts.leaveRunning ? ['--leave-running'] : []),
           ...criuFlags(opts),
         ],

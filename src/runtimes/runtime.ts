@@ -41,6 +41,8 @@ export interface CheckpointOptions extends CriuOptions {
   parent?: string;
   /** A snapshot: the workload goes on running after the dump (CRIU --leave-running). */
   leaveRunning?: boolean;
+  /** process: reset the dirty-page bits (CRIU --track-mem) even without a parent. */
+  trackMem?: boolean;
 }
 
 export interface PreDumpFolders {

@@ -46,4 +46,22 @@ describe('pre-copy on a kernel with dirty-page tracking (qemu guest)', () => {
     expect(run.report.continuity).toMatchObject({ restarts: 0, counterBreaks: 0, distinctChecksums: 1 });
     expect(run.report.continuity!.lines).toBeGreaterThan(10);
   });
+
+  // Issue 13: snapshots of a series are incremental where the kernel tracks dirty pages.
+  it('snapshots of a series: the first full, the next ones incremental; the last restores whole', () => {
+    const series = run.report.snapshots!;
+    const [first, second, third] = series.taken;
+    expect(first!.parent).toBeNull();
+    expect(first!.pagesWritten).toBeGreaterThan(8000);
+    expect(second!.parent).toBe(first!.id);
+    expect(third!.parent).toBe(second!.id);
+    for (const s of [second!, third!]) {
+      expect(s.pagesWritten!).toBeLessThan(first!.pagesWritten! / 4);
+      expect(s.pagesFromParent).toBeGreaterThan(6000);
+      expect(s.sizeBytes).toBeLessThan(first!.sizeBytes / 3);
+    }
+    expect(series.restoredPages).toBeGreaterThan(8000);
+    expect(series.memoryIntact).toBe(true);
+    expect(series.continuity).toMatchObject({ restarts: 0 });
+  });
 });

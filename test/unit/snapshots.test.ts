@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   checkSnapshotId,
+  chooseSnapshotParent,
   compareCatalog,
   dependentsOf,
   parseDuration,
@@ -136,5 +137,49 @@ describe('folder manifests', () => {
     expect(manifestDifferences(after, await folderManifest(dir))).toEqual(['added: new.img']);
     expect(before).toContain('sub/a b.txt');
     expect(before).toContain('l\t../pages-1.img\tsub/parent');
+  });
+});
+
+describe('incremental snapshots: which parent', () => {
+  const base = {
+    runtime: 'process' as const,
+    dirtyTracking: true,
+    incarnation: '42@1000',
+    local: [{ id: 's1', incarnation: '42@1000', trackedMem: true }],
+  };
+  it('the previous snapshot of the same process instance, when its dump was the last to reset the bits', () => {
+    expect(chooseSnapshotParent({ ...base, lastTracked: { by: 's1', incarnation: '42@1000' } })).toEqual({
+      parent: 's1',
+      track: true,
+    });
+  });
+  it.each([
+    [
+      'a pre-copy round dumped it since',
+      { lastTracked: { by: 'migrate-x/round-1', incarnation: undefined } },
+      /dumped/,
+    ],
+    [
+      'it was restarted (another instance)',
+      { incarnation: '42@2000', lastTracked: { by: 's1', incarnation: '42@1000' } },
+      /restarted/,
+    ],
+    ['there is no snapshot of this run yet', { lastTracked: undefined }, /first snapshot/],
+  ])('full, tracked, when %s', (_why, change, reason) => {
+    const c = chooseSnapshotParent({ ...base, ...change });
+    expect(c.parent).toBeUndefined();
+    expect(c.track).toBe(true);
+    expect(c.fullBecause).toMatch(reason);
+  });
+  it.each([
+    [
+      { dirtyTracking: false, dirtyTrackingReason: 'Dirty tracking is OFF' },
+      /does not track dirty pages \(Dirty tracking is OFF\)/,
+    ],
+    [{ runtime: 'runc' as const }, /runc turns dirty-page tracking on only/],
+    [{ runtime: 'podman' as const }, /archive takes no parent/],
+  ])('full and untracked where it cannot chain: %p', (change, reason) => {
+    const c = chooseSnapshotParent({ ...base, lastTracked: { by: 's1', incarnation: '42@1000' }, ...change });
+    expect(c).toEqual({ track: false, fullBecause: expect.stringMatching(reason) });
   });
 });

@@ -23,6 +23,17 @@ export async function findSnapshot(id: string): Promise<SnapshotRecord> {
   return record;
 }
 
+/** The snapshot and those it depends on, itself first (a full snapshot: only itself). */
+export async function chainOf(record: SnapshotRecord): Promise<SnapshotRecord[]> {
+  const chain = [record];
+  for (let r = record; r.parent;) {
+    const parent = await findSnapshot(r.parent);
+    chain.push(parent);
+    r = parent;
+  }
+  return chain;
+}
+
 /** InvalidInput naming every problem of a request's names. */
 export function refuseBadInput(problems: (string | undefined | false)[]): void {
   const found = problems.filter((p): p is string => typeof p === 'string');

@@ -40,6 +40,8 @@ export async function copyTo(
   to: string,
 ): Promise<{ from?: string; bytesSent: number; record: SnapshotRecord }> {
   if (record.copies.includes(to)) return { bytesSent: 0, record };
+  // An incremental snapshot is only whole with the ones it builds on: they go first.
+  if (record.parent) await copyTo(await findSnapshot(record.parent), to);
   const from = record.copies[0];
   if (!from) throw ferryFailure(ErrorType.SnapshotNotFound, `snapshot ${record.id} has no copy on any host`);
   const src = hostSteps(from);

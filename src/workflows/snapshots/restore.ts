@@ -7,6 +7,7 @@ import {
 } from '../../domain/snapshots.js';
 import { bestEffort, hostSteps, type HostSteps } from '../host-steps.js';
 import {
+  chainOf,
   checkHost,
   checkId,
   checkWorkload,
@@ -69,10 +70,12 @@ export async function snapshotRestore(req: SnapshotRestoreRequest): Promise<Snap
       record = copied.record;
       result.copiedFrom = copied.from;
     }
-    await host.long.verifySnapshot.executeWithOptions(
-      { summary: `check snapshot ${record.id} on ${req.host} against its checksum (before anything stops)` },
-      [{ snapshotId: record.id, checksum: record.checksum }],
-    );
+    // It and every snapshot it builds on (incremental), before anything stops.
+    for (const s of await chainOf(record))
+      await host.long.verifySnapshot.executeWithOptions(
+        { summary: `check snapshot ${s.id} on ${req.host} against its checksum (before anything stops)` },
+        [{ snapshotId: s.id, checksum: s.checksum }],
+      );
     // Nothing was stopped so far. A revert now keeps what runs, then stops it (and removes
     // a stopped container of that name: the request said to replace it).
     if (req.replace) {
