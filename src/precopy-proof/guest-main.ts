@@ -123,7 +123,7 @@ async function main(): Promise<void> {
 
 /**
  * Incremental snapshots for real: three snapshots of a running ferry-stateful through ferry's
- * createSnapshot activity (each after the workload dirtied a little of its memory), then a
+ * createSnapshot activity, a second apart, then a
  * restore of the third, which needs the pages of all three, verified by the workload itself.
  */
 async function snapshotSeries(a: HostContext, mib: number, bin: string): Promise<Record<string, unknown>> {

@@ -1,7 +1,7 @@
 import type { MigrationResult } from '../../src/domain/types.js';
 import type { RuntimeName } from '../../src/domain/names.js';
 import { analyseContinuity, parseStatefulOutput } from '../../src/domain/output-analysis.js';
-import { corruptWhenArrives, E2E, ferry, runtimeOn, sleep } from './env.js';
+import { corruptWhenArrives, E2E, ferry, runtimeOn, sleep, spawnStateful } from './env.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerEngineRuntime, EngineInspect } from '../../src/runtimes/container-engine.js';
@@ -14,26 +14,7 @@ const RUNTIMES: ('podman' | 'docker')[] = ['podman', 'docker'];
 const output = (host: string, runtime: RuntimeName, name: string) => runtimeOn(host, runtime).output(name);
 
 async function spawn(host: string, runtime: RuntimeName, name: string, mib = 32): Promise<void> {
-  const r = await ferry([
-    'dev',
-    'spawn',
-    '--host',
-    host,
-    '--runtime',
-    runtime,
-    '--name',
-    name,
-    '--',
-    '/bin/ferry-stateful',
-    String(mib),
-    '20',
-  ]);
-  if (r.exitCode !== 0) throw new Error(`dev spawn ${runtime}/${name} failed:\n${r.stderr}`);
-  for (let i = 0; i < 100; i++) {
-    if (parseStatefulOutput(await output(host, runtime, name)).length >= 20) return;
-    await sleep(100);
-  }
-  throw new Error(`${runtime}/${name} printed nothing on ${host}`);
+  await spawnStateful(host, runtime, name, { mib, intervalMs: 20 });
 }
 
 async function migrate(runtime: RuntimeName, name: string, from: string, to: string, extra: string[] = []) {

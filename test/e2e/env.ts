@@ -161,7 +161,18 @@ export async function spawnStateful(
   ]);
   if (r.exitCode !== 0)
     throw new Error(`ferry dev spawn ${runtime}/${name} on ${host} failed (${r.exitCode}):\n${r.stderr}`);
-  return waitForLines(host, runtime, name, opts.lines ?? 20);
+  // The runtime's own view of its output: output.log for runc and process, the engine's log for
+  // podman and docker.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await runtimeOn(host, runtime).output(name);
+    if (parseStatefulOutput(text).length >= (opts.lines ?? 20)) return text;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${runtime}/${name} on ${host} printed fewer than ${opts.lines ?? 20} lines in 30 s:\n${text}`,
+      );
+    await sleep(100);
+  }
 }
 
 /**

@@ -93,26 +93,6 @@ async function growing(host: string, runtime: RuntimeName, name: string, more = 
   throw new Error(`${runtime}/${name} on ${host} stopped printing:\n${await output(host, runtime, name)}`);
 }
 
-/** ferry dev spawn of ferry-stateful under a container engine (its output is the engine's log). */
-async function spawnEngine(host: string, runtime: 'podman' | 'docker', name: string): Promise<void> {
-  const r = await ferry([
-    'dev',
-    'spawn',
-    '--host',
-    host,
-    '--runtime',
-    runtime,
-    '--name',
-    name,
-    '--',
-    '/bin/ferry-stateful',
-    '16',
-    '20',
-  ]);
-  if (r.exitCode !== 0) throw new Error(`dev spawn ${runtime}/${name} failed:\n${r.stderr}`);
-  await growing(host, runtime, name, 20);
-}
-
 async function catalog(): Promise<SnapshotRecord[]> {
   return (await json<SnapshotRecord[]>(['snapshot', 'ls'])).result;
 }
@@ -172,7 +152,7 @@ describe('podman: three clones of one snapshot side by side', () => {
   const name = 'snap-clone';
   it('each clone runs from the snapshot’s state, next to the original', async () => {
     started.push({ host: A, runtime: 'podman', name });
-    await spawnEngine(A, 'podman', name);
+    await spawnStateful(A, 'podman', name, { mib: 16, intervalMs: 20 });
     const s = await snapshot('podman', name, A);
     expect(s.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
     const at = parseStatefulOutput(await output(A, 'podman', name)).at(-1)!;
@@ -311,7 +291,7 @@ describe('docker', () => {
   it('a snapshot of a docker container restores as a second container', async () => {
     const name = 'snap-docker';
     started.push({ host: A, runtime: 'docker', name }, { host: A, runtime: 'docker', name: `${name}-2` });
-    await spawnEngine(A, 'docker', name);
+    await spawnStateful(A, 'docker', name, { mib: 16, intervalMs: 20 });
     const s = await snapshot('docker', name, A);
     await restored(s.id, A, ['--as', `${name}-2`]);
     const out = await growing(A, 'docker', `${name}-2`);
