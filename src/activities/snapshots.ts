@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import {
   access,
   chmod,
+  copyFile,
   mkdir,
   readdir,
   readlink,
@@ -243,6 +244,8 @@ export function snapshotActivities(ctx: HostContext) {
         ...(input.series ? { series: input.series } : {}),
         ...(input.note ? { note: input.note } : {}),
       };
+      // CRIU's log of the dump stays with the snapshot (outside its checksummed content).
+      await copyFile(path.join(work, 'dump.log'), path.join(dir, 'dump.log')).catch(() => undefined);
       await writeJsonAtomic(ctx.paths.snapshotRecordFile(id), { record, manifest } satisfies StoredSnapshot);
       await removeTree(ctx.paths.migrationDir(id));
       return record;
