@@ -4,7 +4,6 @@
 // and the manifest its checksum is computed over).
 import { Context } from '@temporalio/activity';
 import {
-  access,
   chmod,
   copyFile,
   mkdir,
@@ -33,7 +32,7 @@ import { folderManifest, manifestDifferences, sha256 } from '../host/manifest.js
 import { isAlive, processStartTime } from '../host/procfs.js';
 import { lastTrackedDump, noteTrackedDump } from './memory-tracking.js';
 import { refuseUnsupportedCriuOptions } from '../runtimes/criu-options.js';
-import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
+import { pathExists, readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { rsyncPush } from '../transfer/rsync.js';
 import { frozenFromStats, runFreezingStep } from './freezes.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -106,17 +105,6 @@ function validId(id: string): string {
   if (problem) throw ferryFailure(ErrorType.InvalidInput, problem);
   return id;
 }
-
-const fileExists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-const exists = (p: string) =>
-  readdir(p).then(
-    () => true,
-    () => false,
-  );
 
 export function snapshotActivities(ctx: HostContext) {
   const notHere = (id: string) =>
@@ -206,13 +194,13 @@ export function snapshotActivities(ctx: HostContext) {
       // The workload's files as they are now: the runc bundle and rootfs, process metadata, its
       // output so far (container engines keep theirs in the images).
       const files = ctx.paths.workloadDir(input.runtime, input.workload);
-      if (await exists(files))
+      if (await pathExists(files))
         await run('cp', ['-a', '--reflink=auto', files, ctx.paths.snapshotWorkloadDir(id)], {
           timeoutMs: 30 * 60_000,
         });
       else await mkdir(ctx.paths.snapshotWorkloadDir(id), { mode: 0o700 });
       const keptLog = path.join(ctx.paths.snapshotWorkloadDir(id), path.basename(outputLog));
-      if (logBytes !== undefined && (await fileExists(keptLog))) await truncate(keptLog, logBytes);
+      if (logBytes !== undefined && (await pathExists(keptLog))) await truncate(keptLog, logBytes);
       // Memory images are private files; the workload's own files keep their modes (CRIU checks
       // them on restore) behind the snapshot folder's 0700.
       await makePrivate(ctx.paths.snapshotImagesDir(id));
@@ -255,7 +243,7 @@ export function snapshotActivities(ctx: HostContext) {
     async verifySnapshot(input: { snapshotId: string; checksum: string }): Promise<{ sizeBytes: number }> {
       const id = validId(input.snapshotId);
       const stored = await readJson<StoredSnapshot>(ctx.paths.snapshotRecordFile(id));
-      if (!stored && !(await exists(ctx.paths.snapshotDir(id)))) throw notHere(id);
+      if (!stored && !(await pathExists(ctx.paths.snapshotDir(id)))) throw notHere(id);
       const manifest = await withHeartbeat(
         () => manifestOf(ctx, id),
         () => ({ phase: 'verify-snapshot' }),
@@ -321,7 +309,7 @@ export function snapshotActivities(ctx: HostContext) {
         await relink(path.join(images, 'parent'), path.resolve(ctx.paths.snapshotImagesDir(id), parentLink));
       for (const f of ctx.runtime(input.runtime).capabilities.restoreRewrites ?? []) {
         const from = path.join(ctx.paths.snapshotImagesDir(id), f);
-        if (!(await fileExists(from))) continue;
+        if (!(await pathExists(from))) continue;
         await rm(path.join(images, f));
         await run('cp', ['--reflink=auto', '-p', from, path.join(images, f)], { timeoutMs: 30 * 60_000 });
       }
@@ -336,7 +324,7 @@ export function snapshotActivities(ctx: HostContext) {
     /** Sends this host's copy to another host (rsync over SSH, resumable). */
     async pushSnapshot(input: { snapshotId: string; destination: string }): Promise<{ bytesSent: number }> {
       const id = validId(input.snapshotId);
-      if (!(await exists(ctx.paths.snapshotDir(id)))) throw notHere(id);
+      if (!(await pathExists(ctx.paths.snapshotDir(id)))) throw notHere(id);
       const dest = ctx.peer(input.destination);
       const { bytesSent } = await withHeartbeat(async () =>
         rsyncPush(

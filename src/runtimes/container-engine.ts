@@ -1,7 +1,7 @@
 // What the podman and docker adapters share: both CLIs list, inspect, log, run, start and
 // remove containers alike, and their `inspect` records agree on the fields ferry reads. Each
 // adapter keeps its own engine call, availability check, notMovable and checkpoint/restore.
-import { access, chmod, rm, writeFile } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import type { RuntimeCapabilities } from '../domain/capabilities.js';
 import { ErrorType } from '../domain/errors.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -25,13 +25,7 @@ import type {
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
-import { removeTree } from './workload-files.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
+import { pathExists, removeTree } from './workload-files.js';
 
 export type EngineName = 'podman' | 'docker';
 
@@ -250,7 +244,7 @@ export abstract class ContainerEngineRuntime<I extends EngineInspect> implements
    */
   private async ownedByAnyMigration(name: string, c: I): Promise<boolean> {
     const by = this.createdBy(c);
-    if (by && (await exists(this.ctx.paths.migrationDir(by)))) return true;
+    if (by && (await pathExists(this.ctx.paths.migrationDir(by)))) return true;
     return (await this.owned.anyMigration(name)).has(c.Id);
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { unmountUnder } from './mounts.js';
 
@@ -13,6 +13,14 @@ export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600
 export async function readJson<T>(file: string): Promise<T | undefined> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   return text === undefined ? undefined : (JSON.parse(text) as T);
+}
+
+/** Whether anything exists at p (a file, a folder, a link that resolves). */
+export function pathExists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function listDirNames(dir: string): Promise<string[]> {
