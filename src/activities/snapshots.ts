@@ -22,10 +22,12 @@ import type { RuntimeName } from '../domain/names.js';
 import {
   checkSnapshotId,
   chooseSnapshotParent,
+  unchainableBecause,
+  type ParentChoice,
   type SnapshotOnDisk,
   type SnapshotRecord,
 } from '../domain/snapshots.js';
-import type { CriuOptions } from '../domain/types.js';
+import type { CriuOptions, HostFacts } from '../domain/types.js';
 import { run } from '../exec/run.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { folderManifest, manifestDifferences, sha256 } from '../host/manifest.js';
@@ -48,6 +50,8 @@ export interface CreateSnapshotInput {
   criu?: CriuOptions;
   series?: string;
   note?: string;
+  /** This host's facts from the preflight that just ran (CRIU version, kernel, dirty tracking). */
+  facts?: HostFacts;
 }
 
 export interface RestoreTargetInput {
@@ -144,16 +148,24 @@ export function snapshotActivities(ctx: HostContext) {
       const logBytes = input.stop ? undefined : (await stat(outputLog).catch(() => undefined))?.size;
       // Incremental where it can be (chooseSnapshotParent): the previous snapshot of this very
       // process instance, if its dump was the last to reset the dirty-page bits.
-      const facts = await describeHost(ctx);
+      // The preflight's facts when the workflow passes them (no second criu check before the freeze).
+      const facts = input.facts ?? (await describeHost(ctx));
       const incarnation = info.pid ? `${info.pid}@${(await processStartTime(info.pid)) ?? '?'}` : undefined;
-      const choice = chooseSnapshotParent({
+      const host = {
         runtime: input.runtime,
         dirtyTracking: facts.dirtyTracking,
         dirtyTrackingReason: facts.dirtyTrackingReason,
-        incarnation,
-        lastTracked: await lastTrackedDump(ctx.paths, input.runtime, input.workload),
-        local: await localRecords(ctx),
-      });
+      };
+      // The store is read only when a chain is possible at all.
+      const full = unchainableBecause(host);
+      const choice: ParentChoice = full
+        ? { track: false, fullBecause: full }
+        : chooseSnapshotParent({
+            ...host,
+            incarnation,
+            lastTracked: await lastTrackedDump(ctx.paths, input.runtime, input.workload),
+            local: await localRecords(ctx),
+          });
       const parentImages = choice.parent ? ctx.paths.snapshotImagesDir(choice.parent) : undefined;
       // Before the dump: a failed attempt may have reset the bits too, so it is nobody's parent.
       if (choice.track)

@@ -251,41 +251,39 @@ export interface ParentChoice {
   fullBecause?: string;
 }
 
-/**
- * Whether a new snapshot can be incremental, and on which: only a process tree (runc enables
- * tracking only for a dump that has a parent; podman's and docker's archives take none), only
- * where the kernel tracks dirty pages, and only on the snapshot whose dump last reset the bits of
- * this very process instance (any dump since, or a restart, would hide dirtied pages).
- */
-export function chooseSnapshotParent(a: {
+/** Why no snapshot of this runtime on such a host can build on another; undefined when one can. */
+export function unchainableBecause(a: {
   runtime: RuntimeName;
   dirtyTracking: boolean;
   dirtyTrackingReason?: string;
-  incarnation?: string;
-  lastTracked?: { by: string; incarnation?: string };
-  local: readonly Pick<SnapshotRecord, 'id' | 'incarnation' | 'trackedMem'>[];
   /** Tests only: whether CRIU chains dumps (CRIU_CHAINS_DUMPS). */
   criuChainsDumps?: boolean;
-}): ParentChoice {
+}): string | undefined {
   if (!a.dirtyTracking)
-    return {
-      track: false,
-      fullBecause: `this kernel does not track dirty pages (${a.dirtyTrackingReason ?? 'criu check --feature mem_dirty_track'})`,
-    };
+    return `this kernel does not track dirty pages (${a.dirtyTrackingReason ?? 'criu check --feature mem_dirty_track'})`;
   if (!(a.criuChainsDumps ?? CRIU_CHAINS_DUMPS))
-    return {
-      track: false,
-      fullBecause:
-        "CRIU 4.2 builds a dump only on a pre-dump: a dump's inventory has no uptime for its pid-reuse check, so the previous snapshot (a dump) cannot be a parent (measured in the qemu guest: the next snapshot wrote every page again)",
-    };
+    return "CRIU 4.2 builds a dump only on a pre-dump: a dump's inventory has no uptime for its pid-reuse check, so the previous snapshot (a dump) cannot be a parent (measured in the qemu guest: the next snapshot wrote every page again)";
   if (a.runtime !== 'process')
-    return {
-      track: false,
-      fullBecause:
-        a.runtime === 'runc'
-          ? 'runc turns dirty-page tracking on only for a dump that already has a parent'
-          : `${a.runtime}'s checkpoint archive takes no parent images`,
-    };
+    return a.runtime === 'runc'
+      ? 'runc turns dirty-page tracking on only for a dump that already has a parent'
+      : `${a.runtime}'s checkpoint archive takes no parent images`;
+  return undefined;
+}
+
+/**
+ * Whether a new snapshot can be incremental, and on which: only where unchainableBecause says
+ * nothing, and only on the snapshot whose dump last reset the dirty-page bits of this very
+ * process instance (any dump since, or a restart, would hide dirtied pages).
+ */
+export function chooseSnapshotParent(
+  a: Parameters<typeof unchainableBecause>[0] & {
+    incarnation?: string;
+    lastTracked?: { by: string; incarnation?: string };
+    local: readonly Pick<SnapshotRecord, 'id' | 'incarnation' | 'trackedMem'>[];
+  },
+): ParentChoice {
+  const full = unchainableBecause(a);
+  if (full) return { track: false, fullBecause: full };
   const prev = a.local.find(
     (r) =>
       r.id === a.lastTracked?.by &&

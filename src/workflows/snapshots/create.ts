@@ -44,7 +44,7 @@ export async function takeSnapshot(
   refuseBadInput([checkWorkload(req.workload), checkRuntime(req.runtime), checkHost(req.host)]);
   const host = hostSteps(req.host);
   const what = `${req.runtime}/${req.workload}`;
-  await host.quick.preflightSource.executeWithOptions(
+  const { facts } = await host.quick.preflightSource.executeWithOptions(
     { summary: `preflight ${what} on ${req.host}: CRIU, runtime, it runs, nothing CRIU would refuse` },
     [{ workload: req.workload, runtime: req.runtime, checkpointable: req.criu ?? {} }],
   );
@@ -62,6 +62,7 @@ export async function takeSnapshot(
         criu: req.criu,
         series: req.series,
         note: req.note,
+        facts,
       },
     ],
   );
