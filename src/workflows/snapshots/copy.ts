@@ -38,10 +38,10 @@ export async function snapshotCopy(req: { snapshotId: string; to: string }): Pro
 export async function copyTo(
   record: SnapshotRecord,
   to: string,
-): Promise<{ from?: string; bytesSent: number; record: SnapshotRecord }> {
-  if (record.copies.includes(to)) return { bytesSent: 0, record };
+): Promise<{ from?: string; bytesSent: number; record: SnapshotRecord; checkedThere: string[] }> {
+  if (record.copies.includes(to)) return { bytesSent: 0, record, checkedThere: [] };
   // An incremental snapshot is only whole with the ones it builds on: they go first.
-  if (record.parent) await copyTo(await findSnapshot(record.parent), to);
+  const parents = record.parent ? await copyTo(await findSnapshot(record.parent), to) : undefined;
   const from = record.copies[0];
   if (!from) throw ferryFailure(ErrorType.SnapshotNotFound, `snapshot ${record.id} has no copy on any host`);
   const src = hostSteps(from);
@@ -61,5 +61,11 @@ export async function copyTo(
     [check],
   );
   const updated = await catalog.recordSnapshotCopy({ id: record.id, host: to, present: true });
-  return { from, bytesSent, record: updated ?? { ...record, copies: [...record.copies, to] } };
+  return {
+    from,
+    bytesSent,
+    record: updated ?? { ...record, copies: [...record.copies, to] },
+    // What this copy checked on arrival: a restore there need not hash it again.
+    checkedThere: [record.id, ...(parents?.checkedThere ?? [])],
+  };
 }

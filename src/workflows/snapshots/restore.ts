@@ -65,17 +65,21 @@ export async function snapshotRestore(req: SnapshotRestoreRequest): Promise<Snap
         },
       ],
     );
+    let checkedOnArrival: string[] = [];
     if (!record.copies.includes(req.host)) {
       const copied = await copyTo(record, req.host);
       record = copied.record;
       result.copiedFrom = copied.from;
+      checkedOnArrival = copied.checkedThere;
     }
-    // It and every snapshot it builds on (incremental), before anything stops.
+    // It and every snapshot it builds on (incremental), before anything stops; a copy that just
+    // arrived was checked there already.
     for (const s of await chainOf(record))
-      await host.long.verifySnapshot.executeWithOptions(
-        { summary: `check snapshot ${s.id} on ${req.host} against its checksum (before anything stops)` },
-        [{ snapshotId: s.id, checksum: s.checksum }],
-      );
+      if (!checkedOnArrival.includes(s.id))
+        await host.long.verifySnapshot.executeWithOptions(
+          { summary: `check snapshot ${s.id} on ${req.host} against its checksum (before anything stops)` },
+          [{ snapshotId: s.id, checksum: s.checksum }],
+        );
     // Nothing was stopped so far. A revert now keeps what runs, then stops it (and removes
     // a stopped container of that name: the request said to replace it).
     if (req.replace) {
