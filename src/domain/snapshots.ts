@@ -259,8 +259,11 @@ export function unchainableBecause(a: {
   /** Tests only: whether CRIU chains dumps (CRIU_CHAINS_DUMPS). */
   criuChainsDumps?: boolean;
 }): string | undefined {
+  // The host's reason is a whole sentence already (dirtyTrackingSupport).
   if (!a.dirtyTracking)
-    return `this kernel does not track dirty pages (${a.dirtyTrackingReason ?? 'criu check --feature mem_dirty_track'})`;
+    return (
+      a.dirtyTrackingReason ?? 'this kernel does not track dirty pages (criu check --feature mem_dirty_track)'
+    );
   if (!(a.criuChainsDumps ?? CRIU_CHAINS_DUMPS))
     return "CRIU 4.2 builds a dump only on a pre-dump: a dump's inventory has no uptime for its pid-reuse check, so the previous snapshot (a dump) cannot be a parent (measured in the qemu guest: the next snapshot wrote every page again)";
   if (a.runtime !== 'process')

@@ -185,8 +185,12 @@ describe('incremental snapshots: which parent', () => {
   });
   it.each([
     [
-      { dirtyTracking: false, dirtyTrackingReason: 'Dirty tracking is OFF' },
-      /does not track dirty pages \(Dirty tracking is OFF\)/,
+      {
+        dirtyTracking: false,
+        dirtyTrackingReason:
+          'the kernel of this host does not track dirty pages (criu check --feature mem_dirty_track: Dirty tracking is OFF)',
+      },
+      /^the kernel of this host does not track dirty pages \(criu check --feature mem_dirty_track: Dirty tracking is OFF\)$/,
     ],
     [{ runtime: 'runc' as const }, /runc turns dirty-page tracking on only/],
     [{ runtime: 'podman' as const }, /archive takes no parent/],
