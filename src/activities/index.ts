@@ -1,6 +1,7 @@
 import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import { freezeRecordActivities } from './freezes.js';
+import { hibernationActivities } from './hibernation.js';
 import type { HostContext } from './host-context.js';
 import { imageActivities } from './image.js';
 import { pageServerActivities } from './page-server.js';
@@ -27,6 +28,7 @@ export function createHostActivities(ctx: HostContext) {
     ...cleanupActivities(ctx),
     ...freezeRecordActivities(ctx),
     ...snapshotActivities(ctx),
+    ...hibernationActivities(ctx),
   };
 }
 

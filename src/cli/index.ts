@@ -6,6 +6,7 @@ import * as control from './commands/control.js';
 import * as demo from './commands/demo.js';
 import * as dev from './commands/dev.js';
 import * as evacuate from './commands/evacuate.js';
+import * as hibernate from './commands/hibernate.js';
 import * as history from './commands/history.js';
 import * as logs from './commands/logs.js';
 import * as migrate from './commands/migrate.js';
@@ -54,6 +55,7 @@ const COMMANDS: { register: Register }[] = [
   history,
   control,
   evacuate,
+  hibernate,
   snapshot,
   schedule,
   logs,

@@ -6,6 +6,8 @@ import type { evacuateHost, EvacuateRequest, EvacuationResult } from '../workflo
 import { evacuationQuery, evacuationWorkflowId } from '../workflows/evacuate-host.js';
 import { getCordon, setCordon } from '../activities/control.js';
 import { SNAPSHOT_SCHEDULE_PREFIX } from '../domain/snapshots.js';
+import { HIBERNATE_SCHEDULE_PREFIX } from '../domain/hibernation.js';
+import { scheduleIdSuffix, scheduleSpec } from './schedule-spec.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
 import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
@@ -101,6 +103,8 @@ export async function cordonState(ctx: ClientContext, host: string): Promise<Cor
   return getCordon(ctx.temporal, host);
 }
 
+const EVACUATE_SCHEDULE_PREFIX = 'evacuate-';
+
 export async function scheduleEvacuation(
   ctx: ClientContext,
   opts: ScheduleEvacuationRequest,
@@ -110,13 +114,11 @@ export async function scheduleEvacuation(
     candidates: opts.candidates,
     concurrency: opts.concurrency,
   });
-  if (!opts.at === !opts.cron) throw new MigrationRequestError('give exactly one of --at ISO or --cron EXPR');
-  if (opts.at && Number.isNaN(opts.at.getTime()))
-    throw new MigrationRequestError('--at is not an ISO date, e.g. 2026-12-01T02:00:00Z');
-  const scheduleId = `evacuate-${opts.host}-${opts.at ? opts.at.toISOString().replace(/[:.]/g, '-') : 'cron'}`;
+  const spec = scheduleSpec(opts);
+  const scheduleId = `${EVACUATE_SCHEDULE_PREFIX}${opts.host}-${scheduleIdSuffix(opts)}`;
   await ctx.temporal.schedule.create({
     scheduleId,
-    spec: opts.at ? { calendars: [atCalendar(opts.at)] } : { cronExpressions: [opts.cron!] },
+    spec,
     action: {
       type: 'startWorkflow',
       workflowType: 'evacuateHost',
@@ -133,7 +135,12 @@ export async function scheduleEvacuation(
 export async function listSchedules(ctx: ClientContext): Promise<EvacuationSchedule[]> {
   const out = [];
   for await (const s of ctx.temporal.schedule.list()) {
-    if (!s.scheduleId.startsWith('evacuate-') && !s.scheduleId.startsWith(SNAPSHOT_SCHEDULE_PREFIX)) continue;
+    if (
+      ![EVACUATE_SCHEDULE_PREFIX, SNAPSHOT_SCHEDULE_PREFIX, HIBERNATE_SCHEDULE_PREFIX].some((p) =>
+        s.scheduleId.startsWith(p),
+      )
+    )
+      continue;
     out.push({
       id: s.scheduleId,
       paused: s.state.paused,
@@ -154,32 +161,4 @@ export async function setSchedulePaused(ctx: ClientContext, id: string, paused: 
 
 export async function deleteSchedule(ctx: ClientContext, id: string): Promise<void> {
   await ctx.temporal.schedule.getHandle(id).delete();
-}
-
-const MONTHS = [
-  'JANUARY',
-  'FEBRUARY',
-  'MARCH',
-  'APRIL',
-  'MAY',
-  'JUNE',
-  'JULY',
-  'AUGUST',
-  'SEPTEMBER',
-  'OCTOBER',
-  'NOVEMBER',
-  'DECEMBER',
-] as const;
-
-/** A calendar spec that matches one instant (to the second), for one-shot schedules. */
-function atCalendar(at: Date) {
-  return {
-    year: at.getUTCFullYear(),
-    month: MONTHS[at.getUTCMonth()]!,
-    dayOfMonth: at.getUTCDate(),
-    hour: at.getUTCHours(),
-    minute: at.getUTCMinutes(),
-    second: at.getUTCSeconds(),
-    comment: `once at ${at.toISOString()}`,
-  };
 }

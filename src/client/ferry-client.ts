@@ -11,6 +11,10 @@ import type { evacuateHost, EvacuationResult } from '../workflows/evacuate-host.
 import type { CordonState } from '../domain/cordon.js';
 import * as evacuations from './evacuations.js';
 import type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
+import * as hibernations from './hibernations.js';
+import type { ScheduleHibernationRequest, StartHibernationRequest } from './hibernations.js';
+import type { HibernationResult } from '../domain/hibernation.js';
+import type { hibernateHost } from '../workflows/hibernate-host.js';
 import * as migrations from './migrations.js';
 import * as snapshots from './snapshots.js';
 import type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
@@ -32,6 +36,7 @@ export { MigrationRequestError, type RequestProblem, type RunFailure } from './e
 export type { RunState } from './runs.js';
 export type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
 export type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
+export type { ScheduleHibernationRequest, StartHibernationRequest } from './hibernations.js';
 
 export interface FerryClientOptions {
   address: string;
@@ -176,6 +181,43 @@ export class FerryClient {
 
   deleteSchedule(id: string): Promise<void> {
     return evacuations.deleteSchedule(this.ctx, id);
+  }
+
+  // Hibernation (docs/hibernation.md): one workflow per host that waits across its reboot.
+
+  /** Starts hibernating a host; refuses an unknown host, one without a worker, or one already hibernating. */
+  startHibernation(
+    req: StartHibernationRequest,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof hibernateHost>> {
+    return hibernations.startHibernation(this.ctx, req);
+  }
+
+  /** Starts one and returns once the host is ready to reboot (the workflow waits on for it). */
+  hibernateUntilReady(
+    req: StartHibernationRequest,
+    onProgress?: (r: HibernationResult) => void,
+  ): Promise<{ workflowId: string; runId: string; progress: HibernationResult }> {
+    return hibernations.hibernateUntilReady(this.ctx, req, onProgress);
+  }
+
+  /** Waits until the running hibernation of a host has it ready to reboot (or has ended). */
+  hibernationReady(host: string): Promise<{ workflowId: string; progress: HibernationResult }> {
+    return hibernations.untilReady(this.ctx, host);
+  }
+
+  /** Where the (latest) hibernation of a host stands. */
+  getHibernation(host: string): Promise<RunState<HibernationResult, HibernationResult>> {
+    return hibernations.getHibernation(this.ctx, host);
+  }
+
+  /** Waits for the hibernation of a host to end (after the reboot and the restores). */
+  waitForHibernation(host: string): Promise<HibernationResult> {
+    return hibernations.waitForHibernation(this.ctx, host);
+  }
+
+  /** A Temporal Schedule that hibernates a host once (at) or repeatedly (cron); overlap: skip. */
+  scheduleHibernation(req: ScheduleHibernationRequest): Promise<string> {
+    return hibernations.scheduleHibernation(this.ctx, req);
   }
 
   // Snapshots (docs/snapshots.md): each call runs one workflow and returns its result.

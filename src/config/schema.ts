@@ -62,6 +62,11 @@ const hostSchema = z
       .default([...RUNTIMES]),
     podman: podmanSchema.default({}),
     docker: dockerSchema.default({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' }),
+    /**
+     * Where the worker reads the host's boot id (hibernation waits for a new one); the kernel's
+     * by default. Simulated hosts on one machine each name their own file (ferry dev reboot).
+     */
+    bootIdFile: safePath.optional(),
     /** Prometheus endpoint of this host's worker (SDK and ferry metrics); absent: none. */
     metrics: z
       .object({

@@ -37,6 +37,7 @@ import { engineFor, loadImageInto, type LoadedImage } from './load-image.js';
 import { runsAs, spawnDetached, stopProcess, waitFor } from './processes.js';
 import { ensureClientKey, startHostSshd } from './sshd.js';
 import { closeSshMasters } from '../transfer/ssh-control.js';
+import { devBootIdFile, newBootId } from './boot-id.js';
 import { startTemporalDevServer, temporalReady } from './temporal-dev-server.js';
 
 const FERRY_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
@@ -149,6 +150,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       stateDir: h.stateDir,
       runtimes: RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)),
       ...engineSettings(layout, h),
+      bootIdFile: devBootIdFile(layout, h.name),
       ...(h.metricsAddress ? { metrics: { bindAddress: h.metricsAddress } } : {}),
     })),
   };
@@ -157,6 +159,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
   });
   await loadConfig(layout.configFile); // the dev config must pass the same validation as any other
 
+  for (const host of state.hosts) await newBootId(layout, host.name);
   for (const host of state.hosts) {
     say(`starting the ferry worker of ${host.name} (task queue ${hostTaskQueue(host.name)})`);
     await startWorker(state, host.name, { wait: false });
@@ -256,7 +259,7 @@ function engineSettings(layout: DevLayout, h: DevHostState) {
 }
 
 /** The runtimes a simulated host has, with its own settings. */
-function hostRuntimes(state: DevState, h: DevHostState) {
+export function hostRuntimes(state: DevState, h: DevHostState) {
   const settings = engineSettings(new DevLayout(state.dir), h);
   const paths = new HostPaths(h.stateDir);
   return RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)).map((r) => ({

@@ -41,6 +41,8 @@ export const ErrorType = {
   SnapshotCorrupt: 'SnapshotCorrupt',
   /** Removing it would break snapshots that depend on it (incremental children). */
   SnapshotHasDependents: 'SnapshotHasDependents',
+  /** The host's snapshot store would not survive a reboot (tmpfs, under /run): no hibernation. */
+  StoreNotDurable: 'StoreNotDurable',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -65,4 +67,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.SnapshotNotFound,
   ErrorType.SnapshotCorrupt,
   ErrorType.SnapshotHasDependents,
+  ErrorType.StoreNotDurable,
 ];

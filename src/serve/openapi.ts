@@ -101,7 +101,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       title: 'ferry',
       version,
       description:
-        'Start and follow live migrations, host evacuations and snapshots (ferry serve). See docs/api.md; services with a Temporal SDK can start the same workflows directly (docs/workflows.md).',
+        'Start and follow live migrations, host evacuations, hibernations and snapshots (ferry serve). See docs/api.md; services with a Temporal SDK can start the same workflows directly (docs/workflows.md).',
     },
     servers: [{ url: 'http://127.0.0.1:8470' }],
     components: {
@@ -127,6 +127,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/evacuations': { post: start('an evacuation', 'EvacuateRequest') },
       '/v1/evacuations/{id}': { get: get('an evacuation', 'EvacuationState', 'evacuate-node-a') },
       '/v1/evacuations/{id}/cancel': { post: cancel('evacuation', 'evacuate-node-a') },
+      '/v1/hibernations': {
+        post: start(
+          'a hibernation (answers once started; GET it until phase is ready-to-reboot)',
+          'HibernateRequest',
+        ),
+      },
+      '/v1/hibernations/{id}': { get: get('a hibernation', 'HibernationState', 'hibernate-node-a') },
+      '/v1/hibernations/{id}/cancel': { post: cancel('hibernation', 'hibernate-node-a') },
       '/v1/snapshots': {
         post: startSnapshot("checkpoint a workload into its host's snapshot store", 'SnapshotCreateRequest'),
         get: {

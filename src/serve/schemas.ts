@@ -144,7 +144,46 @@ export const evacuateRequestSchema = z
   })
   .meta({ id: 'EvacuateRequest' });
 
-/** Workflow ids in paths: migrate-<runtime>-<host>-<workload>, evacuate-<host>. */
+export const hibernateRequestSchema = z
+  .strictObject({
+    host: name('host'),
+    runtimes: z.array(runtime).min(1).optional(),
+    namePattern: z
+      .string()
+      .regex(/^[a-z0-9_.*?-]{1,63}$/, {
+        error: 'namePattern is a glob of a-z 0-9 "_.-" and "*" "?", e.g. "db-*"',
+      })
+      .optional(),
+    labels: z
+      .record(
+        z.string().regex(labelKey, { error: 'label keys are 1-63 of letters, digits, "_.-"' }),
+        z.string().regex(labelValue, { error: 'label values are 0-63 of letters, digits, "_.:-"' }),
+      )
+      .optional()
+      .meta({ description: 'only workloads with all these labels' }),
+    deadline: z.iso
+      .datetime({ offset: true, error: 'deadline must be an ISO date-time, e.g. 2026-12-01T02:30:00Z' })
+      .optional()
+      .meta({
+        description:
+          'when the host should be back; with fallbackHosts, past it the workloads are restored there (else the run is marked overdue and waits on)',
+      }),
+    fallbackHosts: z
+      .array(name('host'))
+      .min(1)
+      .optional()
+      .meta({ description: 'opt-in: copy each snapshot to one of these before the reboot' }),
+    concurrency: intBetween(1, 16, 'concurrency')
+      .optional()
+      .meta({ description: 'checkpoints and restores at once (default 2)' }),
+  })
+  .refine((r) => !r.fallbackHosts?.includes(r.host), {
+    error: 'a host cannot be its own fallback host: remove it from fallbackHosts',
+    path: ['fallbackHosts'],
+  })
+  .meta({ id: 'HibernateRequest' });
+
+/** Workflow ids in paths: migrate-<runtime>-<host>-<workload>, evacuate-<host>, hibernate-<host>. */
 export const workflowIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,200}$/, { error: 'not a ferry workflow id' });
@@ -283,11 +322,54 @@ const runState = <P extends z.ZodType, R extends z.ZodType>(id: string, progress
     })
     .meta({ id });
 
+const hibernationResult = z
+  .object({
+    host: z.string(),
+    phase: z.string().meta({
+      description:
+        'checking, checkpointing, copying, ready-to-reboot, overdue, restoring, restoring-elsewhere, done',
+    }),
+    outcome: z
+      .string()
+      .optional()
+      .meta({ description: 'once done: resumed, partly-resumed, restored-elsewhere, refused' }),
+    cause: z.object({ type: z.string(), message: z.string() }).optional(),
+    rows: z.array(
+      z.object({
+        workload: z.string(),
+        runtime,
+        state: z.string(),
+        snapshotId: z.string().optional(),
+        copiedTo: z.string().optional(),
+        restoredOn: z.string().optional(),
+        running: z.boolean().optional(),
+        checkpointMs: z.number().optional(),
+        frozenMs: z.number().optional(),
+        restoreMs: z.number().optional(),
+        cause: z.string().optional(),
+        retryCommand: z.string().optional(),
+      }),
+    ),
+    bootIdBefore: z.string().optional(),
+    bootIdAfter: z.string().optional(),
+    wasCordoned: z.boolean().optional(),
+    startedAtMs: z.number(),
+    readyAtMs: z.number().optional(),
+    backAtMs: z.number().optional(),
+    doneAtMs: z.number().optional(),
+    readyMs: z.number().optional(),
+    resumeMs: z.number().optional(),
+    notes: z.array(z.string()),
+  })
+  .meta({ id: 'HibernationResult' });
+
 export const migrationStateSchema = runState('MigrationState', migrationProgress, migrationResult);
 export const evacuationStateSchema = runState('EvacuationState', evacuationResult, evacuationResult);
+export const hibernationStateSchema = runState('HibernationState', hibernationResult, hibernationResult);
 
 export type MigrateBody = z.infer<typeof migrateRequestSchema>;
 export type EvacuateBody = z.infer<typeof evacuateRequestSchema>;
+export type HibernateBody = z.infer<typeof hibernateRequestSchema>;
 
 /** zod issues as the API's `problems`: the field and a message naming the fix. */
 export function describeIssues(error: z.ZodError, body: unknown): { field: string; message: string }[] {

@@ -4,7 +4,7 @@ import { checkBearer } from './auth.js';
 import { fail, temporalUnreachable } from './replies.js';
 import { healthRoutes } from './routes/health.js';
 import { snapshotRoutes } from './routes/snapshots.js';
-import { evacuationRoutes, migrationRoutes } from './routes/workflows.js';
+import { evacuationRoutes, hibernationRoutes, migrationRoutes } from './routes/workflows.js';
 
 export interface ServeOptions {
   client: FerryClient;
@@ -26,6 +26,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   healthRoutes(app, opts.client, opts.version);
   migrationRoutes(app, opts.client);
   evacuationRoutes(app, opts.client);
+  hibernationRoutes(app, opts.client);
   snapshotRoutes(app, opts.client);
   return app;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HostContext } from '../activities/host-context.js';
 import { createHostActivities } from '../activities/index.js';
 import { controlActivities } from '../activities/control.js';
+import { announceBoot } from '../activities/hibernation.js';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, findHost, loadConfig } from '../config/schema.js';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
@@ -76,6 +77,15 @@ export async function runHostWorker(opts: {
       tls: !!config.temporal.tls,
       ...(host.metrics ? { metrics: `http://${host.metrics.bindAddress}/metrics` } : {}),
     },
+  );
+  // A hibernation of this host may wait for its worker to come back after a reboot: tell it
+  // which boot this is (it resumes at once when the boot id is new; docs/hibernation.md).
+  void announceBoot(client, ctx).then(
+    (told) => {
+      if (told === 'told') logger.info(`told the hibernation of ${host.name} that its worker is up`);
+    },
+    (err: Error) =>
+      logger.warn(`could not tell a hibernation of ${host.name} that its worker is up: ${err.message}`),
   );
   const stop = () => {
     activityWorker.shutdown();

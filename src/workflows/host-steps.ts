@@ -43,6 +43,8 @@ export const STEP_KINDS = {
   fenced: { ...quick, scheduleToStartTimeout: '3650d', retry: retry(Number.POSITIVE_INFINITY, '30s') },
   /** No copy can run there: ask briefly, clean up later if it does not answer. */
   brief: { ...quick, scheduleToStartTimeout: '10s', retry: retry(5, '30s') },
+  /** Is the host up? One brief try: a host that does not answer in 10 s is down for now. */
+  probe: { startToCloseTimeout: '30s', scheduleToStartTimeout: '10s', retry: retry(1) },
   /** Left for when the host is back (abandoned cleanup workflows). */
   whenBack: {
     scheduleToStartTimeout: '30d',

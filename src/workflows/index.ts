@@ -3,6 +3,7 @@ export { migrate } from './migrate/migrate.js';
 export { cleanupLeftovers } from './cleanup-leftovers.js';
 export { evacuateHost } from './evacuate-host.js';
 export { hostCordon } from './host-cordon.js';
+export { hibernateHost } from './hibernate-host.js';
 export { snapshotCatalog } from './snapshot-catalog.js';
 export { snapshotCreate } from './snapshots/create.js';
 export { snapshotRestore } from './snapshots/restore.js';

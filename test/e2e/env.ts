@@ -123,10 +123,12 @@ export async function verifyMemory(
   const pid = (await runtimeOn(host, runtime).inspect(name))?.pid;
   if (!pid) throw new Error(`${runtime}/${name} does not run on ${host}`);
   const seen = (text: string) => [...text.matchAll(/^verify ([0-9a-f]{16}) ([0-9a-f]{16})$/gm)];
-  const before = seen(await readOutput(host, runtime, name)).length;
+  // The runtime's own view of its output (podman and docker keep theirs in the engine's log).
+  const output = () => runtimeOn(host, runtime).output(name);
+  const before = seen(await output()).length;
   process.kill(pid, 'SIGUSR1');
   for (let i = 0; i < 300; i++) {
-    const found = seen(await readOutput(host, runtime, name));
+    const found = seen(await output());
     if (found.length > before) return { recomputed: found.at(-1)![1]!, running: found.at(-1)![2]! };
     await sleep(100);
   }

@@ -106,10 +106,11 @@ describe('systemd units', () => {
   it.each([
     ['ferry-worker@.service', 'ferry-worker@node-a.service'],
     ['ferry-serve.service', 'ferry-serve.service'],
+    ['ferry-hibernate@.service', 'ferry-hibernate@node-a.service'],
   ])('%s passes systemd-analyze verify', async (unit, instance) => {
-    // The units name /opt/ferry; verify checks that ExecStart exists, so point it at this checkout.
+    // The units name /opt/ferry; verify checks that ExecStart/ExecStop exist, so point it at this checkout.
     const text = await readFile(path.join(ROOT, 'deploy', 'systemd', unit), 'utf8');
-    expect(text).toContain('ExecStart=/opt/ferry/bin/ferry ');
+    expect(text).toMatch(/^Exec(Start|Stop)=\/opt\/ferry\/bin\/ferry /m);
     await writeFile(
       path.join(dir, instance),
       text.replaceAll('/opt/ferry/bin/ferry', path.join(ROOT, 'bin', 'ferry')),
@@ -117,6 +118,13 @@ describe('systemd units', () => {
     const r = await execa('systemd-analyze', ['verify', path.join(dir, instance)], { reject: false });
     // verify exits 0 on unknown keys and bad values but says so on stderr: any word is a failure.
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+  });
+
+  it('the hibernate unit hibernates on the way down, before the worker stops, and only then', async () => {
+    const text = await readFile(path.join(ROOT, 'deploy', 'systemd', 'ferry-hibernate@.service'), 'utf8');
+    expect(text).toMatch(/^ExecStop=.* hibernate %i --on-shutdown --config \/etc\/ferry\/ferry\.yaml$/m);
+    expect(text).toMatch(/^After=ferry-worker@%i\.service /m);
+    expect(text).toMatch(/^RemainAfterExit=yes$/m);
   });
 
   it('the worker unit keeps workloads alive when the worker stops', async () => {

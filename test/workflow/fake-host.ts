@@ -4,6 +4,7 @@
 // files and the migration's folder here), records every call, and can be told per activity to
 // fail, hang until cancelled, or hold until the test releases it.
 import type { snapshotActivities } from '../../src/activities/snapshots.js';
+import type { hibernationActivities } from '../../src/activities/hibernation.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -63,7 +64,8 @@ export const dumpedThenFailed: Effect = (h, input) => {
 const MIB = 1024 * 1024;
 const PID = 4242;
 
-type SnapshotStep = keyof ReturnType<typeof snapshotActivities>;
+type SnapshotStep =
+  keyof ReturnType<typeof snapshotActivities> | keyof ReturnType<typeof hibernationActivities>;
 const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
   'createSnapshot',
   'verifySnapshot',
@@ -75,6 +77,8 @@ const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
   'stopReplaced',
   'pauseWorkload',
   'dropRestoreFolder',
+  'hostBoot',
+  'checkDurableStore',
 ];
 
 export class FakeHost {
@@ -375,7 +379,7 @@ export class FakeHost {
     };
   }
 
-  /** Snapshots are not part of the migrate table: any use of them here is a test error. */
+  /** Snapshots and hibernation are not part of the migrate table: any use here is a test error. */
   private snapshotSteps(): Pick<HostActivities, SnapshotStep> {
     const refuse = async (): Promise<never> => {
       throw new Error('snapshot steps are not faked in the migrate tests');

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
 import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
+import { devReboot } from '../../dev/reboot.js';
 import { HostContext } from '../../activities/host-context.js';
 import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, printResult, requireHost } from '../context.js';
@@ -54,6 +55,18 @@ export function register(program: Command, exit: SetExit): void {
       .action(async (component, opts) => exit(await devRestartCommand(component, opts))),
     'ferry dev restart temporal',
     'ferry dev restart worker --host node-b',
+  );
+  examples(
+    dev
+      .command('reboot')
+      .description(
+        'simulate a reboot of a simulated host: kill its worker and workloads, drop its runtimes’ state under /run, give it a new boot id, start its worker again',
+      )
+      .argument('<host>')
+      .addOption(dirOption())
+      .addOption(jsonOption())
+      .action(async (host, opts) => exit(await devRebootCommand(host, opts))),
+    'ferry dev reboot node-a',
   );
   examples(
     dev
@@ -188,6 +201,14 @@ export async function devRestartCommand(
   await devRestart(opts.dir ?? defaultDevDir(), component, opts.host);
   say(`${component}${opts.host ? ` of ${opts.host}` : ''} restarted`);
   if (opts.json) printResult(true, { component, host: opts.host, restarted: true }, '');
+  return EXIT.ok;
+}
+
+export async function devRebootCommand(host: string, opts: DevOptions): Promise<number> {
+  const report = await devReboot(opts.dir ?? defaultDevDir(), host, say).catch((err: Error) => {
+    throw new CliError(err.message, EXIT.badInput);
+  });
+  printResult(opts.json, report, `${host} rebooted (boot id ${report.bootId}); its worker runs again`);
   return EXIT.ok;
 }
 

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { EXIT, printResult, withClient } from '../context.js';
+import { hibernateRequest, selection, type HibernateCliOptions } from './hibernate.js';
 
-/** schedule evacuate|list|pause|unpause|delete: Temporal Schedules that evacuate a host later. */
+/** schedule evacuate|hibernate|snapshot|list|pause|unpause|delete: Temporal Schedules. */
 export function register(program: Command, exit: SetExit): void {
   const schedule = program
     .command('schedule')
-    .description('Temporal Schedules that evacuate a host (e.g. before a reboot window) or take snapshots');
+    .description(
+      'Temporal Schedules that evacuate or hibernate a host (e.g. for a reboot window) or take snapshots',
+    );
   examples(
     schedule
       .command('evacuate')
@@ -38,6 +41,24 @@ export function register(program: Command, exit: SetExit): void {
       .addOption(configOption())
       .action(async (name, opts) => exit(await scheduleSnapshotCommand(name, opts))),
     'ferry schedule snapshot web --runtime runc --host node-a --every 15m --keep 8 --max-age 7d',
+  );
+  examples(
+    selection(
+      schedule
+        .command('hibernate')
+        .description('hibernate HOST once (--at) or repeatedly (--cron), e.g. for a kernel update window')
+        .argument('<host>'),
+    )
+      .option('--at <iso>', 'once, at this time')
+      .option('--cron <expr>', 'repeatedly, e.g. "0 3 * * SUN"')
+      .option('--note <text>', 'shown in ferry schedule list and the Temporal UI')
+      .option('--fallback <hosts>', 'opt-in: copy snapshots there before the reboot')
+      .option('--concurrency <n>', 'checkpoints at once')
+      .addOption(jsonOption())
+      .addOption(configOption())
+      .action(async (host, opts) => exit(await scheduleHibernateCommand(host, opts))),
+    'ferry schedule hibernate node-a --at 2026-12-06T03:00:00Z --note "kernel 6.12 update"',
+    'ferry schedule hibernate node-b --cron "0 3 * * SUN" --runtime runc,podman',
   );
   examples(
     schedule
@@ -73,6 +94,24 @@ export async function scheduleEvacuateCommand(
       note: opts.note,
       candidates: opts.to?.split(',').filter(Boolean),
       concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
+    }),
+  );
+  printResult(opts.json, { scheduleId: id }, id);
+  return EXIT.ok;
+}
+
+export async function scheduleHibernateCommand(
+  host: string,
+  opts: HibernateCliOptions & { at?: string; cron?: string; note?: string },
+): Promise<number> {
+  // A deadline is relative to each run, so a schedule takes none (docs/hibernation.md).
+  const req = hibernateRequest(host, { ...opts, deadline: undefined });
+  const id = await withClient(opts.config, (c) =>
+    c.scheduleHibernation({
+      ...req,
+      at: opts.at ? new Date(opts.at) : undefined,
+      cron: opts.cron,
+      note: opts.note,
     }),
   );
   printResult(opts.json, { scheduleId: id }, id);

@@ -1,14 +1,20 @@
-// /v1/migrations and /v1/evacuations: the same three routes for each kind of workflow (start,
-// read, cancel), so that both answer alike.
+// /v1/migrations, /v1/evacuations and /v1/hibernations: the same three routes for each kind of
+// workflow (start, read, cancel), so that all answer alike.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { FerryClient } from '../../client/ferry-client.js';
 import { fail, invalid, refused } from '../replies.js';
-import { evacuateRequestSchema, migrateRequestSchema, workflowIdSchema } from '../schemas.js';
+import { hibernationWorkflowId } from '../../domain/hibernation.js';
+import {
+  evacuateRequestSchema,
+  hibernateRequestSchema,
+  migrateRequestSchema,
+  workflowIdSchema,
+} from '../schemas.js';
 
 /** Where a kind of workflow lives in the API and how its ids look. */
 interface WorkflowPaths {
-  kind: 'migration' | 'evacuation';
+  kind: 'migration' | 'evacuation' | 'hibernation';
   path: string;
   prefix: string;
   example: string;
@@ -42,6 +48,19 @@ export function evacuationRoutes(app: FastifyInstance, client: FerryClient): voi
     schema: evacuateRequestSchema,
     start: (body) => client.startEvacuation(body),
     read: (id) => client.getEvacuation(id),
+  });
+}
+
+export function hibernationRoutes(app: FastifyInstance, client: FerryClient): void {
+  const prefix = hibernationWorkflowId('');
+  workflowRoutes(app, client, {
+    kind: 'hibernation',
+    path: '/v1/hibernations',
+    prefix,
+    example: hibernationWorkflowId('node-a'),
+    schema: hibernateRequestSchema,
+    start: (body) => client.startHibernation(body),
+    read: (id) => client.getHibernation(id.slice(prefix.length)),
   });
 }
 
