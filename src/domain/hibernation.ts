@@ -77,9 +77,12 @@ export interface HibernationRow {
   restoredOn?: string;
   /** After a failed checkpoint: whether it still runs (it should: CRIU resumes it). */
   running?: boolean;
+  /** The checkpoint step, and how long CRIU had it frozen (CRIU's figure: the dump itself). */
   checkpointMs?: number;
   frozenMs?: number;
+  /** The restore step, and CRIU's own restore time within it. */
   restoreMs?: number;
+  criuRestoreMs?: number;
   cause?: string;
   /** For a workload that did not come back: the command that restores it from its snapshot. */
   retryCommand?: string;

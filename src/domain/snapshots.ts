@@ -159,6 +159,8 @@ export interface SnapshotRestoreResult {
   /** The snapshot was copied to the host first. */
   copiedFrom?: string;
   restoreMs?: number;
+  /** CRIU's own restore time (its stats), within restoreMs. */
+  criuRestoreMs?: number;
   durationMs: number;
   notes?: string[];
   cause?: SnapshotFailure;

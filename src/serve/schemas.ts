@@ -346,6 +346,7 @@ const hibernationResult = z
         checkpointMs: z.number().optional(),
         frozenMs: z.number().optional(),
         restoreMs: z.number().optional(),
+        criuRestoreMs: z.number().optional(),
         cause: z.string().optional(),
         retryCommand: z.string().optional(),
       }),

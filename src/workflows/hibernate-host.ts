@@ -88,6 +88,7 @@ export async function hibernateHost(req: HibernateRequest): Promise<HibernationR
           `the restores after the cancel failed (${describeCause(e, req.host).message}): the snapshots are kept; the rows give each retry command`,
         ),
       );
+      for (const row of r.rows) if (row.state === 'restored') await forget(row, r);
       for (const row of r.rows)
         if (row.snapshotId && row.state !== 'restored')
           Object.assign(row, {
@@ -160,8 +161,10 @@ async function hibernate(
     r.backAtMs = Date.now();
     phase('restoring');
     await restoreHere(req, r, publish);
-    r.outcome = hibernationOutcome(r.rows, false);
     r.resumeMs = Date.now() - r.backAtMs;
+    // Only now that every workload runs again do the snapshots that carried them go.
+    for (const row of r.rows) if (row.state === 'restored') await forget(row, r);
+    r.outcome = hibernationOutcome(r.rows, false);
     if (!r.wasCordoned) await control.setHostCordon({ host: req.host, cordoned: false });
   }
   r.doneAtMs = Date.now();
@@ -322,10 +325,14 @@ async function restoreHere(req: HibernateRequest, r: HibernationResult, publish:
     publish();
     // replace: a stopped container the hibernation's checkpoint left under the name goes.
     const res = await snapshotRestore({ snapshotId: row.snapshotId!, host: req.host, replace: true });
-    if (res.outcome === 'restored') {
-      Object.assign(row, { state: 'restored', restoredOn: req.host, restoreMs: res.restoreMs });
-      await forget(row, r);
-    } else
+    if (res.outcome === 'restored')
+      Object.assign(row, {
+        state: 'restored',
+        restoredOn: req.host,
+        restoreMs: res.restoreMs,
+        criuRestoreMs: res.criuRestoreMs,
+      });
+    else
       Object.assign(row, {
         state: 'restore-failed',
         cause: res.cause ? `${res.cause.type}: ${res.cause.message}` : 'restore failed',
@@ -355,7 +362,12 @@ async function restoreElsewhere(
     publish();
     const res = await snapshotRestore({ snapshotId: row.snapshotId!, host: row.copiedTo });
     if (res.outcome === 'restored')
-      Object.assign(row, { state: 'restored-elsewhere', restoredOn: row.copiedTo, restoreMs: res.restoreMs });
+      Object.assign(row, {
+        state: 'restored-elsewhere',
+        restoredOn: row.copiedTo,
+        restoreMs: res.restoreMs,
+        criuRestoreMs: res.criuRestoreMs,
+      });
     else
       Object.assign(row, {
         state: 'restore-failed',

@@ -151,7 +151,13 @@ async function restoreOn(
     const pause = paused
       ? await host.quick.pauseWorkload.executeWithOptions({ summary: `pause ${what} on ${host.host}` }, [ref])
       : undefined;
-    return { pid: r.pid, restoreMs: r.durationMs, paused: !!paused, resumeCommand: pause?.resumeCommand };
+    return {
+      pid: r.pid,
+      restoreMs: r.durationMs,
+      ...(r.stats.restoreTimeUs !== undefined ? { criuRestoreMs: r.stats.restoreTimeUs / 1000 } : {}),
+      paused: !!paused,
+      resumeCommand: pause?.resumeCommand,
+    };
   } catch (err) {
     // What a failed restore started under the name is ferry's own: it goes.
     await CancellationScope.nonCancellable(() =>
