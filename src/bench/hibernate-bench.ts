@@ -147,6 +147,7 @@ export function renderHibernatePage(
 }
 
 async function main(): Promise<void> {
+  process.env.PATH = toolsPath(); // ferry-stateful, ferry-shim, the criu wrapper
   const env = { ...BENCH_ENV, hosts: ['node-a', 'node-b'] };
   await devDown(env.dir, log);
   const state = await devUp(env, log);
