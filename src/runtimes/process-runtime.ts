@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { shellLine } from '../exec/shell-line.js';
+import { handRestoreCommand } from './hand-restore.js';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -431,6 +432,33 @@ export class ProcessRuntime implements WorkloadRuntime {
     await this.recordPid(name, meta.argv, pid, meta.labels, meta.adopted);
     const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
+  }
+
+  /** What ferry's restore runs here, as a line to paste (without the PID-busy retries). */
+  async handRestoreCommand(name: string, migrationId: string, opts: CriuOptions = {}): Promise<string | undefined> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const record = (await readJson<DumpRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
+    return handRestoreCommand({
+      argv: [
+        'criu',
+        'restore',
+        '-D',
+        images,
+        '-W',
+        work,
+        '-o',
+        'restore-by-hand.criu.log',
+        '-v4',
+        '-d',
+        ...(record.shellJob ? ['--shell-job'] : []),
+        ...criuFlags(opts),
+        ...(record.stdoutPipe?.startsWith('pipe:') ? ['--inherit-fd', `fd[1]:${record.stdoutPipe}`] : []),
+      ],
+      outputLog: meta?.adopted ? path.join(work, 'criu-output.log') : this.ctx.paths.outputLog('process', name),
+      commandLog: path.join(work, 'restore-by-hand.log'),
+    });
   }
 
   /** SIGSTOP to every process of the tree; SIGCONT lets it go on. */
