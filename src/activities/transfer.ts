@@ -64,7 +64,8 @@ export function transferActivities(ctx: HostContext) {
     if (what === 'transfer') await ctx.faults.at('before-transfer', input.workload);
     // A user's bundle (runc run --bundle DIR) lands in the destination's workload folder: the
     // folder's own rsync leaves it alone (an excluded path is not deleted) and a second one fills it.
-    const userBundle = what === 'precopy' ? undefined : await ctx.runtime(input.runtime).carriedBundle?.(input.workload);
+    const userBundle =
+      what === 'precopy' ? undefined : await ctx.runtime(input.runtime).carriedBundle?.(input.workload);
     const bundleCopy = `/${workloadPath}/bundle`;
     let progress: RsyncProgress | undefined;
     const details = () => ({ phase: what, ...progress });

@@ -435,7 +435,11 @@ export class ProcessRuntime implements WorkloadRuntime {
   }
 
   /** What ferry's restore runs here, as a line to paste (without the PID-busy retries). */
-  async handRestoreCommand(name: string, migrationId: string, opts: CriuOptions = {}): Promise<string | undefined> {
+  async handRestoreCommand(
+    name: string,
+    migrationId: string,
+    opts: CriuOptions = {},
+  ): Promise<string | undefined> {
     const meta = await readJson<ProcessMeta>(this.metaFile(name));
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
@@ -456,7 +460,9 @@ export class ProcessRuntime implements WorkloadRuntime {
         ...criuFlags(opts),
         ...(record.stdoutPipe?.startsWith('pipe:') ? ['--inherit-fd', `fd[1]:${record.stdoutPipe}`] : []),
       ],
-      outputLog: meta?.adopted ? path.join(work, 'criu-output.log') : this.ctx.paths.outputLog('process', name),
+      outputLog: meta?.adopted
+        ? path.join(work, 'criu-output.log')
+        : this.ctx.paths.outputLog('process', name),
       commandLog: path.join(work, 'restore-by-hand.log'),
     });
   }

@@ -22,7 +22,9 @@ export function bindSources(config: BundleConfig): string[] {
   const binds = (config.mounts ?? []).filter(
     (m) => m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind'),
   );
-  return [...new Set(binds.map((m) => m.source).filter((s): s is string => !!s && path.isAbsolute(s)))].sort();
+  return [
+    ...new Set(binds.map((m) => m.source).filter((s): s is string => !!s && path.isAbsolute(s))),
+  ].sort();
 }
 
 const inside = (dir: string, p: string) => p === dir || p.startsWith(dir + path.sep);
@@ -43,18 +45,18 @@ export function bundleProblems(bundle: string, config: BundleConfig): string[] {
 }
 
 /**
- * The stdio of the container's first process, from /proc/PID/fd/{0,1,2} (target and whether
- * it is a regular file): CRIU cannot dump a regular file outside the container's mounts
- * (measured: "Can't lookup mount=27 for fd=1 path=/var/log/web.log"), nor a terminal.
+ * The stdio of the container's first process, from /proc/PID/fd/{0,1,2}: its target, and
+ * whether it is a regular file outside the container's own mounts. CRIU cannot dump such a
+ * file (measured: "Can't lookup mount=27 for fd=1 path=/var/log/web.log"), nor a terminal.
  */
-export function stdioProblems(fds: { fd: number; target: string; regular: boolean }[], rootfs: string): string[] {
+export function stdioProblems(fds: { fd: number; target: string; outside: boolean }[]): string[] {
   const problems: string[] = [];
   for (const f of fds) {
     if (/^\/dev\/(pts\/|tty|console)/.test(f.target))
       problems.push(
         `its fd ${f.fd} is the terminal ${f.target}, which cannot move: start it with runc run -d and its stdio on /dev/null or a pipe`,
       );
-    else if (f.regular && !inside(rootfs, f.target))
+    else if (f.outside)
       problems.push(
         `its fd ${f.fd} is the file ${f.target} of this host, outside the container, which CRIU cannot dump: ` +
           `start it with its stdio on /dev/null or a pipe (runc run -d … </dev/null >/dev/null 2>&1, or | logger), ` +

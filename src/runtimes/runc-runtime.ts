@@ -108,7 +108,10 @@ export class RuncRuntime implements WorkloadRuntime {
   private async rememberBundle(name: string, st: RuncState): Promise<void> {
     const b = await this.bundleOf(name, st);
     if (b.user)
-      await writeJsonAtomic(this.userBundleRecord(name), { host: this.ctx.host, bundle: b.dir } satisfies UserBundleRecord);
+      await writeJsonAtomic(this.userBundleRecord(name), {
+        host: this.ctx.host,
+        bundle: b.dir,
+      } satisfies UserBundleRecord);
   }
 
   private async bundleConfig(dir: string): Promise<BundleConfig | undefined> {
@@ -166,7 +169,9 @@ export class RuncRuntime implements WorkloadRuntime {
       running,
       pid: running ? st?.pid : undefined,
       rssBytes: running && st ? await treeRssBytes(st.pid) : undefined,
-      labels: labelsFromAnnotations((config as { annotations?: Record<string, string> } | undefined)?.annotations),
+      labels: labelsFromAnnotations(
+        (config as { annotations?: Record<string, string> } | undefined)?.annotations,
+      ),
       ...(hostPaths.length ? { needs: { hostPaths } } : {}),
     };
   }
@@ -250,7 +255,7 @@ export class RuncRuntime implements WorkloadRuntime {
         `the root filesystem of runc/${name} on ${this.ctx.host} is gone: ${rootfs} (root.path of ${configFile}) does not exist. Put it back, or start the container again from a complete bundle. Nothing was frozen: it runs on as before`,
       );
     const problems = bundleProblems(bundle.dir, config);
-    if (st?.pid) problems.push(...stdioProblems(await stdioOf(st.pid), rootfs));
+    if (st?.pid) problems.push(...stdioProblems(await stdioOf(st.pid)));
     return problems;
   }
 
@@ -441,7 +446,11 @@ export class RuncRuntime implements WorkloadRuntime {
   }
 
   /** What ferry's restore runs here, as a line to paste (its CRIU configuration written now). */
-  async handRestoreCommand(name: string, migrationId: string, opts: CriuOptions = {}): Promise<string | undefined> {
+  async handRestoreCommand(
+    name: string,
+    migrationId: string,
+    opts: CriuOptions = {},
+  ): Promise<string | undefined> {
     const { dir: bundle, user } = await this.bundleOf(name);
     if (!user) await this.intoCgroupParent(name, bundle).catch(() => undefined);
     const work = this.ctx.paths.workDir(migrationId);
@@ -502,18 +511,21 @@ export class RuncRuntime implements WorkloadRuntime {
 }
 
 /** The stdio of a process as the source sees it: what each of fds 0-2 points at. */
-async function stdioOf(pid: number): Promise<{ fd: number; target: string; regular: boolean }[]> {
+async function stdioOf(pid: number): Promise<{ fd: number; target: string; outside: boolean }[]> {
   const fds = await Promise.all(
     [0, 1, 2].map(async (fd) => {
       const link = `/proc/${pid}/fd/${fd}`;
       const target = await readlink(link).catch(() => undefined);
       if (target === undefined) return undefined;
-      const regular = await stat(link).then(
-        (s) => s.isFile(),
-        () => false,
-      );
-      return { fd, target, regular };
+      const file = await stat(link).catch(() => undefined);
+      // A file the container sees in its own mounts is one CRIU can dump: the same inode at that
+      // path below its root. A file of the host's (stdout >> /var/log/x) is not there.
+      const seen = file?.isFile()
+        ? await stat(`/proc/${pid}/root${target}`).catch(() => undefined)
+        : undefined;
+      const outside = !!file?.isFile() && !(seen && seen.ino === file.ino && seen.dev === file.dev);
+      return { fd, target, outside };
     }),
   );
-  return fds.filter((f): f is { fd: number; target: string; regular: boolean } => f !== undefined);
+  return fds.filter((f): f is { fd: number; target: string; outside: boolean } => f !== undefined);
 }

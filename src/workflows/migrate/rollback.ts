@@ -183,7 +183,9 @@ export function operatorHelp(m: Migration, hostCommand?: string): string {
 /** The source just answered: it says how to restore its checkpoint by hand, in its own paths. */
 async function operatorHelpFromSource(m: Migration): Promise<string> {
   const command = await m.src.brief.handRestore
-    .executeWithOptions({ summary: `the command that restores ${m.what} on ${m.req.source} by hand` }, [m.step])
+    .executeWithOptions({ summary: `the command that restores ${m.what} on ${m.req.source} by hand` }, [
+      m.step,
+    ])
     .then(
       (r) => r.command,
       () => undefined,
