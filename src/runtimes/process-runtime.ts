@@ -384,22 +384,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     await putBackFiles(images);
     const pidFile = path.join(work, 'restored.pid');
     const logPath = path.join(work, 'restore.log');
-    const args = [
-      'restore',
-      '-D',
-      images,
-      '-W',
-      work,
-      '-o',
-      'restore.log',
-      '-v4',
-      '-d',
-      '--pidfile',
-      pidFile,
-      ...(record.shellJob ? ['--shell-job'] : []),
-      ...criuFlags(opts),
-    ];
-    if (record.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${record.stdoutPipe}`);
+    const args = [...restoreArgs(images, work, 'restore.log', record, opts), '--pidfile', pidFile];
     // An adopted tree keeps its own stdio; CRIU's few words go to the migration's work folder,
     // not into the file its output.log links to.
     const shimLog = meta.adopted
@@ -445,21 +430,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     const work = this.ctx.paths.workDir(migrationId);
     const record = (await readJson<DumpRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
     return handRestoreCommand({
-      argv: [
-        'criu',
-        'restore',
-        '-D',
-        images,
-        '-W',
-        work,
-        '-o',
-        'restore-by-hand.criu.log',
-        '-v4',
-        '-d',
-        ...(record.shellJob ? ['--shell-job'] : []),
-        ...criuFlags(opts),
-        ...(record.stdoutPipe?.startsWith('pipe:') ? ['--inherit-fd', `fd[1]:${record.stdoutPipe}`] : []),
-      ],
+      argv: ['criu', ...restoreArgs(images, work, 'restore-by-hand.criu.log', record, opts)],
       outputLog: meta?.adopted
         ? path.join(work, 'criu-output.log')
         : this.ctx.paths.outputLog('process', name),
@@ -522,3 +493,27 @@ function notMovable(what: string, problems: AdoptionProblem[]): Error {
 }
 const PID_BUSY_ATTEMPTS = 40;
 const PID_BUSY_DELAY_MS = 50;
+
+/** `criu restore` of a dump made as record says (its session, its stdout pipe), detached. */
+function restoreArgs(
+  images: string,
+  work: string,
+  log: string,
+  record: DumpRecord,
+  opts: CriuOptions,
+): string[] {
+  return [
+    'restore',
+    '-D',
+    images,
+    '-W',
+    work,
+    '-o',
+    log,
+    '-v4',
+    '-d',
+    ...(record.shellJob ? ['--shell-job'] : []),
+    ...criuFlags(opts),
+    ...(record.stdoutPipe?.startsWith('pipe:') ? ['--inherit-fd', `fd[1]:${record.stdoutPipe}`] : []),
+  ];
+}

@@ -394,24 +394,7 @@ export class RuncRuntime implements WorkloadRuntime {
       if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
         this.ctx.paths.outputLog('runc', name),
-        [
-          'runc',
-          '--root',
-          this.root(),
-          '--log',
-          path.join(work, 'runc-restore.log'),
-          'restore',
-          '-d',
-          ...(opts.lazyPagesFrom ? ['--lazy-pages'] : []),
-          '--image-path',
-          images,
-          '--work-path',
-          work,
-          '-b',
-          bundle,
-          ...criuFlags(opts),
-          name,
-        ],
+        this.restoreArgv(name, migrationId, bundle, 'runc-restore.log', opts),
         {
           wait: true,
           timeoutMs: restoreTimeoutMs(await directorySize(images)),
@@ -430,6 +413,35 @@ export class RuncRuntime implements WorkloadRuntime {
     const st = await this.state(name);
     const stats = await readRestoreStats(work);
     return { pid: st?.pid, stats, logPath };
+  }
+
+  /** `runc restore` of the migration's images from bundle; runc's own log in the work folder. */
+  private restoreArgv(
+    name: string,
+    migrationId: string,
+    bundle: string,
+    runcLog: string,
+    opts: RestoreOptions,
+  ): string[] {
+    const work = this.ctx.paths.workDir(migrationId);
+    return [
+      'runc',
+      '--root',
+      this.root(),
+      '--log',
+      path.join(work, runcLog),
+      'restore',
+      '-d',
+      ...(opts.lazyPagesFrom ? ['--lazy-pages'] : []),
+      '--image-path',
+      this.ctx.paths.imagesDir(migrationId),
+      '--work-path',
+      work,
+      '-b',
+      bundle,
+      ...criuFlags(opts),
+      name,
+    ];
   }
 
   private async intoCgroupParent(name: string, bundle: string): Promise<void> {
@@ -457,23 +469,7 @@ export class RuncRuntime implements WorkloadRuntime {
     await mkdir(work, { recursive: true, mode: 0o700 });
     const criuConfig = await writeRestoreConfig(work);
     return handRestoreCommand({
-      argv: [
-        'runc',
-        '--root',
-        this.root(),
-        '--log',
-        path.join(work, 'runc-restore-by-hand.log'),
-        'restore',
-        '-d',
-        '--image-path',
-        this.ctx.paths.imagesDir(migrationId),
-        '--work-path',
-        work,
-        '-b',
-        bundle,
-        ...criuFlags(opts),
-        name,
-      ],
+      argv: this.restoreArgv(name, migrationId, bundle, 'runc-restore-by-hand.log', opts),
       outputLog: this.ctx.paths.outputLog('runc', name),
       commandLog: path.join(work, 'restore-by-hand.log'),
       env: criuConfig.configFileEnv,

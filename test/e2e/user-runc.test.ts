@@ -39,6 +39,10 @@ async function grows(host: string, name: string): Promise<ReturnType<typeof anal
   return analyseContinuity(lines);
 }
 
+/** ferry migrate NAME --runtime runc, as a user types it (with --json). */
+const migrate = (name: string, from: string, to: string) =>
+  ferry(['migrate', name, '--runtime', 'runc', '--from', from, '--to', to, '--json']);
+
 async function startUserContainer(name: string): Promise<string> {
   const dir = path.join(userDir, name);
   await makeUserBundle(dir);
@@ -63,17 +67,7 @@ describe('runc containers started with plain runc run', () => {
     try {
       const dir = await startUserContainer(name);
       const configBefore = await readFile(path.join(dir, 'config.json'), 'utf8');
-      const there = await ferry([
-        'migrate',
-        name,
-        '--runtime',
-        'runc',
-        '--from',
-        'node-a',
-        '--to',
-        'node-b',
-        '--json',
-      ]);
+      const there = await migrate(name, 'node-a', 'node-b');
       expect([JSON.parse(there.stdout).outcome, JSON.parse(there.stdout).cause]).toEqual([
         'migrated',
         undefined,
@@ -88,17 +82,7 @@ describe('runc containers started with plain runc run', () => {
       const c1 = await grows('node-b', name);
       expect([c1.restarts, c1.counterBreaks, c1.distinctChecksums]).toEqual([0, 0, 1]);
 
-      const back = await ferry([
-        'migrate',
-        name,
-        '--runtime',
-        'runc',
-        '--from',
-        'node-b',
-        '--to',
-        'node-a',
-        '--json',
-      ]);
+      const back = await migrate(name, 'node-b', 'node-a');
       expect([JSON.parse(back.stdout).outcome, JSON.parse(back.stdout).cause]).toEqual([
         'migrated',
         undefined,
@@ -121,17 +105,7 @@ describe('runc containers started with plain runc run', () => {
       const dir = await startUserContainer(name);
       const pid = (await runcState(root('node-a'), name))!.pid;
       await rename(path.join(dir, 'config.json'), path.join(dir, 'config.json.away'));
-      const r = await ferry([
-        'migrate',
-        name,
-        '--runtime',
-        'runc',
-        '--from',
-        'node-a',
-        '--to',
-        'node-b',
-        '--json',
-      ]);
+      const r = await migrate(name, 'node-a', 'node-b');
       expect(r.exitCode).toBe(2);
       const result = JSON.parse(r.stdout);
       expect(result.outcome).toBe('refused');
