@@ -29,6 +29,7 @@ export class HostContext {
     return createRuntime(name, {
       host: this.host.name,
       paths: this.paths,
+      runc: this.host.runc,
       podman: this.host.podman,
       docker: this.host.docker,
     });

@@ -4,7 +4,7 @@ import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
 import { keepRestoreLog } from './freezes.js';
 import type { HostContext } from './host-context.js';
-import type { RestoreInput, WorkloadRef } from './inputs.js';
+import type { MigrationStepInput, RestoreInput, WorkloadRef } from './inputs.js';
 import { waitForCommands } from '../host/stale-commands.js';
 
 export function restoreActivities(ctx: HostContext) {
@@ -54,6 +54,16 @@ export function restoreActivities(ctx: HostContext) {
       await writeJsonAtomic(resultFile, result);
       await ctx.faults.at('after-restore', input.workload);
       return result;
+    },
+
+    /**
+     * failed-needs-operator: the line an operator pastes on this host to restore the kept
+     * checkpoint (src/runtimes/hand-restore.ts); none where the runtime's record says how.
+     */
+    async handRestore(input: MigrationStepInput): Promise<{ command?: string }> {
+      const runtime = ctx.runtime(input.runtime);
+      const command = await runtime.handRestoreCommand?.(input.workload, input.migrationId, input.criu);
+      return command ? { command } : {};
     },
 
     /** Last resort of a rollback, only when the request allows it: a fresh start, state lost. */

@@ -7,14 +7,15 @@ import { access, mkdir } from 'node:fs/promises';
 import { killCommands } from '../host/stale-commands.js';
 import { CommandError } from '../exec/run.js';
 import { ensureSshControlDir } from '../transfer/ssh-control.js';
-import { rsyncPush, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
+import { rsyncPush, type RsyncJob, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
 import type { TransferInput } from './inputs.js';
+import { USER_BUNDLE_RECORD } from '../runtimes/runc-bundle.js';
 
-// Host-local files that must not travel: pid records and runc's own logs.
-const WORKLOAD_EXCLUDES = ['*.pid', 'runc.log'];
+// Host-local files that must not travel: pid records, runc's own logs, where a user's bundle is.
+const WORKLOAD_EXCLUDES = ['*.pid', 'runc.log', USER_BUNDLE_RECORD];
 // Streamed pages already sit in the destination's images folder: never send nor delete them.
 const STREAMED_EXCLUDES = ['pages-*.img', 'pagemap-*.img'];
 
@@ -61,35 +62,42 @@ export function transferActivities(ctx: HostContext) {
     // resumes, so stop it and start over from what arrived.
     await killCommands(`${ctx.paths.stateDir}/./${paths[paths.length - 1]}`);
     if (what === 'transfer') await ctx.faults.at('before-transfer', input.workload);
+    // A user's bundle (runc run --bundle DIR) lands in the destination's workload folder: the
+    // folder's own rsync leaves it alone (an excluded path is not deleted) and a second one fills it.
+    const userBundle =
+      what === 'precopy' ? undefined : await ctx.runtime(input.runtime).carriedBundle?.(input.workload);
+    const bundleCopy = `/${workloadPath}/bundle`;
     let progress: RsyncProgress | undefined;
     const details = () => ({ phase: what, ...progress });
+    const send = async (job: Pick<RsyncJob, 'fromRoot' | 'paths' | 'toRoot' | 'excludes'>) =>
+      rsyncPush(
+        { ...job, to: dest.ssh, deleteExtraneous: true, timeoutMs: 60 * 60_000 },
+        await sshOptions(),
+        (p) => {
+          progress = p;
+          // Every rsync update goes to Temporal (the worker throttles to one a second), so
+          // `ferry migrate` shows bytes moving during the copy, not only after it.
+          heartbeat(details());
+        },
+        Context.current().cancellationSignal,
+      );
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
-      const { bytesSent } = await withHeartbeat(
-        async () =>
-          rsyncPush(
-            {
-              fromRoot: ctx.paths.stateDir,
-              paths,
-              to: dest.ssh,
-              toRoot: dest.stateDir,
-              excludes: input.pagesStreamed
-                ? [...WORKLOAD_EXCLUDES, ...STREAMED_EXCLUDES]
-                : WORKLOAD_EXCLUDES,
-              deleteExtraneous: true,
-              timeoutMs: 60 * 60_000,
-            },
-            await sshOptions(),
-            (p) => {
-              progress = p;
-              // Every rsync update goes to Temporal (the worker throttles to one a second), so
-              // `ferry migrate` shows bytes moving during the copy, not only after it.
-              heartbeat(details());
-            },
-            Context.current().cancellationSignal,
-          ),
-        details,
-      );
+      const { bytesSent } = await withHeartbeat(async () => {
+        const excludes = [
+          ...WORKLOAD_EXCLUDES,
+          ...(input.pagesStreamed ? STREAMED_EXCLUDES : []),
+          ...(userBundle ? [bundleCopy] : []),
+        ];
+        const state = await send({ fromRoot: ctx.paths.stateDir, paths, toRoot: dest.stateDir, excludes });
+        if (!userBundle) return state;
+        const bundle = await send({
+          fromRoot: userBundle,
+          paths: ['.'],
+          toRoot: path.join(dest.stateDir, bundleCopy),
+        });
+        return { bytesSent: state.bytesSent + bundle.bytesSent };
+      }, details);
       return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {
       const message = `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`;

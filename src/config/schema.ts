@@ -40,6 +40,14 @@ const dockerSchema = z
   })
   .strict();
 
+/**
+ * runc of this host: the state root its containers live in (`runc --root`). runc's own default,
+ * so that containers users start with plain `runc run` are found; the dev environment gives
+ * each simulated host its own (STATE/runc).
+ */
+export const DEFAULT_RUNC_ROOT = '/run/runc';
+const runcSchema = z.object({ root: safePath.default(DEFAULT_RUNC_ROOT) }).strict();
+
 const hostSchema = z
   .object({
     name: hostName,
@@ -60,6 +68,7 @@ const hostSchema = z
       .array(z.enum(RUNTIMES))
       .min(1)
       .default([...RUNTIMES]),
+    runc: runcSchema.default({ root: DEFAULT_RUNC_ROOT }),
     podman: podmanSchema.default({}),
     docker: dockerSchema.default({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' }),
     /**

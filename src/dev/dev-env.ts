@@ -148,6 +148,8 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
       name: h.name,
       ssh: { address: h.address, port: h.sshPort, user: 'root' },
       stateDir: h.stateDir,
+      // Each simulated host keeps its runc containers apart from the machine's /run/runc.
+      runc: { root: new HostPaths(h.stateDir).runcRoot() },
       runtimes: RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)),
       ...engineSettings(layout, h),
       bootIdFile: devBootIdFile(layout, h.name),
@@ -264,7 +266,7 @@ export function hostRuntimes(state: DevState, h: DevHostState) {
   const paths = new HostPaths(h.stateDir);
   return RUNTIMES.filter((r) => (r === 'podman' ? h.podman : r === 'docker' ? h.docker : true)).map((r) => ({
     runtime: r,
-    rt: createRuntime(r, { host: h.name, paths, ...settings }),
+    rt: createRuntime(r, { host: h.name, paths, runc: { root: paths.runcRoot() }, ...settings }),
   }));
 }
 

@@ -27,6 +27,11 @@ export const ErrorType = {
   /** The image loaded on the destination has another id than the one the container runs on the source. */
   ImageMismatch: 'ImageMismatch',
   NotMovable: 'NotMovable',
+  /**
+   * A runc container's bundle (config.json, rootfs) is not where runc's state says: no restore
+   * could run, here or on the destination. Found by the source's preflight, before any freeze.
+   */
+  BundleMissing: 'BundleMissing',
   /** Post-copy: the lazy page transfer between the hosts failed (the pages cannot be retried). */
   PostcopyFailed: 'PostcopyFailed',
   /**
@@ -62,6 +67,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.ImageMissing,
   ErrorType.ImageMismatch,
   ErrorType.NotMovable,
+  ErrorType.BundleMissing,
   ErrorType.PostcopyFailed,
   ErrorType.NotCheckpointable,
   ErrorType.SnapshotNotFound,

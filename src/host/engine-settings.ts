@@ -1,4 +1,4 @@
-// This host's podman and docker settings (the config file's hosts[].podman / hosts[].docker).
+// This host's runc, podman and docker settings (the config file's hosts[].runc / .podman / .docker).
 // Here rather than in the adapters: the runtime context, the adapters and the dev environment
 // all name them, and the context must not import the adapters it is handed to.
 
@@ -19,4 +19,9 @@ export interface DockerSettings {
   client: string;
   /** The --criu-work-root of dockerd's runc wrapper (bin/ferry-docker-runc), if it has one. */
   criuWorkRoot?: string;
+}
+
+export interface RuncSettings {
+  /** runc's state root (`runc --root`): where this host's containers are, ferry's and the users'. */
+  root: string;
 }

@@ -15,7 +15,8 @@ import { precopyRoundDirName } from '../domain/precopy.js';
  *   snapshots/<id>/images/        a kept snapshot's checkpoint images (0700)
  *   snapshots/<id>/workload/      the workload's files as they were (bundle, metadata, output.log)
  *   snapshots/<id>/snapshot.json  its record and manifest (checksums of every file)
- *   runc/                         this host's runc state root
+ *   runc/                         the runc state root of a simulated host (the dev environment
+ *                                 sets runc.root to it; real hosts use runc's own /run/runc)
  * Every host uses the same layout, so a path on one host maps to the other's by stateDir.
  */
 export class HostPaths {
@@ -77,6 +78,7 @@ export class HostPaths {
   snapshotRecordFile(id: string): string {
     return path.join(this.snapshotDir(id), 'snapshot.json');
   }
+  /** A simulated host's own runc root; the runtime uses the config's runc.root. */
   runcRoot(): string {
     return path.join(this.stateDir, 'runc');
   }

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { shellLine } from '../exec/shell-line.js';
+import { handRestoreCommand } from './hand-restore.js';
 import { ErrorType } from '../domain/errors.js';
 import type { WorkloadInfo } from '../domain/types.js';
 import { ferryFailure } from '../domain/failures.js';
@@ -383,22 +384,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     await putBackFiles(images);
     const pidFile = path.join(work, 'restored.pid');
     const logPath = path.join(work, 'restore.log');
-    const args = [
-      'restore',
-      '-D',
-      images,
-      '-W',
-      work,
-      '-o',
-      'restore.log',
-      '-v4',
-      '-d',
-      '--pidfile',
-      pidFile,
-      ...(record.shellJob ? ['--shell-job'] : []),
-      ...criuFlags(opts),
-    ];
-    if (record.stdoutPipe?.startsWith('pipe:')) args.push('--inherit-fd', `fd[1]:${record.stdoutPipe}`);
+    const args = [...restoreArgs(images, work, 'restore.log', record, opts), '--pidfile', pidFile];
     // An adopted tree keeps its own stdio; CRIU's few words go to the migration's work folder,
     // not into the file its output.log links to.
     const shimLog = meta.adopted
@@ -431,6 +417,25 @@ export class ProcessRuntime implements WorkloadRuntime {
     await this.recordPid(name, meta.argv, pid, meta.labels, meta.adopted);
     const stats = await readRestoreStats(work);
     return { pid, stats, logPath };
+  }
+
+  /** What ferry's restore runs here, as a line to paste (without the PID-busy retries). */
+  async handRestoreCommand(
+    name: string,
+    migrationId: string,
+    opts: CriuOptions = {},
+  ): Promise<string | undefined> {
+    const meta = await readJson<ProcessMeta>(this.metaFile(name));
+    const images = this.ctx.paths.imagesDir(migrationId);
+    const work = this.ctx.paths.workDir(migrationId);
+    const record = (await readJson<DumpRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
+    return handRestoreCommand({
+      argv: ['criu', ...restoreArgs(images, work, 'restore-by-hand.criu.log', record, opts)],
+      outputLog: meta?.adopted
+        ? path.join(work, 'criu-output.log')
+        : this.ctx.paths.outputLog('process', name),
+      commandLog: path.join(work, 'restore-by-hand.log'),
+    });
   }
 
   /** SIGSTOP to every process of the tree; SIGCONT lets it go on. */
@@ -488,3 +493,27 @@ function notMovable(what: string, problems: AdoptionProblem[]): Error {
 }
 const PID_BUSY_ATTEMPTS = 40;
 const PID_BUSY_DELAY_MS = 50;
+
+/** `criu restore` of a dump made as record says (its session, its stdout pipe), detached. */
+function restoreArgs(
+  images: string,
+  work: string,
+  log: string,
+  record: DumpRecord,
+  opts: CriuOptions,
+): string[] {
+  return [
+    'restore',
+    '-D',
+    images,
+    '-W',
+    work,
+    '-o',
+    log,
+    '-v4',
+    '-d',
+    ...(record.shellJob ? ['--shell-job'] : []),
+    ...criuFlags(opts),
+    ...(record.stdoutPipe?.startsWith('pipe:') ? ['--inherit-fd', `fd[1]:${record.stdoutPipe}`] : []),
+  ];
+}

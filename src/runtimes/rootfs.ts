@@ -1,18 +1,12 @@
-import { access, chmod, constants, copyFile, mkdir, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../exec/run.js';
+import { findOnPath } from '../exec/which.js';
 
 async function which(program: string): Promise<string> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = path.join(dir, program);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* keep looking */
-    }
-  }
-  throw new Error(`${program} not found on PATH; run scripts/setup.sh`);
+  const found = await findOnPath(program);
+  if (!found) throw new Error(`${program} not found on PATH; run scripts/setup.sh`);
+  return found;
 }
 
 /**

@@ -6,5 +6,5 @@ export const RUNC_CAPABILITIES: RuntimeCapabilities = {
   modes: { 'stop-and-copy': true, streamed: true, precopy: true, postcopy: true },
   criuOptions: ['tcpEstablished', 'fileLocks'],
   manualRestore: ({ workload, imagesDir }) =>
-    `runc --root STATE/runc restore -d --image-path ${imagesDir} -b STATE/workloads/runc/${workload}/bundle ${workload}`,
+    `runc --root RUNC-ROOT restore -d --image-path ${imagesDir} -b BUNDLE ${workload} (RUNC-ROOT: the host's runc.root; BUNDLE: STATE/workloads/runc/${workload}/bundle, or the user's own bundle folder in STATE/workloads/runc/${workload}/user-bundle.json)`,
 };

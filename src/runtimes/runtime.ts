@@ -9,13 +9,14 @@ import type {
   WorkloadNeeds,
 } from '../domain/types.js';
 import type { PageServerAddress } from '../domain/page-server.js';
-import type { DockerSettings, PodmanSettings } from '../host/engine-settings.js';
+import type { DockerSettings, PodmanSettings, RuncSettings } from '../host/engine-settings.js';
 import type { HostPaths } from '../host/host-paths.js';
 
 export interface RuntimeContext {
   host: string;
   paths: HostPaths;
-  /** This host's podman and docker settings (config file); their defaults when absent. */
+  /** This host's runc, podman and docker settings (config file); their defaults when absent. */
+  runc?: RuncSettings;
   podman?: PodmanSettings;
   docker?: DockerSettings;
 }
@@ -146,6 +147,18 @@ export interface WorkloadRuntime {
    * process. Without this member the runtime refuses a request that asks for adoption.
    */
   adopt?(name: string, target: AdoptTarget, opts: CriuOptions): Promise<void>;
+  /**
+   * runc: the folder of a bundle a user made (runc run --bundle DIR), when the container runs
+   * from one. The transfer copies it into the destination's workload folder as `bundle/`; ferry
+   * never writes into it.
+   */
+  carriedBundle?(name: string): Promise<string | undefined>;
+  /**
+   * The shell line an operator runs on this host to restore the migration's kept checkpoint by
+   * hand (failed-needs-operator): this host's paths, CRIU on PATH, output into a log. Undefined
+   * when the record's generic text is all there is (capabilities.manualRestore).
+   */
+  handRestoreCommand?(name: string, migrationId: string, opts?: CriuOptions): Promise<string | undefined>;
   /** Restores from images already in place on this host. */
   restore(name: string, migrationId: string, opts?: RestoreOptions): Promise<RestoreOutcome>;
   /**

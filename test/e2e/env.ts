@@ -75,6 +75,7 @@ export const runtimeOn = (host: string, runtime: RuntimeName) => {
   return createRuntime(runtime, {
     host,
     paths: new HostPaths(stateDir(host)),
+    runc: h?.runc,
     podman: h?.podman,
     docker: h?.docker,
   });

@@ -510,7 +510,13 @@ describe('fault matrix', () => {
       expect(copies).toEqual([]);
       // The images stay on the source for the operator, and the result says what to run.
       expect(await readdir(paths('node-a').imagesDir(result.migrationId))).toContain('inventory.img');
-      expect(result.rollback).toContain(`criu restore -D STATE/migrations/${result.migrationId}/images -d`);
+      // The source's own line: its paths, CRIU on PATH, output into a log (docs/failure-handling.md).
+      expect(result.rollback).toContain(
+        `criu restore -D ${paths('node-a').imagesDir(result.migrationId)} -W`,
+      );
+      expect(result.rollback).toMatch(
+        /run this line as root on node-a:\nPATH=\S+:"\$PATH" \S+ferry-shim --wait /,
+      );
       expect(await readdir(paths('node-b').migrationsRoot())).toEqual([]);
     } finally {
       await removeEverywhere('process', 'f-operator');

@@ -326,6 +326,7 @@ export class FakeHost {
         this.running = true;
         return { runningAtMs: Date.now(), durationMs: 15, pid: PID, stats: {}, alreadyRestored: false };
       },
+      handRestore: async () => ({}),
       startFresh: async () => {
         this.running = true;
         return { pid: PID + 1 };

@@ -75,7 +75,7 @@ const FENCED_NOTES = [
 ];
 const MANUAL_RESTORE = [
   'The images are kept in STATE/migrations/{id}/images on {src}',
-  'runc --root STATE/runc restore -d --image-path STATE/migrations/{id}/images -b STATE/workloads/runc/web/bundle web',
+  'runc --root RUNC-ROOT restore -d --image-path STATE/migrations/{id}/images -b BUNDLE web',
   'See docs/failure-handling.md',
 ];
 /** Streamed: the dump completed (its pages went to the destination), then the step failed. */
@@ -289,7 +289,7 @@ const rows: Row[] = [
       'restoring the checkpoint on {src} failed (restore failed on {src} (test)); {what} is stopped.',
       ...MANUAL_RESTORE,
     ],
-    source: ['preflightSource', 'presync', 'checkpoint', 'transfer', 'restore×5'],
+    source: ['preflightSource', 'presync', 'checkpoint', 'transfer', 'restore×5', 'handRestore'],
     destination: ['preflightDestination', 'restore×3', 'removeWorkload', 'removeMigrationFiles'],
     phases: ['preflight', 'presync', 'checkpoint', 'transfer', 'restore', 'rollback'],
     runsOn: 'nowhere',

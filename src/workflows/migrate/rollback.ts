@@ -122,7 +122,7 @@ export async function restoreSource(m: Migration): Promise<Outcome> {
     const why = describeCause(err).message;
     if (!req.allowStartFresh) {
       run.say(
-        `restoring the checkpoint on ${req.source} failed (${why}); ${what} is stopped. ${operatorHelp(m)}`,
+        `restoring the checkpoint on ${req.source} failed (${why}); ${what} is stopped. ${await operatorHelpFromSource(m)}`,
       );
       return 'failed-needs-operator';
     }
@@ -147,7 +147,7 @@ async function startFresh(m: Migration): Promise<Outcome> {
     await verifySource(m);
   } catch (err) {
     m.run.say(
-      `starting ${what} fresh on ${req.source} failed too (${describeCause(err).message}); ${operatorHelp(m)}`,
+      `starting ${what} fresh on ${req.source} failed too (${describeCause(err).message}); ${await operatorHelpFromSource(m)}`,
     );
     return 'failed-needs-operator';
   }
@@ -162,14 +162,33 @@ async function verifySource(m: Migration): Promise<void> {
   );
 }
 
-/** Where the kept checkpoint is and how to restore it by hand (the runtime's record says how). */
-export function operatorHelp(m: Migration): string {
+/**
+ * Where the kept checkpoint is and how to restore it by hand: the source's own command line
+ * when it gave one (its paths, CRIU on PATH, output into a log), else the runtime's record.
+ */
+export function operatorHelp(m: Migration, hostCommand?: string): string {
   const { req } = m;
   const imagesDir = `STATE/migrations/${m.id}/images`;
-  const cmd = m.caps.manualRestore({ workload: req.workload, imagesDir });
   const pages =
     m.run.mode === 'streamed'
       ? ` Its memory pages were streamed to ${req.destination}: first copy ${imagesDir}/pagemap-*.img and pages-*.img from ${req.destination} into the same folder on ${req.source}.`
       : '';
-  return `The images are kept in ${imagesDir} on ${req.source} (STATE = its stateDir).${pages} To restore by hand there: ${cmd}; or start it fresh. See docs/failure-handling.md.`;
+  // The host's own line stands alone on its line, to be pasted as it is.
+  const how = hostCommand
+    ? `To restore by hand there, run this line as root on ${req.source}:\n${hostCommand}\nor start it fresh.`
+    : `To restore by hand there: ${m.caps.manualRestore({ workload: req.workload, imagesDir })}; or start it fresh.`;
+  return `The images are kept in ${imagesDir} on ${req.source} (STATE = its stateDir).${pages} ${how} See docs/failure-handling.md.`;
+}
+
+/** The source just answered: it says how to restore its checkpoint by hand, in its own paths. */
+async function operatorHelpFromSource(m: Migration): Promise<string> {
+  const command = await m.src.brief.handRestore
+    .executeWithOptions({ summary: `the command that restores ${m.what} on ${m.req.source} by hand` }, [
+      m.step,
+    ])
+    .then(
+      (r) => r.command,
+      () => undefined,
+    );
+  return operatorHelp(m, command);
 }
