@@ -18,7 +18,7 @@ export function hibernationActivities(ctx: HostContext) {
   return {
     /** This host's boot id now. */
     async hostBoot(): Promise<HostBoot> {
-      return { host: ctx.host.name, bootId: await bootIdOf(ctx) };
+      return { host: ctx.host.name, bootId: await bootIdOf(ctx), atMs: Date.now() };
     },
 
     /** Refuses (nothing stopped yet) when the snapshot store would not survive a reboot. */
@@ -52,7 +52,7 @@ async function bootIdOf(ctx: HostContext): Promise<string> {
  * is (it resumes at once when the id is new). No hibernation of the host: nothing to tell.
  */
 export async function announceBoot(client: Client, ctx: HostContext): Promise<'told' | 'none'> {
-  const boot: HostBoot = { host: ctx.host.name, bootId: await bootIdOf(ctx) };
+  const boot: HostBoot = { host: ctx.host.name, bootId: await bootIdOf(ctx), atMs: Date.now() };
   try {
     await client.workflow.getHandle(hibernationWorkflowId(ctx.host.name)).signal(HOST_BACK_SIGNAL, boot);
     return 'told';

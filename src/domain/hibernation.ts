@@ -113,6 +113,8 @@ export interface HibernationResult {
 export interface HostBoot {
   host: string;
   bootId: string;
+  /** When the worker said so (its clock): the start of "worker back → running". */
+  atMs?: number;
 }
 
 /** A boot id as the kernel gives it (/proc/sys/kernel/random/boot_id): a UUID. */

@@ -69,6 +69,9 @@ export async function runHostWorker(opts: {
     activities: controlActivities(client),
     interceptors: { activity: [activityLogInterceptor] },
     identity: `ferry-${host.name}-workflows@${process.pid}`,
+    // A workflow whose cache was on a worker that died (a host rebooting, a killed worker) waits
+    // this long on that worker's sticky queue before any other worker takes it (default 10 s).
+    stickyQueueScheduleToStartTimeout: '3s',
   });
   logger.info(
     `ferry worker for host ${host.name}: polling ${hostTaskQueue(host.name)} and ${WORKFLOW_TASK_QUEUE} at ${config.temporal.address}`,

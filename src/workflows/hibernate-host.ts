@@ -63,10 +63,10 @@ export async function hibernateHost(req: HibernateRequest): Promise<HibernationR
     startedAtMs: Date.now(),
     notes: [],
   };
-  let announced: string | undefined;
+  let announced: HostBoot | undefined;
   setHandler(hibernationQuery, () => r);
   setHandler(hostBackSignal, (boot) => {
-    if (boot.host === req.host) announced = boot.bootId;
+    if (boot.host === req.host) announced = boot;
   });
   const phase = (p: HibernationPhase) => {
     r.phase = p;
@@ -107,7 +107,7 @@ export async function hibernateHost(req: HibernateRequest): Promise<HibernationR
 async function hibernate(
   req: HibernateRequest,
   r: HibernationResult,
-  announced: () => string | undefined,
+  announced: () => HostBoot | undefined,
   phase: (p: HibernationPhase) => void,
   publish: () => void,
 ): Promise<HibernationResult> {
@@ -158,7 +158,8 @@ async function hibernate(
     r.outcome = hibernationOutcome(r.rows, true);
   } else {
     r.bootIdAfter = back.bootId;
-    r.backAtMs = Date.now();
+    // From the worker's own word that it is up (its signal), else from when a probe found it.
+    r.backAtMs = Math.min(back.atMs ?? Date.now(), Date.now());
     phase('restoring');
     await restoreHere(req, r, publish);
     r.resumeMs = Date.now() - r.backAtMs;
@@ -275,15 +276,15 @@ async function copyToFallbacks(
 async function waitForReboot(
   req: HibernateRequest,
   r: HibernationResult,
-  announced: () => string | undefined,
+  announced: () => HostBoot | undefined,
   phase: (p: HibernationPhase) => void,
 ): Promise<HostBoot | 'deadline' | 'continue'> {
   const deadlineMs = req.deadline ? Date.parse(req.deadline) : undefined;
   const fallback = r.rows.some((x) => x.copiedTo);
+  const rebooted = () => rebootedSince(r.bootIdBefore, announced()?.bootId);
   let probeMs = FIRST_PROBE_MS;
   for (;;) {
-    const signalled = announced();
-    if (rebootedSince(r.bootIdBefore, signalled)) return { host: req.host, bootId: signalled! };
+    if (rebooted()) return announced()!;
     const left = deadlineMs === undefined ? undefined : deadlineMs - Date.now();
     if (left !== undefined && left <= 0 && r.phase !== 'overdue') {
       if (fallback) return 'deadline';
@@ -291,17 +292,29 @@ async function waitForReboot(
       phase('overdue');
     }
     const wait = left !== undefined && left > 0 ? Math.min(probeMs, left) : probeMs;
-    await condition(() => rebootedSince(r.bootIdBefore, announced()), wait);
-    if (rebootedSince(r.bootIdBefore, announced())) continue;
-    try {
-      const boot = await hostSteps(req.host).probe.hostBoot.executeWithOptions(
+    if (await condition(rebooted, wait)) continue;
+    // A probe taken by the worker the reboot killed only ends at its timeout: the signal of the
+    // new worker must not wait for it.
+    const probe = hostSteps(req.host)
+      .probe.hostBoot.executeWithOptions(
         { summary: `is ${req.host} back after its reboot? (its boot id)` },
         [],
+      )
+      .then(
+        (boot) => (rebootedSince(r.bootIdBefore, boot.bootId) ? boot : undefined),
+        () => undefined, // down (or rebooting): the next signal or probe tells
       );
-      if (rebootedSince(r.bootIdBefore, boot.bootId)) return boot;
-    } catch {
-      // Down (or rebooting): the next signal or probe tells.
-    }
+    // The wait for the signal ends with the round (cancelled), so that none piles up.
+    const round = new CancellationScope();
+    const signalled = round
+      .run(() => condition(rebooted))
+      .then(
+        () => announced(),
+        () => undefined,
+      );
+    const found = await Promise.race([probe, signalled]);
+    round.cancel();
+    if (found && rebootedSince(r.bootIdBefore, found.bootId)) return found;
     probeMs = Math.min(probeMs * 2, MAX_PROBE_MS);
     if (workflowInfo().continueAsNewSuggested) return 'continue';
   }
