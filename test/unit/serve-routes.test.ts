@@ -38,6 +38,11 @@ function fakeClient(script: Script, calls: string[]): FerryClient {
     },
     startMigration: (body: unknown) => (calls.push('startMigration'), script.start(body)),
     startEvacuation: (body: unknown) => (calls.push('startEvacuation'), script.start(body)),
+    startHibernation: (body: unknown) => (
+      calls.push(`startHibernation ${JSON.stringify(body)}`),
+      script.start(body)
+    ),
+    getHibernation: (host: string) => (calls.push(`getHibernation ${host}`), script.state(host)),
     getMigration: (id: string) => (calls.push(`getMigration ${id}`), script.state(id)),
     getEvacuation: (id: string) => (calls.push(`getEvacuation ${id}`), script.state(id)),
     cancel: async (id: string) => void calls.push(`cancel ${id}`),
@@ -195,6 +200,35 @@ describe('HTTP API routes', () => {
     expect(e.statusCode).toBe(202);
     expect(e.headers.location).toBe('/v1/evacuations/evacuate-node-a');
     expect(calls).toEqual(['startMigration', 'startEvacuation']);
+  });
+
+  it('starts a hibernation, reads it by its id, and refuses a host that is its own fallback', async () => {
+    script.start = async () => ({ workflowId: 'hibernate-node-a', firstExecutionRunId: 'run-4' });
+    const body = { host: 'node-a', deadline: '2026-12-02T04:00:00Z', fallbackHosts: ['node-b'] };
+    const started = await app.inject({
+      method: 'POST',
+      url: '/v1/hibernations',
+      headers: auth,
+      payload: body,
+    });
+    expect(started.statusCode).toBe(202);
+    expect(started.headers.location).toBe('/v1/hibernations/hibernate-node-a');
+    const read = await app.inject({ url: '/v1/hibernations/hibernate-node-a', headers: auth });
+    expect(read.statusCode).toBe(200);
+    const self = await app.inject({
+      method: 'POST',
+      url: '/v1/hibernations',
+      headers: auth,
+      payload: { host: 'node-a', fallbackHosts: ['node-a'] },
+    });
+    expect(self.statusCode).toBe(400);
+    expect((errorOf(self).problems as { field: string; message: string }[])[0]).toMatchObject({
+      field: 'fallbackHosts',
+      message: expect.stringMatching(/cannot be its own fallback host/),
+    });
+    const wrongKind = await app.inject({ url: '/v1/hibernations/evacuate-node-a', headers: auth });
+    expect(wrongKind.statusCode).toBe(404);
+    expect(calls).toEqual([`startHibernation ${JSON.stringify(body)}`, 'getHibernation node-a']);
   });
 
   it('refuses invalid bodies before starting anything', async () => {

@@ -135,6 +135,8 @@ describe('OpenAPI document', () => {
         '/v1/migrations',
         '/v1/migrations/{id}',
         '/v1/evacuations',
+        '/v1/hibernations',
+        '/v1/hibernations/{id}',
         '/healthz',
         '/v1/snapshots',
         '/v1/snapshots/{id}',
