@@ -107,6 +107,24 @@ export const migrateRequestSchema = z
 const labelKey = /^[A-Za-z0-9_.-]{1,63}$/;
 const labelValue = /^[A-Za-z0-9_.:-]{0,63}$/;
 
+/** Which of a host's workloads an evacuation or a hibernation takes (all when absent). */
+const workloadSelection = {
+  runtimes: z.array(runtime).min(1).optional(),
+  namePattern: z
+    .string()
+    .regex(/^[a-z0-9_.*?-]{1,63}$/, {
+      error: 'namePattern is a glob of a-z 0-9 "_.-" and "*" "?", e.g. "web-*"',
+    })
+    .optional(),
+  labels: z
+    .record(
+      z.string().regex(labelKey, { error: 'label keys are 1-63 of letters, digits, "_.-"' }),
+      z.string().regex(labelValue, { error: 'label values are 0-63 of letters, digits, "_.:-"' }),
+    )
+    .optional()
+    .meta({ description: 'only workloads with all these labels' }),
+};
+
 export const evacuateRequestSchema = z
   .strictObject({
     host: name('host'),
@@ -122,20 +140,7 @@ export const evacuateRequestSchema = z
       .datetime({ offset: true, error: 'deadline must be an ISO date-time, e.g. 2026-12-01T02:00:00Z' })
       .optional()
       .meta({ description: 'start no migration that could not finish before this time' }),
-    runtimes: z.array(runtime).min(1).optional(),
-    namePattern: z
-      .string()
-      .regex(/^[a-z0-9_.*?-]{1,63}$/, {
-        error: 'namePattern is a glob of a-z 0-9 "_.-" and "*" "?", e.g. "web-*"',
-      })
-      .optional(),
-    labels: z
-      .record(
-        z.string().regex(labelKey, { error: 'label keys are 1-63 of letters, digits, "_.-"' }),
-        z.string().regex(labelValue, { error: 'label values are 0-63 of letters, digits, "_.:-"' }),
-      )
-      .optional()
-      .meta({ description: 'only workloads with all these labels' }),
+    ...workloadSelection,
     allowStartFresh: z.boolean().optional(),
   })
   .refine((r) => !r.candidates?.includes(r.host), {
@@ -147,20 +152,7 @@ export const evacuateRequestSchema = z
 export const hibernateRequestSchema = z
   .strictObject({
     host: name('host'),
-    runtimes: z.array(runtime).min(1).optional(),
-    namePattern: z
-      .string()
-      .regex(/^[a-z0-9_.*?-]{1,63}$/, {
-        error: 'namePattern is a glob of a-z 0-9 "_.-" and "*" "?", e.g. "db-*"',
-      })
-      .optional(),
-    labels: z
-      .record(
-        z.string().regex(labelKey, { error: 'label keys are 1-63 of letters, digits, "_.-"' }),
-        z.string().regex(labelValue, { error: 'label values are 0-63 of letters, digits, "_.:-"' }),
-      )
-      .optional()
-      .meta({ description: 'only workloads with all these labels' }),
+    ...workloadSelection,
     deadline: z.iso
       .datetime({ offset: true, error: 'deadline must be an ISO date-time, e.g. 2026-12-01T02:30:00Z' })
       .optional()

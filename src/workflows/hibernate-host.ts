@@ -337,20 +337,7 @@ async function restoreHere(req: HibernateRequest, r: HibernationResult, publish:
     row.state = 'restoring';
     publish();
     // replace: a stopped container the hibernation's checkpoint left under the name goes.
-    const res = await snapshotRestore({ snapshotId: row.snapshotId!, host: req.host, replace: true });
-    if (res.outcome === 'restored')
-      Object.assign(row, {
-        state: 'restored',
-        restoredOn: req.host,
-        restoreMs: res.restoreMs,
-        criuRestoreMs: res.criuRestoreMs,
-      });
-    else
-      Object.assign(row, {
-        state: 'restore-failed',
-        cause: res.cause ? `${res.cause.type}: ${res.cause.message}` : 'restore failed',
-        retryCommand: retryCommand(row.snapshotId!, req.host),
-      });
+    await restoreRow(row, req.host, 'restored', true);
     publish();
   });
 }
@@ -373,25 +360,35 @@ async function restoreElsewhere(
     }
     row.state = 'restoring';
     publish();
-    const res = await snapshotRestore({ snapshotId: row.snapshotId!, host: row.copiedTo });
-    if (res.outcome === 'restored')
-      Object.assign(row, {
-        state: 'restored-elsewhere',
-        restoredOn: row.copiedTo,
-        restoreMs: res.restoreMs,
-        criuRestoreMs: res.criuRestoreMs,
-      });
-    else
-      Object.assign(row, {
-        state: 'restore-failed',
-        cause: res.cause ? `${res.cause.type}: ${res.cause.message}` : 'restore failed',
-        retryCommand: retryCommand(row.snapshotId!, row.copiedTo),
-      });
+    await restoreRow(row, row.copiedTo, 'restored-elsewhere', false);
     publish();
   });
   r.notes.push(
     `${req.host} was not back by ${req.deadline}: it stays cordoned, and the snapshots stay in the catalog (the copies on ${req.host} cannot be removed while it is down: ferry snapshot rm ID once it is back)`,
   );
+}
+
+/** One workload from its snapshot on `host`; the row says how it went. */
+async function restoreRow(
+  row: HibernationRow,
+  host: string,
+  done: 'restored' | 'restored-elsewhere',
+  replace: boolean,
+): Promise<void> {
+  const res = await snapshotRestore({ snapshotId: row.snapshotId!, host, replace });
+  if (res.outcome === 'restored')
+    Object.assign(row, {
+      state: done,
+      restoredOn: host,
+      restoreMs: res.restoreMs,
+      criuRestoreMs: res.criuRestoreMs,
+    });
+  else
+    Object.assign(row, {
+      state: 'restore-failed',
+      cause: res.cause ? `${res.cause.type}: ${res.cause.message}` : 'restore failed',
+      retryCommand: retryCommand(row.snapshotId!, host),
+    });
 }
 
 /** The workload runs again: its snapshot (every copy) is no longer needed. */

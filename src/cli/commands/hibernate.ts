@@ -1,17 +1,9 @@
 import type { Command } from 'commander';
 import type { HibernationResult } from '../../domain/hibernation.js';
-import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
-import { parseLabels } from '../../domain/placement.js';
 import { parseDuration } from '../../domain/snapshots.js';
 import type { StartHibernationRequest } from '../../client/hibernations.js';
-import {
-  collect,
-  configOption,
-  examples,
-  jsonOption,
-  type CommonOptions,
-  type SetExit,
-} from '../command-helpers.js';
+import { commaList, parseSelection, selectionOptions, type SelectionOptions } from '../selection.js';
+import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { CliError, EXIT, printResult, withClient } from '../context.js';
 import { shuttingDown, systemState } from '../../host/system-state.js';
 
@@ -63,17 +55,9 @@ export function register(program: Command, exit: SetExit): void {
 }
 
 /** The workload selection shared by hibernate and schedule hibernate. */
-export function selection(cmd: Command): Command {
-  return cmd
-    .option('--runtime <runtimes>', 'only these runtimes, comma-separated')
-    .option('--name <glob>', 'only workloads whose name matches, e.g. "db-*"')
-    .option('--label <key=value>', 'only workloads with this label (repeatable)', collect, []);
-}
+export const selection = (cmd: Command) => selectionOptions(cmd, 'db-*');
 
-export interface HibernateCliOptions extends CommonOptions {
-  runtime?: string;
-  name?: string;
-  label?: string[];
+export interface HibernateCliOptions extends CommonOptions, SelectionOptions {
   deadline?: string;
   fallback?: string;
   concurrency?: string;
@@ -81,34 +65,16 @@ export interface HibernateCliOptions extends CommonOptions {
   onShutdown?: boolean;
 }
 
-const list = (v?: string) =>
-  v
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 /** The request from the command line; bad values exit 2 before anything starts. */
 export function hibernateRequest(host: string, opts: HibernateCliOptions): StartHibernationRequest {
-  const runtimes = list(opts.runtime);
-  for (const r of runtimes ?? [])
-    if (!isRuntimeName(r))
-      throw new CliError(`unknown runtime "${r}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
-  let labels: Record<string, string> | undefined;
-  try {
-    labels = opts.label?.length ? parseLabels(opts.label) : undefined;
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT.badInput);
-  }
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16))
     throw new CliError('--concurrency must be an integer from 1 to 16', EXIT.badInput);
   return {
     host,
-    runtimes: runtimes as RuntimeName[] | undefined,
-    namePattern: opts.name,
-    labels,
+    ...parseSelection(opts),
     deadline: opts.deadline === undefined ? undefined : deadlineOf(opts.deadline),
-    fallbackHosts: list(opts.fallback),
+    fallbackHosts: commaList(opts.fallback),
     concurrency,
   };
 }
