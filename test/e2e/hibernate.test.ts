@@ -79,10 +79,11 @@ afterAll(async () => {
 });
 
 describe('hibernate, reboot, resume', () => {
-  it('runc, process and podman come back with their state after a reboot; the Temporal server restarts while it waits; a workload CRIU cannot checkpoint keeps running', async () => {
+  it('runc, process, podman and docker come back with their state after a reboot; the Temporal server restarts while it waits; a workload CRIU cannot checkpoint keeps running', async () => {
     await spawn('runc', 'hib-runc');
     await spawn('process', 'hib-proc');
     await spawn('podman', 'hib-podman');
+    await spawn('docker', 'hib-docker');
     // An established TCP connection (to itself) without --tcp-established: refused before any freeze.
     started.push({ host: HOST, runtime: 'process', name: 'hib-tcp' });
     const tcp = await ferry([
@@ -112,6 +113,7 @@ describe('hibernate, reboot, resume', () => {
       'hib-runc': 'hibernated',
       'hib-proc': 'hibernated',
       'hib-podman': 'hibernated',
+      'hib-docker': 'hibernated',
       'hib-tcp': 'checkpoint-failed',
     });
     const failed = ready.result.rows.find((r) => r.workload === 'hib-tcp')!;
@@ -122,6 +124,7 @@ describe('hibernate, reboot, resume', () => {
       ['runc', 'hib-runc'],
       ['process', 'hib-proc'],
       ['podman', 'hib-podman'],
+      ['docker', 'hib-docker'],
     ] as const)
       expect(await hostsRunning(rt, n, [HOST])).toEqual([]);
     expect(await cordoned(HOST)).toBe(true);
@@ -148,6 +151,7 @@ describe('hibernate, reboot, resume', () => {
       ['runc', 'hib-runc'],
       ['process', 'hib-proc'],
       ['podman', 'hib-podman'],
+      ['docker', 'hib-docker'],
     ] as const) {
       expect(done.result.rows.find((r) => r.workload === n)?.state).toBe('restored');
       await continuedOn(HOST, rt, n);
