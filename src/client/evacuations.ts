@@ -8,6 +8,7 @@ import { getCordon, setCordon } from '../activities/control.js';
 import { SNAPSHOT_SCHEDULE_PREFIX } from '../domain/snapshots.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
+import { requireWorkers, workerLiveness } from './hosts.js';
 import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 
 /** An evacuation as callers ask for it: candidates default to every other configured host. */
@@ -38,6 +39,14 @@ export async function startEvacuation(
   req: StartEvacuationRequest,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
   const full = withCandidates(ctx, req);
+  await requireWorkers(ctx, [{ role: 'source', host: req.host }]);
+  // A candidate whose worker is down is left out by the workflow; with none up, nothing can move.
+  const candidates = await workerLiveness(ctx, full.candidates);
+  if (!candidates.some((c) => c.up))
+    await requireWorkers(
+      ctx,
+      full.candidates.map((host) => ({ role: 'destination', host })),
+    );
   const workflowId = evacuationWorkflowId(req.host);
   return startExclusive<typeof evacuateHost>(
     ctx,

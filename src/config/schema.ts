@@ -62,6 +62,11 @@ const hostSchema = z
       .default([...RUNTIMES]),
     podman: podmanSchema.default({}),
     docker: dockerSchema.default({ socket: '/var/run/docker.sock', client: '/usr/bin/docker' }),
+    /** The runc state root of this host's containers (runc's own default unless set). */
+    runc: z
+      .object({ root: safePath.default('/run/runc') })
+      .strict()
+      .default({ root: '/run/runc' }),
     /** Prometheus endpoint of this host's worker (SDK and ferry metrics); absent: none. */
     metrics: z
       .object({

@@ -41,6 +41,8 @@ export const ErrorType = {
   SnapshotCorrupt: 'SnapshotCorrupt',
   /** Removing it would break snapshots that depend on it (incremental children). */
   SnapshotHasDependents: 'SnapshotHasDependents',
+  /** The peer's SSH host key is unknown to, or differs from, the known_hosts file: fix that file. */
+  HostKeyRejected: 'HostKeyRejected',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -65,4 +67,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.SnapshotNotFound,
   ErrorType.SnapshotCorrupt,
   ErrorType.SnapshotHasDependents,
+  ErrorType.HostKeyRejected,
 ];

@@ -3,6 +3,7 @@ import type { FerryClient } from '../client/ferry-client.js';
 import { checkBearer } from './auth.js';
 import { fail, temporalUnreachable } from './replies.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { evacuationRoutes, migrationRoutes } from './routes/workflows.js';
 
@@ -27,6 +28,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   migrationRoutes(app, opts.client);
   evacuationRoutes(app, opts.client);
   snapshotRoutes(app, opts.client);
+  hostRoutes(app, opts.client);
   return app;
 }
 

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
 import { parseLabels } from '../../domain/placement.js';
 import type { EvacuationResult } from '../../workflows/evacuate-host.js';
@@ -116,7 +115,9 @@ export async function evacuateCommand(host: string, opts: EvacuateCliOptions): P
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatEvacuation(result));
     return result.rows.every((r) => r.outcome === 'migrated') ? EXIT.ok : EXIT.failed;
   } catch (err) {
-    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    // By name: the client's modules load only once a command connects.
+    if ((err as Error).name === 'MigrationRequestError')
+      throw new CliError((err as Error).message, EXIT.badInput);
     throw err;
   } finally {
     await client.close();
