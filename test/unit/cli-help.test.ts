@@ -45,6 +45,6 @@ describe('ferry --help', () => {
     const hosts = all.get('hosts')!.help;
     expect(hosts).toContain('--json');
     expect(hosts).toContain('--config <file>');
-    expect(all.get('')!.help).toMatch(/^  hosts \[options\]\s+each configured host/m);
+    expect(all.get('')!.help).toMatch(/^ {2}hosts \[options\]\s+each configured host/m);
   });
 });
