@@ -2,7 +2,10 @@
 // Temporal still lists its poller), requests that need it are refused naming it and the command
 // that starts it, and a worker that stops cleanly takes its SSH control masters with it.
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/schema.js';
+import type { MigrationResult } from '../../src/domain/types.js';
 import { execa } from 'execa';
 import { readDevState, startWorker } from '../../src/dev/dev-env.js';
 import { stopProcess } from '../../src/dev/processes.js';
@@ -12,6 +15,7 @@ import { E2E, CONFIG_FILE, ferry, runtimeOn, sleep, spawnStateful, stateDir } fr
 
 const DOWN = 'node-c';
 const NAME = 'hh-probe';
+const NAME2 = 'hh-probe2';
 
 async function hosts(): Promise<HostStatus[]> {
   const r = await ferry(['hosts', '--json']);
@@ -50,10 +54,11 @@ describe('ferry hosts and worker liveness', () => {
     // Whatever happened, every worker runs again and the workload is gone.
     const state = (await readDevState(E2E.dir))!;
     for (const h of state.hosts) if (!alive(h.workerPid!)) await startWorker(state, h.name, { wait: true });
-    for (const host of ['node-a', 'node-b']) {
-      await runtimeOn(host, 'process').stop(NAME, { anyOwner: true });
-      await runtimeOn(host, 'process').removeFiles(NAME);
-    }
+    for (const host of ['node-a', 'node-b'])
+      for (const name of [NAME, NAME2]) {
+        await runtimeOn(host, 'process').stop(name, { anyOwner: true });
+        await runtimeOn(host, 'process').removeFiles(name);
+      }
   });
 
   it('lists every configured host with its worker up, its versions and its runc root', async () => {
@@ -102,11 +107,66 @@ describe('ferry hosts and worker liveness', () => {
     expect((await hosts()).find((h) => h.name === DOWN)!.up).toBe(true);
   });
 
-  it('a worker that stops cleanly ends its SSH control masters and leaves nothing under /run/ferry', async () => {
+  it('an unknown host key is refused by the preflight, with the file and ssh-keyscan, though a master to that host is open', async () => {
     await spawnStateful('node-a', 'process', NAME, { mib: 4 });
-    const moved = await ferry([
+    const first = await ferry([
       'migrate',
       NAME,
+      '--runtime',
+      'process',
+      '--from',
+      'node-a',
+      '--to',
+      'node-b',
+    ]);
+    expect(first.exitCode).toBe(0);
+    expect((await mastersOf('node-a')).length).toBeGreaterThan(0); // opened under the old known_hosts
+
+    const config = parseConfig(parseYaml(await readFile(CONFIG_FILE, 'utf8')));
+    const file = config.transfer.knownHostsFile;
+    const b = config.hosts.find((h) => h.name === 'node-b')!.ssh;
+    const original = await readFile(file, 'utf8');
+    const entry = `[${b.address}]:${b.port} `;
+    expect(original).toContain(entry);
+    await spawnStateful('node-a', 'process', NAME2, { mib: 4 });
+    try {
+      await writeFile(
+        file,
+        original
+          .split('\n')
+          .filter((l) => !l.startsWith(entry))
+          .join('\n'),
+      );
+      const refused = await ferry([
+        'migrate',
+        NAME2,
+        '--runtime',
+        'process',
+        '--from',
+        'node-a',
+        '--to',
+        'node-b',
+        '--json',
+      ]);
+      expect(refused.exitCode).toBe(2);
+      const result = JSON.parse(refused.stdout) as MigrationResult;
+      expect(result.outcome).toBe('refused');
+      expect(result.freezes).toBe(0);
+      expect(result.cause).toEqual({
+        type: 'HostKeyRejected',
+        message: `node-a does not know node-b's SSH host key (${b.address}:${b.port}): ${file} has no entry for [${b.address}]:${b.port}. Add it on node-a (then compare its fingerprint with node-b's): ssh-keyscan -p ${b.port} ${b.address} >> ${file}`,
+      });
+    } finally {
+      await writeFile(file, original);
+    }
+    // The workload was never touched: it runs on node-a as before.
+    expect((await runtimeOn('node-a', 'process').inspect(NAME2))?.running).toBe(true);
+  });
+
+  it('a worker that stops cleanly ends its SSH control masters and leaves nothing under /run/ferry', async () => {
+    const moved = await ferry([
+      'migrate',
+      NAME2,
       '--runtime',
       'process',
       '--from',
