@@ -39,13 +39,15 @@ export async function startEvacuation(
   req: StartEvacuationRequest,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
   const full = withCandidates(ctx, req);
-  await requireWorkers(ctx, [{ role: 'source', host: req.host }]);
-  // A candidate whose worker is down is left out by the workflow; with none up, nothing can move.
-  const candidates = await workerLiveness(ctx, full.candidates);
-  if (!candidates.some((c) => c.up))
+  // One probe for all: the source's worker must be up, and at least one candidate's (a candidate
+  // whose worker is down is left out by the workflow).
+  const liveness = await workerLiveness(ctx, [...new Set([req.host, ...full.candidates])]);
+  await requireWorkers(ctx, [{ role: 'source', host: req.host }], liveness);
+  if (!liveness.some((l) => l.up && full.candidates.includes(l.host)))
     await requireWorkers(
       ctx,
       full.candidates.map((host) => ({ role: 'destination', host })),
+      liveness,
     );
   const workflowId = evacuationWorkflowId(req.host);
   return startExclusive<typeof evacuateHost>(

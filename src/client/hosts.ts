@@ -118,14 +118,17 @@ export async function hasWorker(ctx: ClientContext, host: string): Promise<boole
 
 /**
  * Refuses (MigrationRequestError, no-worker) a request that needs these hosts when any of their
- * workers is down, naming each such host and the command that starts its worker.
+ * workers is down, naming each such host and the command that starts its worker. `known`: the
+ * liveness the caller has already read (no second probe).
  */
 export async function requireWorkers(
   ctx: ClientContext,
   needed: { role: string; host: string }[],
+  known?: WorkerLiveness[],
 ): Promise<void> {
   const hosts = [...new Set(needed.map((n) => n.host))];
-  const down = (await workerLiveness(ctx, hosts)).filter((l) => !l.up);
+  const liveness = known ?? (await workerLiveness(ctx, hosts));
+  const down = liveness.filter((l) => hosts.includes(l.host) && !l.up);
   if (!down.length) return;
   throw new MigrationRequestError(
     down

@@ -178,6 +178,17 @@ describe('FerryClient', () => {
     expect((await refusal(client.startEvacuation({ host: 'node-z' }))).message).toBe(
       'unknown host "node-z": the configuration has node-a, node-b, node-c',
     );
+    // One probe for the source and its candidates; refused when the source's worker is down, or
+    // every candidate's.
+    fake.answering.delete('node-c');
+    expect(fake.probes.at(-1)).toEqual(['node-b', 'node-c']);
+    expect((await refusal(client.startEvacuation({ host: 'node-b', candidates: ['node-c'] }))).message).toBe(
+      'destination host node-c has no running ferry worker: it did not pick up a probe within 4 s (stopped or hung). Start it on node-c with: ferry worker --host node-c --config FILE',
+    );
+    expect((await refusal(client.startEvacuation({ host: 'node-c' }))).message).toMatch(
+      /^source host node-c has no running ferry worker/,
+    );
+    expect(fake.started).toHaveLength(2);
     const busy = clientOver(
       fakeTemporal({ 'evacuate-node-a': { status: 'RUNNING', result: async () => ({}) } }).temporal,
     );
