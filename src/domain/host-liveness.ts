@@ -61,12 +61,14 @@ export const NAMED_HOST_TIMEOUT = "'s worker ";
 
 /**
  * A host step that timed out, as a workflow reports it: it names the host, which Temporal's own
- * timeout does not. SCHEDULE_TO_START: no worker picked it up; the others: the worker stopped
- * answering while it ran (killed, or the host went away).
+ * timeout does not. SCHEDULE_TO_START: no worker picked it up; HEARTBEAT: the worker stopped
+ * answering while it ran (killed, or the host went away); the others: it ran out of time.
  */
 export function stepTimedOutMessage(host: string, step: string, timeoutType: string): string {
   const start = `start it on ${host} with: ${workerCommand(host)}`;
   if (timeoutType === 'SCHEDULE_TO_START')
     return `${host}${NAMED_HOST_TIMEOUT}did not pick up the step ${step} in time (SCHEDULE_TO_START): is it running? If not, ${start}`;
-  return `${host}${NAMED_HOST_TIMEOUT}stopped answering during the step ${step} (${timeoutType} timeout): did it stop? If so, ${start}`;
+  if (timeoutType === 'HEARTBEAT')
+    return `${host}${NAMED_HOST_TIMEOUT}stopped answering during the step ${step} (HEARTBEAT timeout): did it stop? If so, ${start}`;
+  return `${host}${NAMED_HOST_TIMEOUT}did not finish the step ${step} within its time limit (${timeoutType}): is it still running? If not, ${start}`;
 }
