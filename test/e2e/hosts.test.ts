@@ -23,6 +23,10 @@ async function hosts(): Promise<HostStatus[]> {
   return JSON.parse(r.stdout) as HostStatus[];
 }
 
+/** Migrates a process workload from node-a to node-b. */
+const moveToB = (name: string, ...extra: string[]) =>
+  ferry(['migrate', name, '--runtime', 'process', '--from', 'node-a', '--to', 'node-b', ...extra]);
+
 async function workerPid(host: string): Promise<number> {
   return (await readDevState(E2E.dir))!.hosts.find((h) => h.name === host)!.workerPid!;
 }
@@ -109,16 +113,7 @@ describe('ferry hosts and worker liveness', () => {
 
   it('an unknown host key is refused by the preflight, with the file and ssh-keyscan, though a master to that host is open', async () => {
     await spawnStateful('node-a', 'process', NAME, { mib: 4 });
-    const first = await ferry([
-      'migrate',
-      NAME,
-      '--runtime',
-      'process',
-      '--from',
-      'node-a',
-      '--to',
-      'node-b',
-    ]);
+    const first = await moveToB(NAME);
     expect(first.exitCode).toBe(0);
     expect((await mastersOf('node-a')).length).toBeGreaterThan(0); // opened under the old known_hosts
 
@@ -137,17 +132,7 @@ describe('ferry hosts and worker liveness', () => {
           .filter((l) => !l.startsWith(entry))
           .join('\n'),
       );
-      const refused = await ferry([
-        'migrate',
-        NAME2,
-        '--runtime',
-        'process',
-        '--from',
-        'node-a',
-        '--to',
-        'node-b',
-        '--json',
-      ]);
+      const refused = await moveToB(NAME2, '--json');
       expect(refused.exitCode).toBe(2);
       const result = JSON.parse(refused.stdout) as MigrationResult;
       expect(result.outcome).toBe('refused');
@@ -164,16 +149,7 @@ describe('ferry hosts and worker liveness', () => {
   });
 
   it('a worker that stops cleanly ends its SSH control masters and leaves nothing under /run/ferry', async () => {
-    const moved = await ferry([
-      'migrate',
-      NAME2,
-      '--runtime',
-      'process',
-      '--from',
-      'node-a',
-      '--to',
-      'node-b',
-    ]);
+    const moved = await moveToB(NAME2);
     expect(moved.exitCode).toBe(0);
     // The transfer left a master open (ControlPersist) for the next one.
     const dir = sshControlDir(stateDir('node-a'));
