@@ -2,6 +2,7 @@ import { checkpointActivities } from './checkpoint.js';
 import { cleanupActivities } from './cleanup.js';
 import { freezeRecordActivities } from './freezes.js';
 import { hibernationActivities } from './hibernation.js';
+import { hostInfoActivities } from './host-info.js';
 import type { HostContext } from './host-context.js';
 import { imageActivities } from './image.js';
 import { pageServerActivities } from './page-server.js';
@@ -16,6 +17,7 @@ import { verifyActivities } from './verify.js';
 /** Every activity a host worker serves on its own task queue. */
 export function createHostActivities(ctx: HostContext) {
   return {
+    ...hostInfoActivities(ctx),
     ...preflightActivities(ctx),
     ...checkpointActivities(ctx),
     ...precopyActivities(ctx),

@@ -25,6 +25,8 @@ export interface PreflightSourceInput extends WorkloadRef {
    * whether it runs (after a failed dump).
    */
   checkpointable?: CriuOptions;
+  /** The destination: the source checks it reaches its sshd as the transfer will (host keys). */
+  peer?: string;
 }
 export interface PreflightDestinationInput extends MigrationStepInput {
   /** Only post-copy needs its extra probe. */

@@ -17,6 +17,8 @@ import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } fro
 import { lazyDumpUnavailable } from '../criu/lazy.js';
 import { CRIU_FAILURE_RULES, fixFor } from '../criu/classify.js';
 import { checkpointBlockers } from '../host/checkpoint-blockers.js';
+import { checkPeerSsh } from '../transfer/ssh-check.js';
+import { hostSshOptions } from './transfer.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -33,6 +35,17 @@ export async function describeHost(ctx: HostContext): Promise<HostFacts> {
     dirtyTracking: dirty.supported,
     ...(dirty.reason ? { dirtyTrackingReason: dirty.reason } : {}),
   };
+}
+
+/** The transfer's SSH to the peer works (host key known and the same, key accepted), checked once. */
+async function refuseUnreachablePeer(ctx: HostContext, peerName: string): Promise<void> {
+  const peer = ctx.peer(peerName);
+  const problem = await checkPeerSsh(peer.ssh, await hostSshOptions(ctx), {
+    from: ctx.host.name,
+    peer: peer.name,
+  });
+  // Not retried: another attempt a second later meets the same known_hosts and sshd.
+  if (problem) throw ferryFailure(problem.type, problem.message, { nonRetryable: true });
 }
 
 export function preflightActivities(ctx: HostContext) {
@@ -58,6 +71,7 @@ export function preflightActivities(ctx: HostContext) {
       const missing = await runtime.unavailableReason();
       if (missing) throw ferryFailure(ErrorType.RuntimeUnavailable, `on ${ctx.host.name}: ${missing}`);
       const facts = await describeHost(ctx);
+      if (ref.peer) await refuseUnreachablePeer(ctx, ref.peer);
       if (ref.adopt) await adopt(runtime, ref);
       const info = await runtime.inspect(ref.workload);
       if (!info) {

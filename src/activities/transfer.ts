@@ -6,7 +6,7 @@ import path from 'node:path';
 import { access, mkdir } from 'node:fs/promises';
 import { killCommands } from '../host/stale-commands.js';
 import { CommandError } from '../exec/run.js';
-import { ensureSshControlDir } from '../transfer/ssh-control.js';
+import { currentSshSettings, ensureSshControlDir, sshSettingsKey } from '../transfer/ssh-control.js';
 import { rsyncPush, type RsyncJob, type RsyncProgress, type SshOptions } from '../transfer/rsync.js';
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat, withHeartbeat } from './heartbeat.js';
@@ -21,12 +21,14 @@ const STREAMED_EXCLUDES = ['pages-*.img', 'pagemap-*.img'];
 
 /** How this host reaches its peers: its key, known hosts, address, and its SSH control masters. */
 export async function hostSshOptions(ctx: HostContext): Promise<SshOptions> {
-  return {
+  const base = {
     identityFile: ctx.config.transfer.identityFile,
     knownHostsFile: ctx.config.transfer.knownHostsFile,
     bindAddress: ctx.config.transfer.bindToHostAddress ? ctx.host.ssh.address : undefined,
-    controlDir: await ensureSshControlDir(ctx.paths.stateDir),
   };
+  // Read each time: a known_hosts edited while the worker runs opens new masters.
+  const controlKey = sshSettingsKey(await currentSshSettings(base));
+  return { ...base, controlKey, controlDir: await ensureSshControlDir(ctx.paths.stateDir, controlKey) };
 }
 
 export function transferActivities(ctx: HostContext) {

@@ -1,8 +1,10 @@
+// What the commands share. Kept cheap to load: the config schema (zod) and the Temporal client
+// are imported when a command first needs them, so that `ferry --help` loads neither.
 import { existsSync } from 'node:fs';
-import { findHost, loadConfig, type FerryConfig, type HostConfig } from '../config/schema.js';
+import path from 'node:path';
+import type { FerryConfig, HostConfig } from '../config/schema.js';
 import { defaultDevDir, DevLayout } from '../dev/dev-layout.js';
-import { FerryClient, MigrationRequestError } from '../client/ferry-client.js';
-import { temporalConnectionOptions } from '../config/temporal-connection.js';
+import type { FerryClient } from '../client/ferry-client.js';
 
 /** A failure the CLI reports as one clear line and a given exit code. */
 export class CliError extends Error {
@@ -48,12 +50,23 @@ export function resolveConfigPath(explicit?: string): string {
   return file;
 }
 
+const configFiles = new WeakMap<FerryConfig, string>();
+
+/** The file a config loaded by loadCliConfig came from. */
+export function configFileOf(config: FerryConfig): string | undefined {
+  return configFiles.get(config);
+}
+
 export async function loadCliConfig(explicit?: string): Promise<FerryConfig> {
-  return loadConfig(resolveConfigPath(explicit));
+  const { loadConfig } = await import('../config/schema.js');
+  const file = resolveConfigPath(explicit);
+  const config = await loadConfig(file);
+  configFiles.set(config, path.resolve(file));
+  return config;
 }
 
 export function requireHost(config: FerryConfig, name: string): HostConfig {
-  const host = findHost(config, name);
+  const host = config.hosts.find((h) => h.name === name);
   if (!host)
     throw new CliError(
       `unknown host "${name}": the configuration has ${config.hosts.map((h) => h.name).join(', ')}`,
@@ -62,13 +75,19 @@ export function requireHost(config: FerryConfig, name: string): HostConfig {
   return host;
 }
 
-export async function connectClient(config: FerryConfig): Promise<FerryClient> {
+/** A client for the configured cluster; configFile is named in the worker command of refusals. */
+export async function connectClient(config: FerryConfig, configFile?: string): Promise<FerryClient> {
+  const [{ temporalConnectionOptions }, { FerryClient }] = await Promise.all([
+    import('../config/temporal-connection.js'),
+    import('../client/ferry-client.js'),
+  ]);
   const connection = await temporalConnectionOptions(config.temporal); // unreadable certificate: ConfigError
   try {
     return await FerryClient.connect({
       ...connection,
       namespace: config.temporal.namespace,
-      knownHosts: config.hosts.map((h) => h.name),
+      hosts: config.hosts,
+      configFile: configFile ?? configFileOf(config),
     });
   } catch (err) {
     throw new CliError(
@@ -88,7 +107,7 @@ export async function withClient<T>(
     return await fn(client);
   } catch (err) {
     const name = (err as Error).name;
-    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    if (name === 'MigrationRequestError') throw new CliError((err as Error).message, EXIT.badInput);
     if (name === 'WorkflowNotFoundError')
       throw new CliError(`no such workflow: ${(err as Error).message}`, EXIT.badInput);
     if (name === 'ScheduleAlreadyRunning')

@@ -10,6 +10,7 @@ import { HIBERNATE_SCHEDULE_PREFIX } from '../domain/hibernation.js';
 import { scheduleIdSuffix, scheduleSpec } from './schedule-spec.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
+import { requireWorkers, workerLiveness } from './hosts.js';
 import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 
 /** An evacuation as callers ask for it: candidates default to every other configured host. */
@@ -40,6 +41,16 @@ export async function startEvacuation(
   req: StartEvacuationRequest,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
   const full = withCandidates(ctx, req);
+  // One probe for all: the source's worker must be up, and at least one candidate's (a candidate
+  // whose worker is down is left out by the workflow).
+  const liveness = await workerLiveness(ctx, [...new Set([req.host, ...full.candidates])]);
+  await requireWorkers(ctx, [{ role: 'source', host: req.host }], liveness);
+  if (!liveness.some((l) => l.up && full.candidates.includes(l.host)))
+    await requireWorkers(
+      ctx,
+      full.candidates.map((host) => ({ role: 'destination', host })),
+      liveness,
+    );
   const workflowId = evacuationWorkflowId(req.host);
   return startExclusive<typeof evacuateHost>(
     ctx,

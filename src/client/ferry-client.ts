@@ -15,6 +15,9 @@ import * as hibernations from './hibernations.js';
 import type { ScheduleHibernationRequest, StartHibernationRequest } from './hibernations.js';
 import type { HibernationResult } from '../domain/hibernation.js';
 import type { hibernateHost } from '../workflows/hibernate-host.js';
+import type { HostConfig } from '../config/schema.js';
+import * as hosts from './hosts.js';
+import type { HostStatus, WorkerLiveness } from './hosts.js';
 import * as migrations from './migrations.js';
 import * as snapshots from './snapshots.js';
 import type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
@@ -37,6 +40,7 @@ export type { RunState } from './runs.js';
 export type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
 export type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
 export type { ScheduleHibernationRequest, StartHibernationRequest } from './hibernations.js';
+export type { HostStatus, WorkerLiveness } from './hosts.js';
 
 export interface FerryClientOptions {
   address: string;
@@ -45,6 +49,10 @@ export interface FerryClientOptions {
   tls?: TLSConfig;
   /** Host names from the configuration, to refuse unknown hosts before starting. */
   knownHosts?: string[];
+  /** The configured hosts (ferry hosts shows their settings); knownHosts defaults to their names. */
+  hosts?: HostConfig[];
+  /** The config file, named in the command that starts a host's worker when it is down. */
+  configFile?: string;
 }
 
 /**
@@ -59,7 +67,12 @@ export class FerryClient {
     private readonly connection: Connection,
     opts: FerryClientOptions,
   ) {
-    this.ctx = { temporal, knownHosts: opts.knownHosts };
+    this.ctx = {
+      temporal,
+      knownHosts: opts.knownHosts ?? opts.hosts?.map((h) => h.name),
+      hosts: opts.hosts,
+      configFile: opts.configFile,
+    };
   }
 
   static async connect(opts: FerryClientOptions): Promise<FerryClient> {
@@ -81,8 +94,19 @@ export class FerryClient {
     return migrations.checkRequest(this.ctx, req);
   }
 
+  /** Whether the host's worker answers now (a probe of a few seconds, docs/hosts.md). */
   hasWorker(host: string): Promise<boolean> {
-    return migrations.hasWorker(this.ctx, host);
+    return hosts.hasWorker(this.ctx, host);
+  }
+
+  /** Each host's worker: up or not (and why), and what it says about itself. */
+  workerLiveness(names: string[]): Promise<WorkerLiveness[]> {
+    return hosts.workerLiveness(this.ctx, names);
+  }
+
+  /** Every configured host (ferry hosts): worker up, versions, runtimes, free space, cordon. */
+  describeHosts(): Promise<HostStatus[]> {
+    return hosts.describeHosts(this.ctx);
   }
 
   /** Starts a migration; refuses a second one of the same workload while the first runs. */

@@ -12,7 +12,7 @@ import { checkName, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { SA } from '../workflows/search-attributes.js';
 import { hibernationQuery, type hibernateHost } from '../workflows/hibernate-host.js';
 import { MigrationRequestError } from './errors.js';
-import { hasWorker } from './migrations.js';
+import { requireWorkers } from './hosts.js';
 import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 import { scheduleIdSuffix, scheduleSpec, type When } from './schedule-spec.js';
 
@@ -32,10 +32,11 @@ export async function startHibernation(
   req: StartHibernationRequest,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof hibernateHost>> {
   checkHibernation(ctx, req);
-  if (!(await hasWorker(ctx, req.host)))
-    throw new MigrationRequestError(
-      `the worker of ${req.host} is not running (no poller on its task queue): hibernation checkpoints there, start it first (ferry worker --host ${req.host})`,
-    );
+  // It checkpoints there: its worker must be up now (and the fallback hosts' for the copies).
+  await requireWorkers(ctx, [
+    { role: 'hibernating', host: req.host },
+    ...(req.fallbackHosts ?? []).map((host) => ({ role: 'fallback', host })),
+  ]);
   const workflowId = hibernationWorkflowId(req.host);
   return startExclusive<typeof hibernateHost>(
     ctx,

@@ -3,7 +3,7 @@
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { capabilitiesOf } from '../runtimes/capabilities.js';
-import { hostTaskQueue, migrationWorkflowId } from '../domain/names.js';
+import { migrationWorkflowId } from '../domain/names.js';
 import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   LiveTransfer,
@@ -16,35 +16,23 @@ import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate/migrate.js';
 import { MigrationRequestError } from './errors.js';
+import { requireWorkers } from './hosts.js';
 import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 
 export async function checkRequest(ctx: ClientContext, req: MigrateRequest): Promise<void> {
   const problems = validateMigrateRequest(req, capabilitiesOf);
   if (problems.length) throw new MigrationRequestError(problems.join('\n'));
   const known = ctx.knownHosts;
-  for (const [role, host] of [
-    ['source', req.source],
-    ['destination', req.destination],
-  ] as const) {
+  const needed = [
+    { role: 'source', host: req.source },
+    { role: 'destination', host: req.destination },
+  ];
+  for (const { role, host } of needed)
     if (known && !known.includes(host))
       throw new MigrationRequestError(
         `unknown ${role} host "${host}": the configuration has ${known.join(', ')}`,
       );
-    if (!(await hasWorker(ctx, host)))
-      throw new MigrationRequestError(
-        `${role} host "${host}" has no running ferry worker (task queue ${hostTaskQueue(host)} has no pollers); start it with: ferry worker --host ${host} --config FILE`,
-        'no-worker',
-      );
-  }
-}
-
-export async function hasWorker(ctx: ClientContext, host: string): Promise<boolean> {
-  const res = await ctx.temporal.workflowService.describeTaskQueue({
-    namespace: ctx.temporal.options.namespace,
-    taskQueue: { name: hostTaskQueue(host) },
-    taskQueueType: 2, // activity
-  });
-  return (res.pollers?.length ?? 0) > 0;
+  await requireWorkers(ctx, needed);
 }
 
 export async function startMigration(

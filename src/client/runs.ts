@@ -8,6 +8,7 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { QueryDefinition, Workflow, WorkflowResultType } from '@temporalio/common';
+import type { HostConfig } from '../config/schema.js';
 import { WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { describeFailure, MigrationRequestError, type RunFailure } from './errors.js';
 
@@ -16,6 +17,10 @@ export interface ClientContext {
   temporal: Client;
   /** Host names from the configuration, to refuse unknown hosts before starting. */
   knownHosts?: string[];
+  /** The configured hosts themselves (ferry hosts shows their settings). */
+  hosts?: HostConfig[];
+  /** The config file the caller uses, for the worker command in refusals. */
+  configFile?: string;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   type SnapshotRestoreResult,
 } from '../domain/snapshots.js';
 import { MigrationRequestError } from './errors.js';
-import { hasWorker } from './migrations.js';
+import { requireWorkers } from './hosts.js';
 import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
 
 function refuse(problems: (string | undefined | false)[]): void {
@@ -41,13 +41,8 @@ function checkHostKnown(ctx: ClientContext, host: string): string | undefined {
   return undefined;
 }
 
-async function requireWorker(ctx: ClientContext, host: string): Promise<void> {
-  if (!(await hasWorker(ctx, host)))
-    throw new MigrationRequestError(
-      `no ferry worker polls for host ${host}: start it there (ferry worker --host ${host}) and try again`,
-      'no-worker',
-    );
-}
+const requireWorker = (ctx: ClientContext, host: string, role: string) =>
+  requireWorkers(ctx, [{ role, host }]);
 
 async function finish<R>(handle: WorkflowHandle<Workflow>): Promise<R> {
   return (await handle.result()) as R;
@@ -120,7 +115,7 @@ export async function startCreateSnapshot(
     !isRuntimeName(req.runtime) && `--runtime must be one of ${RUNTIMES.join(', ')}`,
     checkHostKnown(ctx, req.host),
   ]);
-  await requireWorker(ctx, req.host);
+  await requireWorker(ctx, req.host, 'snapshot');
   const id = req.snapshotId ?? snapshotId(req.workload, Date.now(), randomBytes(2).toString('hex'));
   const handle = await startExclusive(
     ctx,
@@ -153,7 +148,7 @@ export async function startRestoreSnapshot(
   ]);
   if (req.discardCurrent && !req.replace) refuse(['--discard-current only goes with --replace']);
   const record = await getSnapshot(ctx, req.snapshotId);
-  await requireWorker(ctx, req.host);
+  await requireWorker(ctx, req.host, 'restore');
   const target = req.as ?? record.workload;
   const handle = await startExclusive(
     ctx,
@@ -207,7 +202,7 @@ export async function startCopySnapshot(
 ): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), checkHostKnown(ctx, to)]);
   await getSnapshot(ctx, id);
-  await requireWorker(ctx, to);
+  await requireWorker(ctx, to, 'destination');
   const handle = await startExclusive(
     ctx,
     'snapshotCopy',

@@ -21,6 +21,20 @@ export async function criuVersionChecked(): Promise<string> {
   }
 }
 
+/**
+ * The criu on PATH's version without `criu check` (which takes a second or more): for reports
+ * such as ferry hosts, not for deciding that CRIU works. Undefined, with why, when there is none.
+ */
+export async function criuVersionQuick(): Promise<{ version?: string; problem?: string }> {
+  try {
+    const { stdout } = await run('criu', ['--version'], { timeoutMs: 5_000 });
+    const version = parseCriuVersion(stdout);
+    return version ? { version } : { problem: `cannot read a version from "criu --version": ${stdout}` };
+  } catch (err) {
+    return { problem: `no usable criu on the worker's PATH: ${(err as Error).message}` };
+  }
+}
+
 export async function criuFeature(feature: string): Promise<boolean> {
   try {
     await run('criu', ['check', '--feature', feature], { timeoutMs: 30_000 });

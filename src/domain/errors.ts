@@ -48,6 +48,8 @@ export const ErrorType = {
   SnapshotHasDependents: 'SnapshotHasDependents',
   /** The host's snapshot store would not survive a reboot (tmpfs, under /run): no hibernation. */
   StoreNotDurable: 'StoreNotDurable',
+  /** The peer's SSH host key is unknown to, or differs from, the known_hosts file: fix that file. */
+  HostKeyRejected: 'HostKeyRejected',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -74,4 +76,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.SnapshotCorrupt,
   ErrorType.SnapshotHasDependents,
   ErrorType.StoreNotDurable,
+  ErrorType.HostKeyRejected,
 ];

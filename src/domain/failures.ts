@@ -8,6 +8,7 @@ import {
   TimeoutFailure,
 } from '@temporalio/common';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES, type ErrorTypeName } from './errors.js';
+import { NAMED_HOST_TIMEOUT, stepTimedOutMessage } from './host-liveness.js';
 
 /** An activity failure with a stable type; retryability follows the type unless overridden. */
 export function ferryFailure(
@@ -50,6 +51,28 @@ export function neverStarted(err: unknown): boolean {
   );
 }
 
+/**
+ * The same failure, its timeout (if it is one) worded with the host it was meant for: what
+ * neverStarted and retryable read stays as it was.
+ */
+export function withHostNamed(err: unknown, host: string): unknown {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return err;
+  const t = err.cause;
+  const named = new TimeoutFailure(
+    stepTimedOutMessage(host, err.activityType, t.timeoutType ?? 'unknown'),
+    t.lastHeartbeatDetails,
+    t.timeoutType,
+  );
+  return new ActivityFailure(
+    err.message,
+    err.activityType,
+    err.activityId,
+    err.retryState,
+    err.identity,
+    named,
+  );
+}
+
 export interface Cause {
   type: string;
   message: string;
@@ -64,6 +87,8 @@ export function describeCause(err: unknown, host?: string): Cause {
   while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
   if (isCancelled(e)) return { type: 'Cancelled', message: 'the migration was cancelled' };
   if (e instanceof ApplicationFailure) return { type: e.type ?? 'Error', message: e.message };
+  if (e instanceof TimeoutFailure && e.message.includes(NAMED_HOST_TIMEOUT))
+    return { type: ErrorType.HostUnavailable, message: e.message };
   if (e instanceof TimeoutFailure)
     return {
       type: ErrorType.HostUnavailable,

@@ -160,6 +160,21 @@ export interface HostFacts {
   dirtyTrackingReason?: string;
 }
 
+/** What a host's worker says about itself when asked (ferry hosts, the liveness probe). */
+export interface HostInfo {
+  host: string;
+  ferryVersion: string;
+  /** From `criu --version` on the worker's PATH (not `criu check`); absent: criuProblem says why. */
+  criuVersion?: string;
+  criuProblem?: string;
+  kernel: string;
+  runtimes: RuntimeName[];
+  stateDir: string;
+  /** Free bytes in the state folder's file system (for the unprivileged: what they may use). */
+  freeBytes: number;
+  workerPid: number;
+}
+
 export interface PreflightSourceResult {
   facts: HostFacts;
   workload: WorkloadInfo;

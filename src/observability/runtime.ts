@@ -1,4 +1,10 @@
-import { makeTelemetryFilterString, Runtime, type Logger } from '@temporalio/worker';
+import {
+  makeTelemetryFilterString,
+  Runtime,
+  type LogLevel,
+  type LogMetadata,
+  type Logger,
+} from '@temporalio/worker';
 import type { FerryConfig, HostConfig } from '../config/schema.js';
 import { DOWNTIME_BUCKETS_MS, DURATION_BUCKETS_MS, METRIC } from '../domain/metric-names.js';
 import { createWorkerLogger } from './logging.js';
@@ -9,7 +15,9 @@ import { createWorkerLogger } from './logging.js';
  * Prometheus endpoint that serves the SDK's metrics and ferry's (docs/observability.md).
  */
 export function installWorkerRuntime(config: FerryConfig, host: HostConfig): Logger {
-  const logger = createWorkerLogger(config.logging.format, config.logging.level, { host: host.name });
+  const logger = explainingExpectedWarnings(
+    createWorkerLogger(config.logging.format, config.logging.level, { host: host.name }),
+  );
   const bindAddress = host.metrics?.bindAddress;
   Runtime.install({
     logger,
@@ -33,4 +41,32 @@ export function installWorkerRuntime(config: FerryConfig, host: HostConfig): Log
     },
   });
   return logger;
+}
+
+/** What the SDK says at every start for a worker with activities only. */
+export const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
+
+/**
+ * The activity worker on ferry-host-NAME has no workflows by design (they run on the shared
+ * queue `ferry`, docs/architecture.md), so the SDK's warning about it says nothing is wrong:
+ * it becomes a DEBUG line that says why. Every other line passes as it is.
+ */
+export function explainingExpectedWarnings(logger: Logger): Logger {
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    if (level === 'WARN' && message === NO_WORKFLOWS_WARNING)
+      return logger.log(
+        'DEBUG',
+        `${message} (expected: this host's queue carries only its activities; workflows run on the shared queue)`,
+        meta,
+      );
+    logger.log(level, message, meta);
+  };
+  return {
+    log,
+    trace: (m, meta) => log('TRACE', m, meta),
+    debug: (m, meta) => log('DEBUG', m, meta),
+    info: (m, meta) => log('INFO', m, meta),
+    warn: (m, meta) => log('WARN', m, meta),
+    error: (m, meta) => log('ERROR', m, meta),
+  };
 }

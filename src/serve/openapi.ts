@@ -3,6 +3,7 @@ import { SNAPSHOT_ID_RE } from '../domain/snapshots.js';
 // Importing the schemas registers each one with an id in zod's global registry.
 import './schemas.js';
 import './snapshot-schemas.js';
+import './host-schemas.js';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ content: { 'application/json': { schema: ref(id) } } });
@@ -135,6 +136,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/v1/hibernations/{id}': { get: get('a hibernation', 'HibernationState', 'hibernate-node-a') },
       '/v1/hibernations/{id}/cancel': { post: cancel('hibernation', 'hibernate-node-a') },
+      '/v1/hosts': {
+        get: {
+          summary: 'every configured host: is its worker up now, versions, runtimes, free space, cordon',
+          description:
+            'A worker is up when it polled its task queue in the last 70 s and picked up a probe within 4 s just now (docs/hosts.md); answers in about 4 s when a worker is down.',
+          security: [{ bearer: [] }],
+          responses: {
+            '200': { description: 'the hosts, in config order', ...json('HostList') },
+            ...AUTH_ERRORS,
+          },
+        },
+      },
       '/v1/snapshots': {
         post: startSnapshot("checkpoint a workload into its host's snapshot store", 'SnapshotCreateRequest'),
         get: {

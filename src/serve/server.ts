@@ -3,6 +3,7 @@ import type { FerryClient } from '../client/ferry-client.js';
 import { checkBearer } from './auth.js';
 import { fail, temporalUnreachable } from './replies.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { evacuationRoutes, hibernationRoutes, migrationRoutes } from './routes/workflows.js';
 
@@ -28,6 +29,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   evacuationRoutes(app, opts.client);
   hibernationRoutes(app, opts.client);
   snapshotRoutes(app, opts.client);
+  hostRoutes(app, opts.client);
   return app;
 }
 

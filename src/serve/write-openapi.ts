@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../dev/dev-layout.js';
 import { openApiDocument } from './openapi.js';
-import { ferryVersion } from './version.js';
+import { ferryVersion } from '../host/ferry-version.js';
 
 export const OPENAPI_FILE = path.join(REPO_ROOT, 'docs', 'openapi.json');
 

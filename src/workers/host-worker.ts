@@ -13,6 +13,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { installWorkerRuntime } from '../observability/runtime.js';
 import { activityLogInterceptor } from '../observability/activity-logging.js';
 import { applyLogRetention } from '../host/kept-logs.js';
+import { closeSshMasters } from '../transfer/ssh-control.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,6 +41,8 @@ export async function runHostWorker(opts: {
     logger.warn(
       `FAULT INJECTION ENABLED: this worker obeys ${host.stateDir}/fault-injection.json (tests only)`,
     );
+  // Masters a killed predecessor left (they would linger for ControlPersist): this worker's now.
+  await closeSshMasters(host.stateDir);
   const temporal = await temporalConnectionOptions(config.temporal);
   const connection = await NativeConnection.connect(temporal);
   const bundlePath = path.resolve(here, '..', 'workflow-bundle.js');
@@ -99,7 +102,10 @@ export async function runHostWorker(opts: {
   try {
     await Promise.all([activityWorker.run(), workflowWorker.run()]);
   } finally {
+    // The SSH masters are this worker's: they go with it (and the folder under /run/ferry).
+    await closeSshMasters(host.stateDir);
     await connection.close();
     await clientConnection.close();
+    logger.info(`ferry worker for host ${host.name} stopped; its SSH control masters are closed`);
   }
 }

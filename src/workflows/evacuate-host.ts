@@ -161,7 +161,8 @@ async function candidateFacts(hosts: string[], result: EvacuationResult): Promis
         return;
       }
       try {
-        const facts = await hostSteps(host).quick.describeHost();
+        // The client checked the workers a moment ago: a candidate that does not answer now is out.
+        const facts = await hostSteps(host).probe.describeHost();
         candidates.push({
           host,
           freeMemoryBytes: facts.freeMemoryBytes,

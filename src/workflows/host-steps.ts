@@ -4,6 +4,8 @@ import { ActivityCancellationType, log, proxyActivities } from '@temporalio/work
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { HostActivities } from '../activities/index.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import { withHostNamed } from '../domain/failures.js';
+import { PROBE_PICKUP_S } from '../domain/host-liveness.js';
 import { hostTaskQueue } from '../domain/names.js';
 
 /** Infinity: retry for as long as it takes (fencing); the SDK refuses 0. */
@@ -43,8 +45,12 @@ export const STEP_KINDS = {
   fenced: { ...quick, scheduleToStartTimeout: '3650d', retry: retry(Number.POSITIVE_INFINITY, '30s') },
   /** No copy can run there: ask briefly, clean up later if it does not answer. */
   brief: { ...quick, scheduleToStartTimeout: '10s', retry: retry(5, '30s') },
-  /** Is the host up? One brief try: a host that does not answer in 10 s is down for now. */
-  probe: { startToCloseTimeout: '30s', scheduleToStartTimeout: '10s', retry: retry(1) },
+  /** Is the host's worker up now? One attempt, a few seconds to be picked up (docs/hosts.md). */
+  probe: {
+    startToCloseTimeout: '1m',
+    scheduleToStartTimeout: `${PROBE_PICKUP_S}s`,
+    retry: retry(1),
+  },
   /** Left for when the host is back (abandoned cleanup workflows). */
   whenBack: {
     scheduleToStartTimeout: '30d',
@@ -65,10 +71,31 @@ export function hostSteps(host: string): HostSteps {
   const kinds = Object.fromEntries(
     Object.entries(STEP_KINDS).map(([kind, opts]) => [
       kind,
-      proxyActivities<HostActivities>({ ...opts, taskQueue }),
+      namingHost(host, proxyActivities<HostActivities>({ ...opts, taskQueue })),
     ]),
   ) as Record<StepKind, Proxy>;
   return { host, taskQueue, ...kinds };
+}
+
+type Step = ((...args: unknown[]) => Promise<unknown>) & {
+  executeWithOptions: (opts: unknown, args: unknown[]) => Promise<unknown>;
+};
+
+/** The proxy's steps, each failing with its timeouts worded with the host (withHostNamed). */
+function namingHost(host: string, proxy: Proxy): Proxy {
+  const rename = (err: unknown) => {
+    throw withHostNamed(err, host);
+  };
+  return new globalThis.Proxy(proxy, {
+    get(target, name) {
+      const step = Reflect.get(target, name) as Step;
+      if (typeof step !== 'function') return step;
+      const named = (...args: unknown[]) => step(...args).catch(rename);
+      named.executeWithOptions = (opts: unknown, args: unknown[]) =>
+        step.executeWithOptions(opts, args).catch(rename);
+      return named;
+    },
+  });
 }
 
 /** Waits for a step whose failure changes nothing (a cleanup, a stop); logs why it failed. */

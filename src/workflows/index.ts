@@ -11,3 +11,4 @@ export { snapshotRemove } from './snapshots/remove.js';
 export { snapshotCopy } from './snapshots/copy.js';
 export { scheduledSnapshot } from './snapshots/scheduled.js';
 export { snapshotCheck } from './snapshots/check.js';
+export { hostProbe } from './host-probe.js';

@@ -22,15 +22,34 @@ function fakeTemporal(runs: Record<string, { status: string; result: () => Promi
   const started: Started[] = [];
   const schedules: Record<string, unknown>[] = [];
   const polled = new Set(['ferry-host-node-a', 'ferry-host-node-b', 'ferry-host-node-c']);
+  // Hosts whose worker answers the probe (a killed one still has its poller listed for minutes).
+  const answering = new Set(['node-a', 'node-b', 'node-c']);
+  const probes: string[][] = [];
   const temporal = {
     options: { namespace: 'ns 1' },
     workflowService: {
       describeTaskQueue: async (r: { taskQueue: { name: string } }) => ({
-        pollers: polled.has(r.taskQueue.name) ? [{}] : [],
+        pollers: polled.has(r.taskQueue.name)
+          ? [{ identity: 'w', lastAccessTime: { seconds: Math.floor(Date.now() / 1000) - 30, nanos: 0 } }]
+          : [],
       }),
     },
     workflow: {
       start: async (type: string, opts: Record<string, unknown>) => {
+        if (type === 'hostProbe') {
+          const hosts = (opts.args as [{ hosts: string[] }])[0].hosts;
+          probes.push(hosts);
+          return {
+            workflowId: opts.workflowId,
+            terminate: async () => undefined,
+            result: async () =>
+              hosts.map((host) =>
+                answering.has(host)
+                  ? { host, info: { host, ferryVersion: '0.1.0', runtimes: ['runc'], freeBytes: 1 } }
+                  : { host, down: 'it did not pick up a probe within 4 s (stopped or hung)' },
+              ),
+          };
+        }
         const id = opts.workflowId as string;
         if (runs[id]?.status === 'RUNNING')
           throw new WorkflowExecutionAlreadyStartedError('started', id, type);
@@ -51,7 +70,7 @@ function fakeTemporal(runs: Record<string, { status: string; result: () => Promi
     },
     schedule: { create: async (s: Record<string, unknown>) => void schedules.push(s) },
   };
-  return { temporal: temporal as unknown as Client, started, schedules, polled };
+  return { temporal: temporal as unknown as Client, started, schedules, polled, answering, probes };
 }
 
 /** FerryClient.connect dials Temporal; the constructor it calls takes the client directly. */
@@ -122,7 +141,17 @@ describe('FerryClient', () => {
     fake.polled.delete('ferry-host-node-b');
     const noWorker = await refusal(client.startMigration(req));
     expect(noWorker.problem).toBe('no-worker');
-    expect(noWorker.message).toMatch(/^destination host "node-b" has no running ferry worker/);
+    expect(noWorker.message).toBe(
+      'destination host node-b has no running ferry worker: nothing polls its task queue ferry-host-node-b. Start it on node-b with: ferry worker --host node-b --config FILE',
+    );
+    // Polling still listed, but the worker does not answer (killed a moment ago): refused too.
+    fake.polled.add('ferry-host-node-b');
+    fake.answering.delete('node-a');
+    const killed = await refusal(client.startMigration(req));
+    expect(killed.message).toBe(
+      'source host node-a has no running ferry worker: it did not pick up a probe within 4 s (stopped or hung). Start it on node-a with: ferry worker --host node-a --config FILE',
+    );
+    expect(fake.probes.at(-1)).toEqual(['node-a', 'node-b']);
     expect(fake.started).toEqual([]);
   });
 
@@ -149,6 +178,17 @@ describe('FerryClient', () => {
     expect((await refusal(client.startEvacuation({ host: 'node-z' }))).message).toBe(
       'unknown host "node-z": the configuration has node-a, node-b, node-c',
     );
+    // One probe for the source and its candidates; refused when the source's worker is down, or
+    // every candidate's.
+    fake.answering.delete('node-c');
+    expect(fake.probes.at(-1)).toEqual(['node-b', 'node-c']);
+    expect((await refusal(client.startEvacuation({ host: 'node-b', candidates: ['node-c'] }))).message).toBe(
+      'destination host node-c has no running ferry worker: it did not pick up a probe within 4 s (stopped or hung). Start it on node-c with: ferry worker --host node-c --config FILE',
+    );
+    expect((await refusal(client.startEvacuation({ host: 'node-c' }))).message).toMatch(
+      /^source host node-c has no running ferry worker/,
+    );
+    expect(fake.started).toHaveLength(2);
     const busy = clientOver(
       fakeTemporal({ 'evacuate-node-a': { status: 'RUNNING', result: async () => ({}) } }).temporal,
     );

@@ -67,6 +67,17 @@ function fakeClient(script: Script, calls: string[]): FerryClient {
       calls.push('checkSnapshots'),
       { orphansOnDisk: [], missingOnDisk: [], mismatched: [], unreachable: ['node-c'], consistent: true }
     ),
+    describeHosts: async () => (
+      calls.push('describeHosts'),
+      [
+        {
+          name: 'node-a',
+          up: false,
+          startWith: 'ferry worker --host node-a --config FILE',
+          runcRoot: '/run/runc',
+        },
+      ]
+    ),
     scheduleSnapshots: (req: unknown) => (
       calls.push(`scheduleSnapshots ${JSON.stringify(req)}`),
       script.schedule(req)
@@ -166,6 +177,23 @@ describe('HTTP API routes', () => {
     expect(wrong.headers['www-authenticate']).toBeUndefined();
     expect(errorOf(wrong).code).toBe('forbidden');
     expect(calls).toEqual([]);
+  });
+
+  it('lists the hosts with their workers (GET /v1/hosts, token needed)', async () => {
+    expect((await app.inject({ url: '/v1/hosts' })).statusCode).toBe(401);
+    const r = await app.inject({ url: '/v1/hosts', headers: auth });
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body)).toEqual([
+      {
+        name: 'node-a',
+        up: false,
+        startWith: 'ferry worker --host node-a --config FILE',
+        runcRoot: '/run/runc',
+      },
+    ]);
+    expect(calls).toEqual(['describeHosts']);
+    const doc = openApiDocument('1') as { paths: Record<string, { get?: unknown }> };
+    expect(doc.paths['/v1/hosts']?.get).toBeDefined();
   });
 
   it('answers unknown routes with 404 and a pointer to the document', async () => {

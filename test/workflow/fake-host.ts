@@ -226,6 +226,16 @@ export class FakeHost {
   /** The healthy host: what each activity does when no step says otherwise. */
   private healthy(): HostActivities {
     return {
+      hostInfo: async () => ({
+        host: this.name,
+        ferryVersion: '0.0.0-fake',
+        criuVersion: '4.2.1',
+        kernel: '6.18.0-fake',
+        runtimes: ['runc', 'process'],
+        stateDir: `/fake/${this.name}`,
+        freeBytes: this.freeBytes,
+        workerPid: PID,
+      }),
       describeHost: async () => this.facts(),
       listWorkloads: async (input) =>
         this.running && (!input.runtimes || input.runtimes.includes('runc'))

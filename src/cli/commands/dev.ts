@@ -1,16 +1,15 @@
 import { Option, type Command } from 'commander';
 import { checkName, isRuntimeName, RUNTIMES } from '../../domain/names.js';
 import { defaultDevDir, toolsPath } from '../../dev/dev-layout.js';
-import { devDown, devLoadImage, devRestart, devStatus, devUp, readDevState } from '../../dev/dev-env.js';
-import { devReboot } from '../../dev/reboot.js';
-import { HostContext } from '../../activities/host-context.js';
-import { loadConfig } from '../../config/schema.js';
 import { CliError, EXIT, printResult, requireHost } from '../context.js';
 import { shortImageId } from '../../domain/images.js';
 import { parseLabels } from '../../domain/placement.js';
 import { collect, examples, jsonOption, type SetExit } from '../command-helpers.js';
 
 /** dev up|restart|down|status|load-image|spawn: the embedded dev environment. */
+/** The dev environment's code (and the runtimes) load only when a dev command runs. */
+const devEnv = () => import('../../dev/dev-env.js');
+
 export function register(program: Command, exit: SetExit): void {
   const dev = program
     .command('dev')
@@ -162,7 +161,9 @@ export async function devUpCommand(opts: DevUpCliOptions): Promise<number> {
       `--address-prefix must be three octets in 127.0.0.0/8, e.g. 127.0.1 (got ${opts.addressPrefix})`,
       EXIT.badInput,
     );
-  const state = await devUp(
+  const state = await (
+    await devEnv()
+  ).devUp(
     {
       dir: opts.dir ?? defaultDevDir(),
       hosts: opts.hosts
@@ -198,13 +199,14 @@ export async function devRestartCommand(
     throw new CliError(`unknown component "${component}": use temporal or worker --host H`, EXIT.badInput);
   if (component === 'worker' && !opts.host)
     throw new CliError('restart worker needs --host H', EXIT.badInput);
-  await devRestart(opts.dir ?? defaultDevDir(), component, opts.host);
+  await (await devEnv()).devRestart(opts.dir ?? defaultDevDir(), component, opts.host);
   say(`${component}${opts.host ? ` of ${opts.host}` : ''} restarted`);
   if (opts.json) printResult(true, { component, host: opts.host, restarted: true }, '');
   return EXIT.ok;
 }
 
 export async function devRebootCommand(host: string, opts: DevOptions): Promise<number> {
+  const { devReboot } = await import('../../dev/reboot.js');
   const report = await devReboot(opts.dir ?? defaultDevDir(), host, say).catch((err: Error) => {
     throw new CliError(err.message, EXIT.badInput);
   });
@@ -214,14 +216,14 @@ export async function devRebootCommand(host: string, opts: DevOptions): Promise<
 
 export async function devDownCommand(opts: DevOptions): Promise<number> {
   const dir = opts.dir ?? defaultDevDir();
-  await devDown(dir, say);
+  await (await devEnv()).devDown(dir, say);
   if (opts.json) printResult(true, { dir, down: true }, '');
   return EXIT.ok;
 }
 
 export async function devStatusCommand(opts: DevOptions): Promise<number> {
   const dir = opts.dir ?? defaultDevDir();
-  const { state, rows } = await devStatus(dir);
+  const { state, rows } = await (await devEnv()).devStatus(dir);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ dir, up: !!state, components: rows }, null, 2)}\n`);
     return EXIT.ok;
@@ -247,8 +249,12 @@ export async function devSpawnCommand(
   if (problem) throw new CliError(problem, EXIT.badInput);
   if (argv.length === 0)
     throw new CliError('give the workload command after --, e.g. -- ferry-stateful 64 10', EXIT.badInput);
-  const state = await readDevState(opts.dir ?? defaultDevDir());
+  const state = await (await devEnv()).readDevState(opts.dir ?? defaultDevDir());
   if (!state) throw new CliError('the dev environment is not up: run ferry dev up first', EXIT.badInput);
+  const [{ loadConfig }, { HostContext }] = await Promise.all([
+    import('../../config/schema.js'),
+    import('../../activities/host-context.js'),
+  ]);
   const config = await loadConfig(state.configFile);
   const ctx = new HostContext(config, requireHost(config, opts.host));
   const runtime = ctx.runtime(opts.runtime);
@@ -277,7 +283,7 @@ export async function devLoadImageCommand(
   process.env.PATH = toolsPath(); // busybox and ferry-stateful for the dev image
   let loaded;
   try {
-    loaded = await devLoadImage(opts.dir ?? defaultDevDir(), opts.host, opts);
+    loaded = await (await devEnv()).devLoadImage(opts.dir ?? defaultDevDir(), opts.host, opts);
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.badInput);
   }

@@ -1,31 +1,21 @@
 import type { Command } from 'commander';
-import { MigrationRequestError } from '../../client/ferry-client.js';
-import { isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
-import { parseLabels } from '../../domain/placement.js';
 import type { EvacuationResult } from '../../workflows/evacuate-host.js';
-import {
-  collect,
-  configOption,
-  examples,
-  jsonOption,
-  type CommonOptions,
-  type SetExit,
-} from '../command-helpers.js';
+import { commaList, parseSelection, selectionOptions, type SelectionOptions } from '../selection.js';
+import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { CliError, connectClient, EXIT, loadCliConfig, printResult, requireHost } from '../context.js';
 
 /** evacuate, cordon and uncordon: empty a host, and keep evacuations off one. */
 export function register(program: Command, exit: SetExit): void {
   examples(
-    program
-      .command('evacuate')
-      .description('move every running workload off a host (cordons it first), with bounded concurrency')
-      .argument('<host>', 'the host to empty')
+    selectionOptions(
+      program
+        .command('evacuate')
+        .description('move every running workload off a host (cordons it first), with bounded concurrency')
+        .argument('<host>', 'the host to empty'),
+    )
       .option('--to <hosts>', 'comma-separated destinations (default: every other configured host)')
       .option('--concurrency <n>', 'migrations at once (default 2)')
       .option('--deadline <iso>', 'start no migration that could not finish before this time')
-      .option('--runtime <runtimes>', 'only these runtimes, comma-separated')
-      .option('--name <glob>', 'only workloads whose name matches, e.g. "web-*"')
-      .option('--label <key=value>', 'only workloads with this label (repeatable)', collect, [])
       .option('--allow-start-fresh', 'last resort when a rollback cannot restore a workload')
       .option('--json', 'print the per-workload result as JSON')
       .addOption(configOption())
@@ -58,27 +48,15 @@ export function register(program: Command, exit: SetExit): void {
   );
 }
 
-export interface EvacuateCliOptions extends CommonOptions {
+export interface EvacuateCliOptions extends CommonOptions, SelectionOptions {
   to?: string;
   concurrency?: string;
   deadline?: string;
-  runtime?: string;
-  name?: string;
-  label?: string[];
   allowStartFresh?: boolean;
 }
 
-const list = (v?: string) =>
-  v
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 export async function evacuateCommand(host: string, opts: EvacuateCliOptions): Promise<number> {
-  const runtimes = list(opts.runtime);
-  for (const r of runtimes ?? [])
-    if (!isRuntimeName(r))
-      throw new CliError(`unknown runtime "${r}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
+  const selection = parseSelection(opts);
   if (opts.deadline !== undefined && Number.isNaN(Date.parse(opts.deadline)))
     throw new CliError(
       `--deadline ${opts.deadline} is not an ISO date, e.g. 2026-12-01T02:00:00Z`,
@@ -87,24 +65,16 @@ export async function evacuateCommand(host: string, opts: EvacuateCliOptions): P
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32))
     throw new CliError('--concurrency must be an integer from 1 to 32', EXIT.badInput);
-  let labels: Record<string, string> | undefined;
-  try {
-    labels = opts.label?.length ? parseLabels(opts.label) : undefined;
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT.badInput);
-  }
   const client = await connectClient(await loadCliConfig(opts.config));
   try {
     let last = '';
     const result = await client.evacuate(
       {
         host,
-        candidates: list(opts.to),
+        candidates: commaList(opts.to),
         concurrency,
         deadline: opts.deadline,
-        runtimes: runtimes as RuntimeName[] | undefined,
-        namePattern: opts.name,
-        labels,
+        ...selection,
         allowStartFresh: opts.allowStartFresh,
       },
       (r) => {
@@ -116,7 +86,9 @@ export async function evacuateCommand(host: string, opts: EvacuateCliOptions): P
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatEvacuation(result));
     return result.rows.every((r) => r.outcome === 'migrated') ? EXIT.ok : EXIT.failed;
   } catch (err) {
-    if (err instanceof MigrationRequestError) throw new CliError(err.message, EXIT.badInput);
+    // By name: the client's modules load only once a command connects.
+    if ((err as Error).name === 'MigrationRequestError')
+      throw new CliError((err as Error).message, EXIT.badInput);
     throw err;
   } finally {
     await client.close();

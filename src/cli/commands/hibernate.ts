@@ -5,7 +5,6 @@ import type { StartHibernationRequest } from '../../client/hibernations.js';
 import { commaList, parseSelection, selectionOptions, type SelectionOptions } from '../selection.js';
 import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { CliError, EXIT, printResult, withClient } from '../context.js';
-import { shuttingDown, systemState } from '../../host/system-state.js';
 
 /** hibernate and hibernation: take a host's workloads through its reboot (docs/hibernation.md). */
 export function register(program: Command, exit: SetExit): void {
@@ -93,6 +92,7 @@ function deadlineOf(text: string): string {
 export async function hibernateCommand(host: string, opts: HibernateCliOptions): Promise<number> {
   const req = hibernateRequest(host, opts);
   if (opts.onShutdown) {
+    const { shuttingDown, systemState } = await import('../../host/system-state.js');
     const state = await systemState();
     if (!shuttingDown(state)) {
       printResult(

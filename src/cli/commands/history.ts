@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { checkName } from '../../domain/names.js';
 import type { MigrationProgress, MigrationResult } from '../../domain/types.js';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes.js';
 import { configOption, examples, jsonOption, type CommonOptions, type SetExit } from '../command-helpers.js';
 import { CliError, EXIT, loadCliConfig, printResult, requireHost, withClient } from '../context.js';
-import { formatResult } from '../format.js';
-import { freezeReport } from '../../domain/freeze-report.js';
-import { plainProgressLine, progressFigures } from '../progress.js';
 import { exitCodeFor } from './migrate.js';
 
 /** ls, show and setup: what Temporal knows about ferry's migrations. */
@@ -123,6 +119,11 @@ export async function lsCommand(
 /** One migration: phases, timings, outcome, cause and the UI link. */
 export async function showCommand(workflowId: string, opts: CommonOptions): Promise<number> {
   const config = await loadCliConfig(opts.config);
+  const [{ formatResult }, { freezeReport }, { plainProgressLine, progressFigures }] = await Promise.all([
+    import('../format.js'),
+    import('../../domain/freeze-report.js'),
+    import('../progress.js'),
+  ]);
   return withClient(opts.config, async (client) => {
     const handle = client.temporal.workflow.getHandle(workflowId);
     const description = await handle.describe();
@@ -166,6 +167,7 @@ export async function showCommand(workflowId: string, opts: CommonOptions): Prom
 /** Registers ferry's search attributes on any cluster (the dev server gets them at start). */
 export async function setupCommand(opts: CommonOptions): Promise<number> {
   const config = await loadCliConfig(opts.config);
+  const { SEARCH_ATTRIBUTE_NAMES } = await import('../../workflows/search-attributes.js');
   const added = await withClient(opts.config, async (client) => {
     const ops = client.temporal.connection.operatorService;
     const existing = await ops.listSearchAttributes({ namespace: config.temporal.namespace });

@@ -2,9 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkName, isRuntimeName, RUNTIMES, type RuntimeName } from '../../domain/names.js';
-import { HostPaths } from '../../host/host-paths.js';
 import { CliError, EXIT, loadCliConfig, requireHost } from '../context.js';
-import { HostContext } from '../../activities/host-context.js';
 import { configOption, examples, type SetExit } from '../command-helpers.js';
 
 export function register(program: Command, exit: SetExit): void {
@@ -35,6 +33,7 @@ export async function workloadLogPath(
   if (runtime !== undefined && !isRuntimeName(runtime))
     throw new CliError(`unknown runtime "${runtime}": use one of ${RUNTIMES.join(', ')}`, EXIT.badInput);
   const host = requireHost(await loadCliConfig(configFile), hostName);
+  const { HostPaths } = await import('../../host/host-paths.js');
   const paths = new HostPaths(host.stateDir);
   const candidates = (runtime ? [runtime as RuntimeName] : [...RUNTIMES]).map((r) =>
     paths.outputLog(r, name),
@@ -55,6 +54,8 @@ async function containerOutput(
 ): Promise<string | undefined> {
   const config = await loadCliConfig(opts.config);
   const host = requireHost(config, opts.host);
+  // The runtimes' adapters load only here: ferry logs of a process workload needs none.
+  const { HostContext } = await import('../../activities/host-context.js');
   const ctx = new HostContext(config, host);
   for (const r of ['podman', 'docker'] as const) {
     if ((opts.runtime && opts.runtime !== r) || !host.runtimes.includes(r)) continue;

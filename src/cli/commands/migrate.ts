@@ -1,12 +1,8 @@
-import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { MigrationRequestError } from '../../client/ferry-client.js';
 import { isRuntimeName, migrationWorkflowId, RUNTIMES } from '../../domain/names.js';
 import type { MigrateRequest, MigrationResult } from '../../domain/types.js';
 import { examples, type SetExit } from '../command-helpers.js';
 import { CliError, connectClient, EXIT, loadCliConfig, printResult } from '../context.js';
-import { formatResult } from '../format.js';
-import { finalProgress, progressDisplay } from '../progress.js';
 
 export interface MigrateCliOptions {
   runtime: string;
@@ -145,6 +141,18 @@ export async function migrateCommand(workload: string, opts: MigrateCliOptions):
     shipImage: opts.shipImage === false ? false : undefined,
     replaceStopped: opts.replaceStopped || undefined,
   };
+  // Loaded here, not at start-up: the Temporal client and the progress bar (docs/cli.md).
+  const [
+    { WorkflowFailedError },
+    { MigrationRequestError },
+    { formatResult },
+    { finalProgress, progressDisplay },
+  ] = await Promise.all([
+    import('@temporalio/client'),
+    import('../../client/errors.js'),
+    import('../format.js'),
+    import('../progress.js'),
+  ]);
   const client = await connectClient(config);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
   let started = false;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadToken, TokenError } from '../../serve/auth.js';
-import { ferryVersion } from '../../serve/version.js';
+import { ferryVersion } from '../../host/ferry-version.js';
 import type { SetExit } from '../command-helpers.js';
 import { CliError, connectClient, EXIT, loadCliConfig } from '../context.js';
 

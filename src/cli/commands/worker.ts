@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { runHostWorker } from '../../workers/host-worker.js';
 import { resolveConfigPath } from '../context.js';
 
 /** `ferry worker`: runs until stopped, so it sets no exit code of its own. */
@@ -14,6 +13,7 @@ export function register(program: Command): void {
     )
     .addHelpText('after', '\nExample:\n  ferry worker --host node-a --config /etc/ferry/ferry.yaml')
     .action(async (opts) => {
+      const { runHostWorker } = await import('../../workers/host-worker.js');
       await runHostWorker({
         host: opts.host,
         configFile: resolveConfigPath(opts.config),

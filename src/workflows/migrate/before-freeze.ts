@@ -29,6 +29,7 @@ export async function preflight(m: Migration): Promise<void> {
             adopt: req.adopt,
             criu: m.step.criu,
             checkpointable: m.step.criu ?? {},
+            peer: req.destination,
           },
         ],
       ),
