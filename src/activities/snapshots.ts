@@ -14,6 +14,8 @@ import {
   stat,
   symlink,
   truncate,
+  readFile,
+  writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors.js';
@@ -31,7 +33,8 @@ import type { CriuOptions, HostFacts } from '../domain/types.js';
 import { run } from '../exec/run.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { folderManifest, manifestDifferences, sha256 } from '../host/manifest.js';
-import { isAlive, processStartTime } from '../host/procfs.js';
+import { isAlive, processStartTime, uptimeMicros } from '../host/procfs.js';
+import { withDumpUptime } from '../criu/inventory.js';
 import { lastTrackedDump, noteTrackedDump } from './memory-tracking.js';
 import { refuseUnsupportedCriuOptions } from '../runtimes/criu-options.js';
 import { pathExists, readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
@@ -170,6 +173,9 @@ export function snapshotActivities(ctx: HostContext) {
       // Before the dump: a failed attempt may have reset the bits too, so it is nobody's parent.
       if (choice.track)
         await noteTrackedDump(ctx.paths, input.runtime, input.workload, `attempt-${id}`, incarnation);
+      // CRIU 4.2 records no uptime in a dump's inventory; a later dump needs it to take this one
+      // as its parent (pid-reuse check): the uptime before the freeze is written in afterwards.
+      const uptimeUs = choice.track ? await uptimeMicros() : undefined;
       const started = Date.now();
       const outcome = await runFreezingStep(
         ctx,
@@ -195,6 +201,10 @@ export function snapshotActivities(ctx: HostContext) {
         (o, stepMs) => frozenFromStats(o.stats, stepMs),
       );
       const frozen = frozenFromStats(outcome.stats, Date.now() - started);
+      if (uptimeUs !== undefined) {
+        const inventory = path.join(images, 'inventory.img');
+        await writeFile(inventory, withDumpUptime(await readFile(inventory), uptimeUs), { mode: 0o600 });
+      }
       if (choice.track) await noteTrackedDump(ctx.paths, input.runtime, input.workload, id, incarnation);
       const dir = ctx.paths.snapshotDir(id);
       await removeTree(dir);

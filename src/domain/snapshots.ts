@@ -238,13 +238,6 @@ export function retentionVictims(
   };
 }
 
-/**
- * Whether a dump can take the previous snapshot's dump as its parent. Not with CRIU 4.2: only a
- * pre-dump records the uptime its pid-reuse check needs, so a chain of running snapshots writes
- * every page each time (docs/snapshots.md). The chain logic below stays for when it can.
- */
-export const CRIU_CHAINS_DUMPS: boolean = false;
-
 export interface ParentChoice {
   /** The snapshot this one is incremental on. */
   parent?: string;
@@ -258,16 +251,12 @@ export function unchainableBecause(a: {
   runtime: RuntimeName;
   dirtyTracking: boolean;
   dirtyTrackingReason?: string;
-  /** Tests only: whether CRIU chains dumps (CRIU_CHAINS_DUMPS). */
-  criuChainsDumps?: boolean;
 }): string | undefined {
   // The host's reason is a whole sentence already (dirtyTrackingSupport).
   if (!a.dirtyTracking)
     return (
       a.dirtyTrackingReason ?? 'this kernel does not track dirty pages (criu check --feature mem_dirty_track)'
     );
-  if (!(a.criuChainsDumps ?? CRIU_CHAINS_DUMPS))
-    return "CRIU 4.2 builds a dump only on a pre-dump: a dump's inventory has no uptime for its pid-reuse check, so the previous snapshot (a dump) cannot be a parent (measured in the qemu guest: the next snapshot wrote every page again)";
   if (a.runtime !== 'process')
     return a.runtime === 'runc'
       ? 'runc turns dirty-page tracking on only for a dump that already has a parent'

@@ -52,3 +52,9 @@ export async function processGroup(pid: number): Promise<number | undefined> {
   const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
   return Number.isFinite(pgrp) ? pgrp : undefined;
 }
+
+/** Microseconds since boot (/proc/uptime), as CRIU records a dump's time. */
+export async function uptimeMicros(): Promise<number> {
+  const seconds = Number((await readFile('/proc/uptime', 'utf8')).split(/\s+/)[0]);
+  return Math.floor(seconds * 1e6);
+}

@@ -123,19 +123,20 @@ async function main(): Promise<void> {
 
 /**
  * Incremental snapshots for real: three snapshots of a running ferry-stateful through ferry's
- * createSnapshot activity, a second apart, then a
- * restore of the third, which needs the pages of all three, verified by the workload itself.
+ * createSnapshot activity, the second and third each on the one before, then a restore of the
+ * third, which needs pages of all three, verified by the workload itself (its memory checksum).
  */
 async function snapshotSeries(a: HostContext, mib: number, bin: string): Promise<Record<string, unknown>> {
   const acts = createHostActivities(a);
   const workload = 'series';
   const ref = { workload, runtime: 'process' as const };
-  // 1 % of its memory dirtied per line, a line every 100 ms.
+  // 1 % of its pages dirtied per line, a line a second: under emulation, with ~10-20 s between
+  // snapshots, a sixth to a quarter of its memory changes from one to the next.
   await a
     .runtime('process')
-    .spawn(workload, { argv: [path.join(bin, 'ferry-stateful'), String(mib), '100', '1'] });
+    .spawn(workload, { argv: [path.join(bin, 'ferry-stateful'), String(mib), '1000', '1'] });
   const log = a.paths.outputLog('process', workload);
-  await waitForLines(log, 5);
+  await waitForLines(log, 2);
   const taken = [];
   for (let i = 1; i <= 3; i++) {
     await sleep(1_000);
@@ -160,7 +161,7 @@ async function snapshotSeries(a: HostContext, mib: number, bin: string): Promise
   });
   const restore = await acts.restore({ ...ref, migrationId: 'series-restore' });
   const before = parseStatefulOutput(await readFile(log, 'utf8')).length;
-  await waitForLines(log, before + 10);
+  await waitForLines(log, before + 3);
   process.kill(restore.pid!, 'SIGUSR1');
   let verify: string[] | undefined;
   for (let i = 0; i < 300 && !verify; i++) {

@@ -5,6 +5,7 @@
 // counter and checksum say which state it runs from.
 import { cp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import type { RuntimeName } from '../../src/domain/names.js';
 import type {
   CatalogCheck,
@@ -216,6 +217,35 @@ describe('a snapshot copied to another host and restored there', () => {
     const out = await growing(B, 'process', p);
     // Taken with --stop: its kept output ends exactly where its memory does.
     expect(out.find((l) => l.atMs > last.atMs)?.counter).toBe(last.counter + 1);
+  });
+});
+
+describe('--paused: restored frozen, for a debugger', () => {
+  it('runc: a clone restored paused prints nothing until the printed resume command runs', async () => {
+    const name = 'snap-paused';
+    const clone = 'snap-paused-copy';
+    started.push({ host: A, runtime: 'runc', name }, { host: A, runtime: 'runc', name: clone });
+    await spawnStateful(A, 'runc', name, { mib: 8, intervalMs: 20, lines: 20 });
+    const s = await snapshot('runc', name, A);
+    const r = await restored(s.id, A, ['--as', clone, '--paused']);
+    expect(r.paused).toBe(true);
+    expect(r.resumeCommand).toMatch(/ resume snap-paused-copy$/);
+    // There, but not running: runc holds it paused (frozen cgroup).
+    expect(await runtimeOn(A, 'runc').inspect(clone)).toMatchObject({ running: false });
+    // Frozen: its output does not grow.
+    const frozen = (await lines(A, 'runc', clone)).length;
+    await sleep(1500);
+    expect((await lines(A, 'runc', clone)).length).toBe(frozen);
+    // The printed command, as an operator would paste it, lets it go on from the snapshot.
+    const resumed = await execa('bash', ['-c', r.resumeCommand!], {
+      reject: false,
+      env: { PATH: process.env.PATH },
+    });
+    expect({ exit: resumed.exitCode, stderr: resumed.stderr }).toEqual({ exit: 0, stderr: '' });
+    const out = await growing(A, 'runc', clone);
+    expect((await runtimeOn(A, 'runc').inspect(clone))?.running).toBe(true);
+    expect(new Set(out.map((l) => l.checksum)).size).toBe(1);
+    expect(analyseContinuity(out.slice(frozen - 1)).restarts).toBe(0);
   });
 });
 

@@ -146,19 +146,7 @@ describe('incremental snapshots: which parent', () => {
     dirtyTracking: true,
     incarnation: '42@1000',
     local: [{ id: 's1', incarnation: '42@1000', trackedMem: true }],
-    criuChainsDumps: true,
   };
-  it('with CRIU 4.2 (dumps cannot be parents): full, untracked, and says why', () => {
-    const c = chooseSnapshotParent({
-      ...base,
-      criuChainsDumps: undefined,
-      lastTracked: { by: 's1', incarnation: '42@1000' },
-    });
-    expect(c).toEqual({
-      track: false,
-      fullBecause: expect.stringMatching(/builds a dump only on a pre-dump/),
-    });
-  });
   it('the previous snapshot of the same process instance, when its dump was the last to reset the bits', () => {
     expect(chooseSnapshotParent({ ...base, lastTracked: { by: 's1', incarnation: '42@1000' } })).toEqual({
       parent: 's1',
