@@ -17,6 +17,7 @@ import type { PreflightDestinationInput, PreflightSourceInput, WorkloadRef } fro
 import { lazyDumpUnavailable } from '../criu/lazy.js';
 import { CRIU_FAILURE_RULES, fixFor } from '../criu/classify.js';
 import { checkpointBlockers } from '../host/checkpoint-blockers.js';
+import { hostCgroupLayout } from '../host/cgroup-layout.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -31,6 +32,7 @@ export async function describeHost(ctx: HostContext): Promise<HostFacts> {
     freeMemoryBytes: os.freemem(),
     runtimes: ctx.host.runtimes,
     dirtyTracking: dirty.supported,
+    cgroupLayout: await hostCgroupLayout(),
     ...(dirty.reason ? { dirtyTrackingReason: dirty.reason } : {}),
   };
 }

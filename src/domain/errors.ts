@@ -41,6 +41,11 @@ export const ErrorType = {
   SnapshotCorrupt: 'SnapshotCorrupt',
   /** Removing it would break snapshots that depend on it (incremental children). */
   SnapshotHasDependents: 'SnapshotHasDependents',
+  /**
+   * Source and destination mount their cgroups differently (v1, hybrid, v2) and the runtime's
+   * restore puts the container back into the cgroups it was dumped in (docs/cgroups.md).
+   */
+  CgroupLayoutMismatch: 'CgroupLayoutMismatch',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -65,4 +70,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.SnapshotNotFound,
   ErrorType.SnapshotCorrupt,
   ErrorType.SnapshotHasDependents,
+  ErrorType.CgroupLayoutMismatch,
 ];
