@@ -26,7 +26,8 @@ import type {
 import { criuFlags } from './criu-options.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
-import { killCgroupTasks } from './cgroups.js';
+import { killCgroupTasks, removeCgroupTree } from './cgroups.js';
+import { hostCgroupLayout } from '../host/cgroup-layout.js';
 import { directorySize } from '../host/disk-usage.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
@@ -34,6 +35,17 @@ import { startListening, startUntilReady } from '../criu/ready-command.js';
 import { killCommands } from '../host/stale-commands.js';
 import { shellLine } from '../exec/shell-line.js';
 import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
+
+/**
+ * On cgroup v2 runc (1.1) moves CRIU into the container's new cgroup (the rewritten
+ * cgroupsPath) but, unlike on v1, hands CRIU no cgroup root: CRIU then puts the tasks back into
+ * the cgroup they were dumped in, the SOURCE host's path, creating it here. With
+ * manage-cgroups=ignore CRIU leaves cgroups alone and the tasks stay where runc put CRIU; runc
+ * applies the config's limits to that cgroup itself (found in the cgroup v2 guest: docs/cgroups.md).
+ */
+async function cgroupRestoreConfig(): Promise<string[]> {
+  return (await hostCgroupLayout()) === 'v2' ? ['manage-cgroups=ignore'] : [];
+}
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -290,7 +302,7 @@ export class RuncRuntime implements WorkloadRuntime {
     if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
     try {
       // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
-      const criuConfig = await writeRestoreConfig(work);
+      const criuConfig = await writeRestoreConfig(work, { extra: await cgroupRestoreConfig() });
       // Post-copy: the daemon that fills the restored memory from the source must listen first.
       if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
@@ -333,12 +345,18 @@ export class RuncRuntime implements WorkloadRuntime {
     return { pid: st?.pid, stats, logPath };
   }
 
-  /** runc leaves its criu-root bind mount and CRIU its cgroup yard when a restore fails. */
+  /**
+   * runc leaves its criu-root bind mount and CRIU its cgroup yard when a restore fails, and the
+   * container's cgroup, which runc made for CRIU before the restore, when runc never recorded
+   * the container (found on cgroup v2: docs/cgroups.md).
+   */
   private async cleanUpFailedRestore(name: string, work: string): Promise<void> {
-    await killCgroupTasks(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name));
+    const cgroup = cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name);
+    await killCgroupTasks(cgroup);
     await this.runc(['delete', '-f', name]).catch(() => undefined);
     await unmountUnder(work);
     await removeTree(path.join(this.ctx.paths.runcRoot(), name));
+    await removeCgroupTree(cgroup);
   }
 
   async stop(name: string): Promise<void> {

@@ -44,7 +44,7 @@ describe('restore CRIU configuration', () => {
         expect(await readFile(f, 'utf8')).toBe(`action-script ${CRIU_ACTION_SCRIPT}\n`);
         expect((await stat(f)).mode & 0o777).toBe(0o600);
       }
-      await expect(writeRestoreConfig(work, path.join(work, 'missing'))).rejects.toThrow(
+      await expect(writeRestoreConfig(work, { script: path.join(work, 'missing') })).rejects.toThrow(
         /CRIU action script .*missing is missing or not executable/,
       );
     } finally {
