@@ -16,7 +16,12 @@ import { hostCgroupLayout } from '../host/cgroup-layout.js';
 import { DEV_IMAGE_REF } from '../runtimes/dev-image.js';
 import type { PodmanRuntime } from '../runtimes/podman-runtime.js';
 import { buildBusyboxRootfs } from '../runtimes/rootfs.js';
-import { CGROUP_REPORT_MARK, PROVED_RUNTIMES, type CgroupGuestReport, type RuntimeProof } from './cgroup-v2-report.js';
+import {
+  CGROUP_REPORT_MARK,
+  PROVED_RUNTIMES,
+  type CgroupGuestReport,
+  type RuntimeProof,
+} from './cgroup-v2-report.js';
 
 type Proved = (typeof PROVED_RUNTIMES)[number];
 type Acts = ReturnType<typeof createHostActivities>;
@@ -165,7 +170,10 @@ class Proof {
       (err: unknown) => describeCause(err),
     );
     const left = (await cgroupTree()).filter((d) => !before.includes(d));
-    proof.failedRestore = { refused: refused ? oneLine(`${refused.type}: ${refused.message}`) : undefined, left };
+    proof.failedRestore = {
+      refused: refused ? oneLine(`${refused.type}: ${refused.message}`) : undefined,
+      left,
+    };
     const running = (await this.b.runtime(runtime).inspect(workload))?.running ?? false;
     await this.dst.removeWorkload(ref);
     await this.src.removeWorkload(ref);
@@ -196,7 +204,13 @@ class Proof {
     await mkdir(this.b.paths.stateDir, { recursive: true, mode: 0o700 });
     const paths = [rel(this.a.paths.imagesDir(migrationId))];
     const dir = this.a.paths.workloadDir(runtime, workload);
-    if (await readdir(dir).then(() => true, () => false)) paths.push(rel(dir));
+    if (
+      await readdir(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      paths.push(rel(dir));
     await run('rsync', [
       '-a',
       '--relative',
@@ -214,8 +228,7 @@ class Proof {
       await run('tar', ['--delete', '-f', archive, ...pages]);
       return;
     }
-    for (const f of await readdir(images))
-      if (/^pages-\d+\.img$/.test(f)) await unlink(path.join(images, f));
+    for (const f of await readdir(images)) if (/^pages-\d+\.img$/.test(f)) await unlink(path.join(images, f));
   }
 }
 
@@ -223,7 +236,10 @@ class Proof {
 async function cgroupOf(pid: number | undefined): Promise<string | undefined> {
   if (!pid) return undefined;
   const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
-  return text.split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+  return text
+    .split('\n')
+    .find((l) => l.startsWith('0::'))
+    ?.slice(3);
 }
 
 /** Every cgroup under /sys/fs/cgroup, as paths below it. */

@@ -1,5 +1,9 @@
 import { runCgroupV2Guest } from '../../src/precopy-proof/run-guest.js';
-import { PROVED_RUNTIMES, verdictLines, type CgroupGuestReport } from '../../src/precopy-proof/cgroup-v2-report.js';
+import {
+  PROVED_RUNTIMES,
+  verdictLines,
+  type CgroupGuestReport,
+} from '../../src/precopy-proof/cgroup-v2-report.js';
 
 /**
  * ferry's process, runc and podman runtimes on a cgroup v2 host (this machine has v1 only):
@@ -10,10 +14,12 @@ import { PROVED_RUNTIMES, verdictLines, type CgroupGuestReport } from '../../src
 describe('runtimes on a cgroup v2 host (qemu guest)', () => {
   let report: CgroupGuestReport;
   beforeAll(async () => {
-    const run = await runCgroupV2Guest({ timeoutMs: 14 * 60_000 });
+    const run = await runCgroupV2Guest({ timeoutMs: 20 * 60_000 });
     report = run.report;
-    process.stdout.write(`cgroup v2 guest report after ${run.bootToReportMs} ms: ${JSON.stringify(report)}\n`);
-  }, 15 * 60_000);
+    process.stdout.write(
+      `cgroup v2 guest report after ${run.bootToReportMs} ms: ${JSON.stringify(report)}\n`,
+    );
+  }, 21 * 60_000);
 
   it('the guest has only cgroup2, with controllers for its children', () => {
     expect(report.error).toBeUndefined();

@@ -27,6 +27,12 @@ describe('restore CRIU configuration', () => {
       expect(() => restoreConfigText(bad)).toThrow(/absolute, normalised and without white space/);
   });
 
+  it('adds further lines (cgroup v2: manage-cgroups=ignore, docs/cgroups.md)', () => {
+    expect(restoreConfigText('/opt/ferry/bin/a', ['manage-cgroups=ignore'])).toBe(
+      'action-script /opt/ferry/bin/a\nmanage-cgroups=ignore\n',
+    );
+  });
+
   it('resolves the shipped script next to bin/ferry', () => {
     expect(path.basename(CRIU_ACTION_SCRIPT)).toBe('ferry-criu-action');
     expect(path.basename(path.dirname(CRIU_ACTION_SCRIPT))).toBe('bin');
