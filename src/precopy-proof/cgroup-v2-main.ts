@@ -3,7 +3,7 @@
 // activities spawn a ferry-stateful workload on one simulated host, checkpoint it, ship it with
 // rsync to a second host folder and restore it there; the counter must go on. Then a restore
 // from images with their memory removed must fail and leave no cgroup behind. One JSON line.
-import { mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHostActivities } from '../activities/index.js';
 import { HostContext } from '../activities/host-context.js';
@@ -222,10 +222,15 @@ class Proof {
   /** CRIU's page images of a checkpoint removed (podman's are inside its uncompressed archive). */
   private async dropMemory(runtime: Proved, images: string): Promise<void> {
     if (runtime === 'podman') {
+      // Unpacked and packed again (GNU tar --delete left a header podman could not read).
       const archive = path.join(images, 'podman-checkpoint.tar');
-      const { stdout } = await run('tar', ['-tf', archive]);
-      const pages = stdout.split('\n').filter((m) => /(^|\/)pages-\d+\.img$/.test(m));
-      await run('tar', ['--delete', '-f', archive, ...pages]);
+      const dir = path.join(images, 'unpacked');
+      await mkdir(dir);
+      await run('tar', ['-xf', archive, '-C', dir]);
+      const pages = (await readdir(path.join(dir, 'checkpoint'))).filter((f) => /^pages-\d+\.img$/.test(f));
+      for (const f of pages) await unlink(path.join(dir, 'checkpoint', f));
+      await run('tar', ['-cf', archive, '-C', dir, ...(await readdir(dir))]);
+      await rm(dir, { recursive: true, force: true });
       return;
     }
     for (const f of await readdir(images)) if (/^pages-\d+\.img$/.test(f)) await unlink(path.join(images, f));

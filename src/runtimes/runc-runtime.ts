@@ -39,12 +39,12 @@ import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-co
 /**
  * On cgroup v2 runc (1.1) moves CRIU into the container's new cgroup (the rewritten
  * cgroupsPath) but, unlike on v1, hands CRIU no cgroup root: CRIU then puts the tasks back into
- * the cgroup they were dumped in, the SOURCE host's path, creating it here. With
- * manage-cgroups=ignore CRIU leaves cgroups alone and the tasks stay where runc put CRIU; runc
- * applies the config's limits to that cgroup itself (found in the cgroup v2 guest: docs/cgroups.md).
+ * the cgroup they were dumped in, the SOURCE host's path, creating it here. runc's RPC request
+ * sets manage_cgroups, so a configured manage-cgroups=ignore is overridden; a cgroup root is
+ * not: it is what runc passes on v1 (found in the cgroup v2 guest: docs/cgroups.md).
  */
-async function cgroupRestoreConfig(): Promise<string[]> {
-  return (await hostCgroupLayout()) === 'v2' ? ['manage-cgroups=ignore'] : [];
+async function cgroupRestoreConfig(cgroupsPath: string): Promise<string[]> {
+  return (await hostCgroupLayout()) === 'v2' ? [`cgroup-root ${cgroupsPath}`] : [];
 }
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
@@ -302,7 +302,9 @@ export class RuncRuntime implements WorkloadRuntime {
     if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
     try {
       // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
-      const criuConfig = await writeRestoreConfig(work, { extra: await cgroupRestoreConfig() });
+      const criuConfig = await writeRestoreConfig(work, {
+        extra: await cgroupRestoreConfig(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name)),
+      });
       // Post-copy: the daemon that fills the restored memory from the source must listen first.
       if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
