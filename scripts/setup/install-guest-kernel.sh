@@ -17,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-LAYOUT=3 # bump when the set of modules changes
+LAYOUT=4 # bump when the set of modules changes
 if [ -f "$GUEST/vmlinuz" ] && [ "$(cat "$GUEST/layout" 2>/dev/null)" = "$LAYOUT" ]; then
   say "guest kernel: $(cat "$GUEST/kernel-version") (cached)"; exit 0
 fi
@@ -48,7 +48,8 @@ add() {
   for d in $(grep -a -o 'depends=[a-z0-9_,-]*' "$GUEST.tmp/out/modules/$m.ko" | head -n1 | sed 's/^depends=//; s/,/ /g'); do add "$d"; done
   echo "$m" >> "$GUEST.tmp/out/modules/order"
 }
-for m in virtio_pci 9pnet_virtio 9p crc32c_generic nfnetlink nf_tables inet_diag tcp_diag udp_diag unix_diag netlink_diag af_packet_diag; do add "$m"; done
+# nf_conntrack_netlink: CRIU dumps a container's conntrack entries (netns), nfnetlink says EINVAL without it.
+for m in virtio_pci 9pnet_virtio 9p crc32c_generic nfnetlink nf_tables nf_conntrack_netlink inet_diag tcp_diag udp_diag unix_diag netlink_diag af_packet_diag; do add "$m"; done
 echo "$version" > "$GUEST.tmp/out/kernel-version"
 echo "$LAYOUT" > "$GUEST.tmp/out/layout"
 rm -rf "$GUEST" && mv "$GUEST.tmp/out" "$GUEST" && rm -rf "$GUEST.tmp"

@@ -19,6 +19,7 @@ import { CRIU_FAILURE_RULES, fixFor } from '../criu/classify.js';
 import { checkpointBlockers } from '../host/checkpoint-blockers.js';
 import { checkPeerSsh } from '../transfer/ssh-check.js';
 import { hostSshOptions } from './transfer.js';
+import { hostCgroupLayout } from '../host/cgroup-layout.js';
 
 export async function describeHost(ctx: HostContext): Promise<HostFacts> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -33,6 +34,7 @@ export async function describeHost(ctx: HostContext): Promise<HostFacts> {
     freeMemoryBytes: os.freemem(),
     runtimes: ctx.host.runtimes,
     dirtyTracking: dirty.supported,
+    cgroupLayout: await hostCgroupLayout(),
     ...(dirty.reason ? { dirtyTrackingReason: dirty.reason } : {}),
   };
 }

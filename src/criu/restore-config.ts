@@ -26,12 +26,12 @@ export const CRIU_ACTION_SCRIPT = path.resolve(
  * Pure: the text of a CRIU configuration file that runs script as an action script. CRIU splits
  * a configuration line on white space, so the path must be absolute and have none.
  */
-export function restoreConfigText(script: string): string {
+export function restoreConfigText(script: string, extra: readonly string[] = []): string {
   if (!path.isAbsolute(script) || /\s/.test(script) || path.normalize(script) !== script)
     throw new Error(
       `CRIU action script path must be absolute, normalised and without white space: ${JSON.stringify(script)}`,
     );
-  return `action-script ${script}\n`;
+  return [`action-script ${script}`, ...extra].map((l) => `${l}\n`).join('');
 }
 
 /** Where a restore's CRIU configuration lives, and the environment that hands it to CRIU. */
@@ -62,8 +62,12 @@ export function restoreConfigPaths(work: string): { file: string; home: string; 
  * Writes the restore's CRIU configuration into work (private to the migration) and returns how
  * to hand it over. Fails, naming the file, when ferry's action script is missing.
  */
-export async function writeRestoreConfig(work: string, script = CRIU_ACTION_SCRIPT): Promise<RestoreConfig> {
-  const text = restoreConfigText(script);
+export async function writeRestoreConfig(
+  work: string,
+  opts: { script?: string; extra?: readonly string[] } = {},
+): Promise<RestoreConfig> {
+  const script = opts.script ?? CRIU_ACTION_SCRIPT;
+  const text = restoreConfigText(script, opts.extra);
   await access(script, constants.X_OK).catch(() => {
     throw new Error(`ferry's CRIU action script ${script} is missing or not executable: reinstall ferry`);
   });

@@ -50,6 +50,11 @@ export const ErrorType = {
   StoreNotDurable: 'StoreNotDurable',
   /** The peer's SSH host key is unknown to, or differs from, the known_hosts file: fix that file. */
   HostKeyRejected: 'HostKeyRejected',
+  /**
+   * Source and destination mount their cgroups differently (v1, hybrid, v2) and the runtime's
+   * restore puts the container back into the cgroups it was dumped in (docs/cgroups.md).
+   */
+  CgroupLayoutMismatch: 'CgroupLayoutMismatch',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -77,4 +82,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorTypeName[] = [
   ErrorType.SnapshotHasDependents,
   ErrorType.StoreNotDurable,
   ErrorType.HostKeyRejected,
+  ErrorType.CgroupLayoutMismatch,
 ];

@@ -1,3 +1,4 @@
+import type { CgroupLayout } from './cgroup-layout.js';
 import type { MigrationMode, RequestedMode } from './modes.js';
 import type { RuntimeName } from './names.js';
 import type { PrecopyRequest, PrecopySummary } from './precopy.js';
@@ -158,6 +159,8 @@ export interface HostFacts {
   dirtyTracking: boolean;
   /** Why not, when dirtyTracking is false (CRIU's own words). */
   dirtyTrackingReason?: string;
+  /** How /sys/fs/cgroup is mounted: containers move only between hosts of one layout (docs/cgroups.md). */
+  cgroupLayout: CgroupLayout;
 }
 
 /** What a host's worker says about itself when asked (ferry hosts, the liveness probe). */

@@ -12,6 +12,7 @@ import {
   type EngineInspect,
 } from './container-engine.js';
 import { editMember } from './tar-member.js';
+import { removeNamedCgroups } from './cgroups.js';
 import { criuFlags } from './criu-options.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { restoreScriptUnavailable, writeRestoreConfig } from '../criu/restore-config.js';
@@ -197,7 +198,12 @@ export class PodmanRuntime extends ContainerEngineRuntime<PodmanInspect> {
       if (clone && c) await this.owned.created(migrationId, name, c.Id);
       return { pid: c?.State.Pid, stats: restoreStats(stdout), logPath: path.join(work, 'restore.log') };
     } catch (err) {
-      throw await this.restoreFailed(name, migrationId, await explainCriuFailure(err));
+      const why = await explainCriuFailure(err);
+      const failure = await this.restoreFailed(name, migrationId, why);
+      // The container's own cgroup (cgroupfs: PARENT/libpod-ID), made for CRIU, outlives the
+      // container podman removed (found on cgroup v2: docs/cgroups.md). Its parent stays.
+      if (archived.id) await removeNamedCgroups(`libpod-${archived.id}`);
+      throw failure;
     }
   }
 }

@@ -23,6 +23,8 @@ import type {
   Unfit,
   WorkloadRuntime,
 } from './runtime.js';
+import { hostCgroupLayout } from '../host/cgroup-layout.js';
+import type { CgroupLayout } from '../domain/cgroup-layout.js';
 import { criuFlags } from './criu-options.js';
 import type { AdoptTarget, CriuOptions, WorkloadNeeds } from '../domain/types.js';
 import type { PageServerAddress } from '../domain/page-server.js';
@@ -60,6 +62,8 @@ interface DumpRecord {
   shellJob?: boolean;
   /** Files it writes outside its folder, copied into the images after the dump (carried-files.ts). */
   carried?: string[];
+  /** The source's cgroup layout: restored on another one, the tree leaves its cgroups behind. */
+  cgroupLayout?: CgroupLayout;
 }
 
 /**
@@ -325,12 +329,14 @@ export class ProcessRuntime implements WorkloadRuntime {
     const images = this.ctx.paths.imagesDir(migrationId);
     const work = this.ctx.paths.workDir(migrationId);
     const shellJob = (await this.shellJobArgs(meta.pid)).length > 0;
+    const cgroupLayout = await hostCgroupLayout();
     const record: DumpRecord = meta.adopted
       ? {
           shellJob,
           carried: filesToCarry((await readTree(meta.pid, { filesOnly: true }))?.fds ?? [], this.dir(name)),
+          cgroupLayout,
         }
-      : { stdoutPipe: await fdTarget(meta.pid, 1), shellJob };
+      : { stdoutPipe: await fdTarget(meta.pid, 1), shellJob, cgroupLayout };
     await writeJsonAtomic(path.join(images, 'ferry-stdio.json'), record);
     const outcome = await runDump(`criu dump of ${name}`, work, (logPath) =>
       run(
@@ -384,7 +390,12 @@ export class ProcessRuntime implements WorkloadRuntime {
     await putBackFiles(images);
     const pidFile = path.join(work, 'restored.pid');
     const logPath = path.join(work, 'restore.log');
-    const args = [...restoreArgs(images, work, 'restore.log', record, opts), '--pidfile', pidFile];
+    const args = [
+      ...restoreArgs(images, work, 'restore.log', record, opts),
+      ...(await cgroupArgs(record.cgroupLayout)),
+      '--pidfile',
+      pidFile,
+    ];
     // An adopted tree keeps its own stdio; CRIU's few words go to the migration's work folder,
     // not into the file its output.log links to.
     const shimLog = meta.adopted
@@ -430,7 +441,11 @@ export class ProcessRuntime implements WorkloadRuntime {
     const work = this.ctx.paths.workDir(migrationId);
     const record = (await readJson<DumpRecord>(path.join(images, 'ferry-stdio.json'))) ?? {};
     return handRestoreCommand({
-      argv: ['criu', ...restoreArgs(images, work, 'restore-by-hand.criu.log', record, opts)],
+      argv: [
+        'criu',
+        ...restoreArgs(images, work, 'restore-by-hand.criu.log', record, opts),
+        ...(await cgroupArgs(record.cgroupLayout)),
+      ],
       outputLog: meta?.adopted
         ? path.join(work, 'criu-output.log')
         : this.ctx.paths.outputLog('process', name),
@@ -466,6 +481,16 @@ export class ProcessRuntime implements WorkloadRuntime {
   async removeFiles(name: string): Promise<void> {
     await removeTree(this.dir(name));
   }
+}
+
+/**
+ * CRIU puts a restored tree back into the cgroups it was dumped in, per hierarchy, creating
+ * them. Dumped under another cgroup layout (v1 controllers on a v2 host, or the other way) those
+ * hierarchies do not exist here: the tree is then restored into the restoring worker's own
+ * cgroups instead, where a workload ferry spawns here would run too (docs/cgroups.md).
+ */
+async function cgroupArgs(dumpedUnder: CgroupLayout | undefined): Promise<string[]> {
+  return dumpedUnder && dumpedUnder !== (await hostCgroupLayout()) ? ['--manage-cgroups=ignore'] : [];
 }
 
 /** Soft-dirty tracking from the first round on; later dumps write only what changed since `parent`. */

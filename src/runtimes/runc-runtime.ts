@@ -26,7 +26,8 @@ import type {
 import { criuFlags } from './criu-options.js';
 import { listDirNames, removeTree } from './workload-files.js';
 import { unmountUnder } from './mounts.js';
-import { killCgroupTasks } from './cgroups.js';
+import { killCgroupTasks, removeCgroupTree } from './cgroups.js';
+import { hostCgroupLayout } from '../host/cgroup-layout.js';
 import { directorySize } from '../host/disk-usage.js';
 import { restoreTimeoutMs } from './criu-steps.js';
 import { startLazyPagesDaemon, writeLazyAddressConfig } from '../criu/lazy.js';
@@ -49,6 +50,17 @@ import {
   type UserBundleRecord,
 } from './runc-bundle.js';
 import type { NameHolder } from './runtime.js';
+
+/**
+ * On cgroup v2 runc (1.1) moves CRIU into the container's new cgroup (the rewritten
+ * cgroupsPath) but, unlike on v1, hands CRIU no cgroup root: CRIU then puts the tasks back into
+ * the cgroup they were dumped in, the SOURCE host's path, creating it here. runc's RPC request
+ * sets manage_cgroups, so a configured manage-cgroups=ignore is overridden; a cgroup root is
+ * not: it is what runc passes on v1 (found in the cgroup v2 guest: docs/cgroups.md).
+ */
+async function cgroupRestoreConfig(cgroupsPath: string): Promise<string[]> {
+  return (await hostCgroupLayout()) === 'v2' ? [`cgroup-root ${cgroupsPath}`] : [];
+}
 
 /** The source stays frozen serving pages at most this long; then CRIU is ended (and resumes it). */
 const LAZY_DUMP_DEADLINE_S = 60 * 60;
@@ -389,7 +401,9 @@ export class RuncRuntime implements WorkloadRuntime {
     if (existing && existing.status !== 'running') await this.runc(['delete', '-f', name]);
     try {
       // lo up in the restored network namespace (runc restores it empty: src/criu/restore-config.ts).
-      const criuConfig = await writeRestoreConfig(work);
+      const criuConfig = await writeRestoreConfig(work, {
+        extra: await cgroupRestoreConfig(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name)),
+      });
       // Post-copy: the daemon that fills the restored memory from the source must listen first.
       if (opts.lazyPagesFrom) await startLazyPagesDaemon(opts.lazyPagesFrom, images, work);
       await startUnderShim(
@@ -467,7 +481,9 @@ export class RuncRuntime implements WorkloadRuntime {
     if (!user) await this.intoCgroupParent(name, bundle).catch(() => undefined);
     const work = this.ctx.paths.workDir(migrationId);
     await mkdir(work, { recursive: true, mode: 0o700 });
-    const criuConfig = await writeRestoreConfig(work);
+    const criuConfig = await writeRestoreConfig(work, {
+      extra: await cgroupRestoreConfig(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name)),
+    });
     return handRestoreCommand({
       argv: this.restoreArgv(name, migrationId, bundle, 'runc-restore-by-hand.log', opts),
       outputLog: this.ctx.paths.outputLog('runc', name),
@@ -476,12 +492,18 @@ export class RuncRuntime implements WorkloadRuntime {
     });
   }
 
-  /** runc leaves its criu-root bind mount and CRIU its cgroup yard when a restore fails. */
+  /**
+   * runc leaves its criu-root bind mount and CRIU its cgroup yard when a restore fails, and the
+   * container's cgroup, which runc made for CRIU before the restore, when runc never recorded
+   * the container (found on cgroup v2: docs/cgroups.md).
+   */
   private async cleanUpFailedRestore(name: string, work: string): Promise<void> {
-    await killCgroupTasks(cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name));
+    const cgroup = cgroupsPathFor(this.ctx.paths.cgroupParent(this.ctx.host), name);
+    await killCgroupTasks(cgroup);
     await this.runc(['delete', '-f', name]).catch(() => undefined);
     await unmountUnder(work);
     await removeTree(path.join(this.root(), name));
+    await removeCgroupTree(cgroup);
   }
 
   async stop(name: string): Promise<void> {

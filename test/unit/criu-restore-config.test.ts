@@ -27,6 +27,12 @@ describe('restore CRIU configuration', () => {
       expect(() => restoreConfigText(bad)).toThrow(/absolute, normalised and without white space/);
   });
 
+  it('adds further lines (cgroup v2: manage-cgroups=ignore, docs/cgroups.md)', () => {
+    expect(restoreConfigText('/opt/ferry/bin/a', ['manage-cgroups=ignore'])).toBe(
+      'action-script /opt/ferry/bin/a\nmanage-cgroups=ignore\n',
+    );
+  });
+
   it('resolves the shipped script next to bin/ferry', () => {
     expect(path.basename(CRIU_ACTION_SCRIPT)).toBe('ferry-criu-action');
     expect(path.basename(path.dirname(CRIU_ACTION_SCRIPT))).toBe('bin');
@@ -44,7 +50,7 @@ describe('restore CRIU configuration', () => {
         expect(await readFile(f, 'utf8')).toBe(`action-script ${CRIU_ACTION_SCRIPT}\n`);
         expect((await stat(f)).mode & 0o777).toBe(0o600);
       }
-      await expect(writeRestoreConfig(work, path.join(work, 'missing'))).rejects.toThrow(
+      await expect(writeRestoreConfig(work, { script: path.join(work, 'missing') })).rejects.toThrow(
         /CRIU action script .*missing is missing or not executable/,
       );
     } finally {

@@ -12,6 +12,7 @@ import type { HostActivities } from '../../src/activities/index.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES, type ErrorTypeName } from '../../src/domain/errors.js';
 import { hostTaskQueue } from '../../src/domain/names.js';
 import type { HostFacts, WorkloadInfo } from '../../src/domain/types.js';
+import type { CgroupLayout } from '../../src/domain/cgroup-layout.js';
 
 export type ActivityName = keyof HostActivities;
 type Input<K extends ActivityName> = Parameters<HostActivities[K]>[0];
@@ -94,6 +95,8 @@ export class FakeHost {
   lazyDump?: 'serving' | 'released';
   /** Its kernel tracks dirty pages (pre-copy). */
   dirtyTracking = false;
+  /** The cgroup layout it reports (a test gives one host another to see the refusal). */
+  cgroupLayout: CgroupLayout = 'v1';
   /** Free space in its state folder. */
   freeBytes = 100 * 1024 * MIB;
   readonly calls: Call[] = [];
@@ -208,6 +211,7 @@ export class FakeHost {
       freeMemoryBytes: 8 * 1024 * MIB,
       runtimes: ['runc', 'process'],
       dirtyTracking: this.dirtyTracking,
+      cgroupLayout: this.cgroupLayout,
     };
   }
 

@@ -180,6 +180,22 @@ const rows: Row[] = [
     ...PREFLIGHT_FAILED,
   },
   {
+    id: 'sc-cgroups',
+    name: 'stop-and-copy: source on cgroup v1, destination on cgroup v2 (runc)',
+    request: SC,
+    arrange: ({ dst }) => {
+      dst.cgroupLayout = 'v2';
+    },
+    // A preflight that says no for good: nothing started on the workload (CLI exit 2).
+    outcome: 'refused',
+    cause: ErrorType.CgroupLayoutMismatch,
+    ...PREFLIGHT_FAILED,
+    check: (r) => {
+      expect(r.result.cause?.message).toContain('has cgroup v1 and');
+      expect(r.result.cause?.message).toContain('has cgroup v2');
+    },
+  },
+  {
     id: 'pre-unavail',
     name: 'precopy forced, source kernel without dirty tracking',
     request: PRECOPY,

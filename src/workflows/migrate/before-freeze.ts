@@ -6,6 +6,7 @@ import { ErrorType } from '../../domain/errors.js';
 import { describeCause } from '../../domain/failures.js';
 import { imageShipmentFigure, nameForLoadedImage, shipImageHint, shortImageId } from '../../domain/images.js';
 import { chooseMode } from '../../domain/modes.js';
+import { cgroupLayoutRefusal } from '../../domain/cgroup-layout.js';
 import { imageSpaceNeeded } from '../../domain/placement.js';
 import type { PrecopySummary } from '../../domain/precopy.js';
 import type { ImageShipment, WorkloadNeeds } from '../../domain/types.js';
@@ -46,7 +47,13 @@ export async function preflight(m: Migration): Promise<void> {
     if (destination.replacing) (run.result.notes ??= []).push(destination.replacing.note);
     run.result.criuVersions = { source: source.facts.criuVersion, destination: destination.criuVersion };
     run.memoryBytes = source.workload.rssBytes ?? 0;
-    run.figures.preflight = `${mib(run.memoryBytes)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}`;
+    run.figures.preflight = `${mib(run.memoryBytes)} MiB resident, CRIU ${source.facts.criuVersion} → ${destination.criuVersion}, cgroup ${source.facts.cgroupLayout} → ${destination.cgroupLayout}`;
+    const layouts = cgroupLayoutRefusal(
+      req.runtime,
+      { host: req.source, layout: source.facts.cgroupLayout },
+      { host: req.destination, layout: destination.cgroupLayout },
+    );
+    if (layouts) throw ApplicationFailure.nonRetryable(layouts, ErrorType.CgroupLayoutMismatch);
     // What the workload needs there (its image, bind-mounted paths) is known only now.
     const needs = source.workload.needs;
     if (needs && (needs.image || needs.hostPaths?.length)) run.imageToShip = await destinationFit(m, needs);
