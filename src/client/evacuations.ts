@@ -10,7 +10,15 @@ import { HIBERNATE_SCHEDULE_PREFIX } from '../domain/hibernation.js';
 import { scheduleIdSuffix, scheduleSpec } from './schedule-spec.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
-import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import { requireWorker } from './migrations.js';
+import {
+  resultWithProgress,
+  runState,
+  startExclusive,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 /** An evacuation as callers ask for it: candidates default to every other configured host. */
 export type StartEvacuationRequest = Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] };
@@ -38,14 +46,18 @@ export interface EvacuationSchedule {
 export async function startEvacuation(
   ctx: ClientContext,
   req: StartEvacuationRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
   const full = withCandidates(ctx, req);
+  // It checkpoints there: without the host's worker it would only wait.
+  await requireWorker(ctx, req.host);
   const workflowId = evacuationWorkflowId(req.host);
   return startExclusive<typeof evacuateHost>(
     ctx,
     'evacuateHost',
     { workflowId, args: [full], staticSummary: `evacuate ${req.host} → ${full.candidates.join(', ')}` },
     `host ${req.host} is already being evacuated (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

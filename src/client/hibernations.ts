@@ -13,7 +13,7 @@ import { SA } from '../workflows/search-attributes.js';
 import { hibernationQuery, type hibernateHost } from '../workflows/hibernate-host.js';
 import { MigrationRequestError } from './errors.js';
 import { hasWorker } from './migrations.js';
-import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import { runState, startExclusive, type ClientContext, type RunState, type StartOptions } from './runs.js';
 import { scheduleIdSuffix, scheduleSpec, type When } from './schedule-spec.js';
 
 export type StartHibernationRequest = Omit<HibernateRequest, 'resume'>;
@@ -30,11 +30,13 @@ const READY_PHASES: readonly string[] = [
 export async function startHibernation(
   ctx: ClientContext,
   req: StartHibernationRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof hibernateHost>> {
   checkHibernation(ctx, req);
   if (!(await hasWorker(ctx, req.host)))
     throw new MigrationRequestError(
       `the worker of ${req.host} is not running (no poller on its task queue): hibernation checkpoints there, start it first (ferry worker --host ${req.host})`,
+      'no-worker',
     );
   const workflowId = hibernationWorkflowId(req.host);
   return startExclusive<typeof hibernateHost>(
@@ -50,6 +52,7 @@ export async function startHibernation(
       ],
     },
     `host ${req.host} is already hibernating (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

@@ -3,7 +3,7 @@
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { validateMigrateRequest } from '../domain/validation.js';
 import { capabilitiesOf } from '../runtimes/capabilities.js';
-import { hostTaskQueue, migrationWorkflowId } from '../domain/names.js';
+import { hostTaskQueue, migrationWorkflowId, WORKFLOW_TASK_QUEUE } from '../domain/names.js';
 import { DEFAULT_VERIFY_WINDOW_MS } from '../domain/types.js';
 import type {
   LiveTransfer,
@@ -16,7 +16,14 @@ import { progressQuery, resolveSignal } from '../workflows/definitions.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate/migrate.js';
 import { MigrationRequestError } from './errors.js';
-import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import {
+  resultWithProgress,
+  runState,
+  startExclusive,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 export async function checkRequest(ctx: ClientContext, req: MigrateRequest): Promise<void> {
   const problems = validateMigrateRequest(req, capabilitiesOf);
@@ -47,9 +54,33 @@ export async function hasWorker(ctx: ClientContext, host: string): Promise<boole
   return (res.pollers?.length ?? 0) > 0;
 }
 
+/** Refuses (503 in the API) to start what needs a host whose worker is not polling. */
+export async function requireWorker(ctx: ClientContext, host: string): Promise<void> {
+  if (!(await hasWorker(ctx, host)))
+    throw new MigrationRequestError(
+      `no ferry worker polls for host ${host}: start it there (ferry worker --host ${host}) and try again`,
+      'no-worker',
+    );
+}
+
+/** Refuses to start a workflow no worker would run: nothing polls the workflow queue. */
+export async function requireWorkflowWorker(ctx: ClientContext): Promise<void> {
+  const res = await ctx.temporal.workflowService.describeTaskQueue({
+    namespace: ctx.temporal.options.namespace,
+    taskQueue: { name: WORKFLOW_TASK_QUEUE },
+    taskQueueType: 1, // workflow
+  });
+  if (!res.pollers?.length)
+    throw new MigrationRequestError(
+      `no ferry worker is running (task queue ${WORKFLOW_TASK_QUEUE} has no pollers): start one with ferry worker --host NAME`,
+      'no-worker',
+    );
+}
+
 export async function startMigration(
   ctx: ClientContext,
   req: MigrateRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
   await checkRequest(ctx, req);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
@@ -73,6 +104,7 @@ export async function startMigration(
       ],
     },
     `a migration of ${req.runtime}/${req.workload} from ${req.source} is already running (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

@@ -25,8 +25,15 @@ import {
   type SnapshotRestoreResult,
 } from '../domain/snapshots.js';
 import { MigrationRequestError } from './errors.js';
-import { hasWorker } from './migrations.js';
-import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import { requireWorker, requireWorkflowWorker } from './migrations.js';
+import {
+  runState,
+  startExclusive,
+  startMemo,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 function refuse(problems: (string | undefined | false)[]): void {
   const found = problems.filter((p): p is string => typeof p === 'string');
@@ -39,14 +46,6 @@ function checkHostKnown(ctx: ClientContext, host: string): string | undefined {
   if (ctx.knownHosts && !ctx.knownHosts.includes(host))
     return `host ${host} is not in the configuration (hosts: ${ctx.knownHosts.join(', ')})`;
   return undefined;
-}
-
-async function requireWorker(ctx: ClientContext, host: string): Promise<void> {
-  if (!(await hasWorker(ctx, host)))
-    throw new MigrationRequestError(
-      `no ferry worker polls for host ${host}: start it there (ferry worker --host ${host}) and try again`,
-      'no-worker',
-    );
 }
 
 async function finish<R>(handle: WorkflowHandle<Workflow>): Promise<R> {
@@ -114,6 +113,7 @@ export async function createSnapshot(
 export async function startCreateSnapshot(
   ctx: ClientContext,
   req: SnapshotCreateRequest,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([
     checkName('workload', req.workload),
@@ -131,6 +131,7 @@ export async function startCreateSnapshot(
       staticSummary: `snapshot ${req.runtime}/${req.workload} on ${req.host}${req.stop ? ' (then stop it)' : ''}`,
     },
     `snapshot ${id} is being taken already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
@@ -145,6 +146,7 @@ export async function restoreSnapshot(
 export async function startRestoreSnapshot(
   ctx: ClientContext,
   req: SnapshotRestoreRequest,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([
     checkSnapshotId(req.snapshotId),
@@ -164,6 +166,7 @@ export async function startRestoreSnapshot(
       staticSummary: `restore ${record.runtime}/${target} on ${req.host} from snapshot ${record.id}${req.replace ? ' (revert)' : ''}${req.paused ? ' (paused)' : ''}`,
     },
     `a restore of ${record.runtime}/${target} on ${req.host} runs already`,
+    opts,
   );
   return { snapshotId: record.id, handle };
 }
@@ -180,6 +183,7 @@ export async function startRemoveSnapshot(
   ctx: ClientContext,
   id: string,
   host?: string,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), host !== undefined && checkHostKnown(ctx, host)]);
   await getSnapshot(ctx, id);
@@ -192,6 +196,7 @@ export async function startRemoveSnapshot(
       staticSummary: `remove snapshot ${id}${host ? ` from ${host}` : ''}`,
     },
     `snapshot ${id} is being removed already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
@@ -204,6 +209,7 @@ export async function startCopySnapshot(
   ctx: ClientContext,
   id: string,
   to: string,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), checkHostKnown(ctx, to)]);
   await getSnapshot(ctx, id);
@@ -217,13 +223,20 @@ export async function startCopySnapshot(
       staticSummary: `copy snapshot ${id} to ${to}`,
     },
     `snapshot ${id} is being copied to ${to} already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
 
 /** The catalog against every configured host's store (hosts whose worker is down are named). */
-export async function checkSnapshots(ctx: ClientContext, hosts: string[]): Promise<CatalogCheck> {
+export async function checkSnapshots(
+  ctx: ClientContext,
+  hosts: string[],
+  opts?: StartOptions,
+): Promise<CatalogCheck> {
+  await requireWorkflowWorker(ctx);
   const handle = await ctx.temporal.workflow.start('snapshotCheck', {
+    ...startMemo(opts),
     workflowId: `snapshot-check-${Date.now()}-${randomBytes(3).toString('hex')}`,
     taskQueue: WORKFLOW_TASK_QUEUE,
     args: [{ hosts }],
@@ -249,7 +262,11 @@ export interface ScheduleSnapshotsRequest {
 }
 
 /** A Temporal Schedule that takes a snapshot every interval and applies the retention. */
-export async function scheduleSnapshots(ctx: ClientContext, req: ScheduleSnapshotsRequest): Promise<string> {
+export async function scheduleSnapshots(
+  ctx: ClientContext,
+  req: ScheduleSnapshotsRequest,
+  opts?: StartOptions,
+): Promise<string> {
   const everyMs = parseDuration(req.every);
   const maxAgeMs = req.maxAge === undefined ? undefined : parseDuration(req.maxAge);
   refuse([
@@ -284,7 +301,9 @@ export async function scheduleSnapshots(ctx: ClientContext, req: ScheduleSnapsho
       taskQueue: WORKFLOW_TASK_QUEUE,
       workflowId: `scheduled-${scheduleId}`,
       args: [args],
+      ...startMemo(opts),
     },
+    ...startMemo(opts),
     policies: { overlap: 'SKIP', catchupWindow: '1m' },
     state: {
       note: `snapshot ${runtime}/${req.workload} on ${req.host} every ${req.every}, keep ${req.keep}${req.maxAge ? `, at most ${req.maxAge} old` : ''}`,
