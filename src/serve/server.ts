@@ -1,4 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { FerryClient } from '../client/ferry-client.js';
 import { bearerSecret } from './auth.js';
 import { allowedMethods } from './methods.js';
@@ -80,7 +85,7 @@ function requireToken(app: FastifyInstance, tokens: TokenRegistry): void {
 
 /** Unknown routes, unparsable bodies, an unreachable Temporal and bugs, in the API's error shape. */
 function answerErrors(app: FastifyInstance, allowed: (path: string) => string[]): void {
-  app.setNotFoundHandler((req, reply) => {
+  const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?')[0]!;
     const methods = allowed(path);
     if (methods.length)
@@ -92,9 +97,12 @@ function answerErrors(app: FastifyInstance, allowed: (path: string) => string[])
       code: 'not-found',
       message: `no route ${req.method} ${path}; see GET /openapi.json`,
     });
-  });
+  };
+  app.setNotFoundHandler(noRoute);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    // A body fastify cannot take (QUERY without Content-Type) on a path with no such route.
+    if (req.is404) return noRoute(req, reply);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return fail(reply, err.statusCode, {
         code: 'invalid-input',

@@ -146,6 +146,17 @@ describe('FerryClient', () => {
       ],
     ]);
     expect(fake.started[0]!.opts.workflowIdConflictPolicy).toBe('FAIL');
+    expect(fake.started[0]!.opts.memo).toBeUndefined();
+    fake.polled.delete('ferry-host-node-c');
+    expect((await refusal(client.startEvacuation({ host: 'node-c' }))).problem).toBe('no-worker');
+  });
+
+  it('records the API token that started a workflow in its memo (ferryApiToken)', async () => {
+    const fake = fakeTemporal({});
+    const client = clientOver(fake.temporal);
+    await client.startMigration(req, { startedBy: 'ci' });
+    await client.startEvacuation({ host: 'node-a' }, { startedBy: 'ops' });
+    expect(fake.started.map((s) => s.opts.memo)).toEqual([{ ferryApiToken: 'ci' }, { ferryApiToken: 'ops' }]);
     expect((await refusal(client.startEvacuation({ host: 'node-z' }))).message).toBe(
       'unknown host "node-z": the configuration has node-a, node-b, node-c',
     );
