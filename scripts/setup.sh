@@ -44,6 +44,7 @@ bash "$ROOT/scripts/setup/install-temporal-cli.sh"
 # The pre-copy proof guest: qemu and Debian's stock kernel (docs/precopy.md)
 bash "$ROOT/scripts/setup/install-guest-kernel.sh"
 bash "$ROOT/scripts/setup/install-test-rootfs.sh" # Debian userland of the real-software e2e suite (mmdebstrap, cached)
+bash "$ROOT/scripts/setup/install-schemathesis.sh" # the HTTP API fuzzer (PyPI, venv cached)
 
 # Post-copy: CRIU's lazy page server needs a 4 MiB pipe, more than the default fs.pipe-max-size
 # (1 MiB) allows a process without CAP_SYS_RESOURCE (docs/migration-modes.md). Only raised,

@@ -11,7 +11,14 @@ import { scheduleIdSuffix, scheduleSpec } from './schedule-spec.js';
 import type { CordonState } from '../domain/cordon.js';
 import { MigrationRequestError } from './errors.js';
 import { requireWorkers, workerLiveness } from './hosts.js';
-import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import {
+  resultWithProgress,
+  runState,
+  startExclusive,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 /** An evacuation as callers ask for it: candidates default to every other configured host. */
 export type StartEvacuationRequest = Omit<EvacuateRequest, 'candidates'> & { candidates?: string[] };
@@ -39,6 +46,7 @@ export interface EvacuationSchedule {
 export async function startEvacuation(
   ctx: ClientContext,
   req: StartEvacuationRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
   const full = withCandidates(ctx, req);
   // One probe for all: the source's worker must be up, and at least one candidate's (a candidate
@@ -57,6 +65,7 @@ export async function startEvacuation(
     'evacuateHost',
     { workflowId, args: [full], staticSummary: `evacuate ${req.host} → ${full.candidates.join(', ')}` },
     `host ${req.host} is already being evacuated (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

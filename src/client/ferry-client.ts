@@ -31,12 +31,12 @@ import type {
   SnapshotRestoreRequest,
   SnapshotRestoreResult,
 } from '../domain/snapshots.js';
-import type { ClientContext, RunState } from './runs.js';
+import type { ClientContext, RunState, StartOptions } from './runs.js';
 
 // The client's public names, importable from here as before the split into files by concern;
 // explicit return types below keep its API from changing when the request functions do.
 export { MigrationRequestError, type RequestProblem, type RunFailure } from './errors.js';
-export type { RunState } from './runs.js';
+export type { RunState, StartOptions } from './runs.js';
 export type { EvacuationSchedule, ScheduleEvacuationRequest, StartEvacuationRequest } from './evacuations.js';
 export type { ScheduleSnapshotsRequest, SnapshotOperationStart } from './snapshots.js';
 export type { ScheduleHibernationRequest, StartHibernationRequest } from './hibernations.js';
@@ -110,8 +110,11 @@ export class FerryClient {
   }
 
   /** Starts a migration; refuses a second one of the same workload while the first runs. */
-  startMigration(req: MigrateRequest): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
-    return migrations.startMigration(this.ctx, req);
+  startMigration(
+    req: MigrateRequest,
+    opts?: StartOptions,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
+    return migrations.startMigration(this.ctx, req, opts);
   }
 
   /** Before the freeze a cancel stops cleanly; after it, it means rollback. */
@@ -167,8 +170,9 @@ export class FerryClient {
   /** Starts evacuating a host; refuses an unknown host or one already being evacuated. */
   startEvacuation(
     req: StartEvacuationRequest,
+    opts?: StartOptions,
   ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof evacuateHost>> {
-    return evacuations.startEvacuation(this.ctx, req);
+    return evacuations.startEvacuation(this.ctx, req, opts);
   }
 
   evacuate(
@@ -212,8 +216,9 @@ export class FerryClient {
   /** Starts hibernating a host; refuses an unknown host, one without a worker, or one already hibernating. */
   startHibernation(
     req: StartHibernationRequest,
+    opts?: StartOptions,
   ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof hibernateHost>> {
-    return hibernations.startHibernation(this.ctx, req);
+    return hibernations.startHibernation(this.ctx, req, opts);
   }
 
   /** Starts one and returns once the host is ready to reboot (the workflow waits on for it). */
@@ -274,27 +279,27 @@ export class FerryClient {
   }
 
   /** The catalog against the stores of these hosts (all configured ones by default). */
-  checkSnapshots(hosts?: string[]): Promise<CatalogCheck> {
-    return snapshots.checkSnapshots(this.ctx, hosts ?? this.ctx.knownHosts ?? []);
+  checkSnapshots(hosts?: string[], opts?: StartOptions): Promise<CatalogCheck> {
+    return snapshots.checkSnapshots(this.ctx, hosts ?? this.ctx.knownHosts ?? [], opts);
   }
 
   // The same four operations without waiting (the HTTP API): the same checks and refusals, then
   // the started workflow; getSnapshotOperation reads where it stands and, once done, its result.
 
-  startSnapshotCreate(req: SnapshotCreateRequest): Promise<SnapshotOperationStart> {
-    return snapshots.startCreateSnapshot(this.ctx, req);
+  startSnapshotCreate(req: SnapshotCreateRequest, opts?: StartOptions): Promise<SnapshotOperationStart> {
+    return snapshots.startCreateSnapshot(this.ctx, req, opts);
   }
 
-  startSnapshotRestore(req: SnapshotRestoreRequest): Promise<SnapshotOperationStart> {
-    return snapshots.startRestoreSnapshot(this.ctx, req);
+  startSnapshotRestore(req: SnapshotRestoreRequest, opts?: StartOptions): Promise<SnapshotOperationStart> {
+    return snapshots.startRestoreSnapshot(this.ctx, req, opts);
   }
 
-  startSnapshotRemove(id: string, host?: string): Promise<SnapshotOperationStart> {
-    return snapshots.startRemoveSnapshot(this.ctx, id, host);
+  startSnapshotRemove(id: string, host?: string, opts?: StartOptions): Promise<SnapshotOperationStart> {
+    return snapshots.startRemoveSnapshot(this.ctx, id, host, opts);
   }
 
-  startSnapshotCopy(id: string, to: string): Promise<SnapshotOperationStart> {
-    return snapshots.startCopySnapshot(this.ctx, id, to);
+  startSnapshotCopy(id: string, to: string, opts?: StartOptions): Promise<SnapshotOperationStart> {
+    return snapshots.startCopySnapshot(this.ctx, id, to, opts);
   }
 
   /** A started snapshot operation: its status, and its result once it completed. */
@@ -310,8 +315,8 @@ export class FerryClient {
   }
 
   /** Periodic snapshots with retention (a Temporal Schedule). */
-  scheduleSnapshots(req: ScheduleSnapshotsRequest): Promise<string> {
-    return snapshots.scheduleSnapshots(this.ctx, req);
+  scheduleSnapshots(req: ScheduleSnapshotsRequest, opts?: StartOptions): Promise<string> {
+    return snapshots.scheduleSnapshots(this.ctx, req, opts);
   }
 
   uiUrl(uiBase: string | undefined, workflowId: string, runId?: string): string | undefined {

@@ -13,7 +13,7 @@ import { SA } from '../workflows/search-attributes.js';
 import { hibernationQuery, type hibernateHost } from '../workflows/hibernate-host.js';
 import { MigrationRequestError } from './errors.js';
 import { requireWorkers } from './hosts.js';
-import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import { runState, startExclusive, type ClientContext, type RunState, type StartOptions } from './runs.js';
 import { scheduleIdSuffix, scheduleSpec, type When } from './schedule-spec.js';
 
 export type StartHibernationRequest = Omit<HibernateRequest, 'resume'>;
@@ -30,6 +30,7 @@ const READY_PHASES: readonly string[] = [
 export async function startHibernation(
   ctx: ClientContext,
   req: StartHibernationRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof hibernateHost>> {
   checkHibernation(ctx, req);
   // It checkpoints there: its worker must be up now (and the fallback hosts' for the copies).
@@ -51,6 +52,7 @@ export async function startHibernation(
       ],
     },
     `host ${req.host} is already hibernating (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

@@ -191,3 +191,17 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/** Refuses to start a workflow no worker would run: nothing polls the workflow queue. */
+export async function requireWorkflowWorker(ctx: ClientContext): Promise<void> {
+  const res = await ctx.temporal.workflowService.describeTaskQueue({
+    namespace: ctx.temporal.options.namespace,
+    taskQueue: { name: WORKFLOW_TASK_QUEUE },
+    taskQueueType: 1, // workflow
+  });
+  if (!res.pollers?.length)
+    throw new MigrationRequestError(
+      `no ferry worker is running (task queue ${WORKFLOW_TASK_QUEUE} has no pollers): start one with ferry worker --host NAME`,
+      'no-worker',
+    );
+}

@@ -17,7 +17,14 @@ import { SA } from '../workflows/search-attributes.js';
 import type { migrate } from '../workflows/migrate/migrate.js';
 import { MigrationRequestError } from './errors.js';
 import { requireWorkers } from './hosts.js';
-import { resultWithProgress, runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import {
+  resultWithProgress,
+  runState,
+  startExclusive,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 export async function checkRequest(ctx: ClientContext, req: MigrateRequest): Promise<void> {
   const problems = validateMigrateRequest(req, capabilitiesOf);
@@ -38,6 +45,7 @@ export async function checkRequest(ctx: ClientContext, req: MigrateRequest): Pro
 export async function startMigration(
   ctx: ClientContext,
   req: MigrateRequest,
+  opts?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrate>> {
   await checkRequest(ctx, req);
   const workflowId = migrationWorkflowId(req.runtime, req.source, req.workload);
@@ -61,6 +69,7 @@ export async function startMigration(
       ],
     },
     `a migration of ${req.runtime}/${req.workload} from ${req.source} is already running (workflow ${workflowId}); wait for it or cancel it`,
+    opts,
   );
 }
 

@@ -23,6 +23,16 @@ export interface ClientContext {
   configFile?: string;
 }
 
+/** How a start was asked for, recorded on the workflow (docs/api.md#tokens). */
+export interface StartOptions {
+  /** The name of the API token that asked: the workflow's memo ferryApiToken. */
+  startedBy?: string;
+}
+
+/** The memo of a workflow started with these options. */
+export const startMemo = (opts?: StartOptions): { memo?: Record<string, string> } =>
+  opts?.startedBy ? { memo: { ferryApiToken: opts.startedBy } } : {};
+
 /**
  * Starts one of ferry's workflows. Its id names what it acts on (a workload, a host): a second
  * one while the first runs is refused as a conflict, and a finished one's id is free again.
@@ -32,10 +42,12 @@ export async function startExclusive<W extends Workflow>(
   workflowType: string,
   options: Omit<WorkflowStartOptions<W>, 'taskQueue'>,
   conflict: string,
+  start?: StartOptions,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
   try {
     return await ctx.temporal.workflow.start<W>(workflowType, {
       ...options,
+      ...startMemo(start),
       taskQueue: WORKFLOW_TASK_QUEUE,
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

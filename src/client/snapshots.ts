@@ -25,8 +25,15 @@ import {
   type SnapshotRestoreResult,
 } from '../domain/snapshots.js';
 import { MigrationRequestError } from './errors.js';
-import { requireWorkers } from './hosts.js';
-import { runState, startExclusive, type ClientContext, type RunState } from './runs.js';
+import { requireWorkers, requireWorkflowWorker } from './hosts.js';
+import {
+  runState,
+  startExclusive,
+  startMemo,
+  type ClientContext,
+  type RunState,
+  type StartOptions,
+} from './runs.js';
 
 function refuse(problems: (string | undefined | false)[]): void {
   const found = problems.filter((p): p is string => typeof p === 'string');
@@ -109,6 +116,7 @@ export async function createSnapshot(
 export async function startCreateSnapshot(
   ctx: ClientContext,
   req: SnapshotCreateRequest,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([
     checkName('workload', req.workload),
@@ -126,6 +134,7 @@ export async function startCreateSnapshot(
       staticSummary: `snapshot ${req.runtime}/${req.workload} on ${req.host}${req.stop ? ' (then stop it)' : ''}`,
     },
     `snapshot ${id} is being taken already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
@@ -140,6 +149,7 @@ export async function restoreSnapshot(
 export async function startRestoreSnapshot(
   ctx: ClientContext,
   req: SnapshotRestoreRequest,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([
     checkSnapshotId(req.snapshotId),
@@ -159,6 +169,7 @@ export async function startRestoreSnapshot(
       staticSummary: `restore ${record.runtime}/${target} on ${req.host} from snapshot ${record.id}${req.replace ? ' (revert)' : ''}${req.paused ? ' (paused)' : ''}`,
     },
     `a restore of ${record.runtime}/${target} on ${req.host} runs already`,
+    opts,
   );
   return { snapshotId: record.id, handle };
 }
@@ -175,6 +186,7 @@ export async function startRemoveSnapshot(
   ctx: ClientContext,
   id: string,
   host?: string,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), host !== undefined && checkHostKnown(ctx, host)]);
   await getSnapshot(ctx, id);
@@ -187,6 +199,7 @@ export async function startRemoveSnapshot(
       staticSummary: `remove snapshot ${id}${host ? ` from ${host}` : ''}`,
     },
     `snapshot ${id} is being removed already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
@@ -199,6 +212,7 @@ export async function startCopySnapshot(
   ctx: ClientContext,
   id: string,
   to: string,
+  opts?: StartOptions,
 ): Promise<SnapshotOperationStart> {
   refuse([checkSnapshotId(id), checkHostKnown(ctx, to)]);
   await getSnapshot(ctx, id);
@@ -212,13 +226,20 @@ export async function startCopySnapshot(
       staticSummary: `copy snapshot ${id} to ${to}`,
     },
     `snapshot ${id} is being copied to ${to} already`,
+    opts,
   );
   return { snapshotId: id, handle };
 }
 
 /** The catalog against every configured host's store (hosts whose worker is down are named). */
-export async function checkSnapshots(ctx: ClientContext, hosts: string[]): Promise<CatalogCheck> {
+export async function checkSnapshots(
+  ctx: ClientContext,
+  hosts: string[],
+  opts?: StartOptions,
+): Promise<CatalogCheck> {
+  await requireWorkflowWorker(ctx);
   const handle = await ctx.temporal.workflow.start('snapshotCheck', {
+    ...startMemo(opts),
     workflowId: `snapshot-check-${Date.now()}-${randomBytes(3).toString('hex')}`,
     taskQueue: WORKFLOW_TASK_QUEUE,
     args: [{ hosts }],
@@ -244,7 +265,11 @@ export interface ScheduleSnapshotsRequest {
 }
 
 /** A Temporal Schedule that takes a snapshot every interval and applies the retention. */
-export async function scheduleSnapshots(ctx: ClientContext, req: ScheduleSnapshotsRequest): Promise<string> {
+export async function scheduleSnapshots(
+  ctx: ClientContext,
+  req: ScheduleSnapshotsRequest,
+  opts?: StartOptions,
+): Promise<string> {
   const everyMs = parseDuration(req.every);
   const maxAgeMs = req.maxAge === undefined ? undefined : parseDuration(req.maxAge);
   refuse([
@@ -279,7 +304,9 @@ export async function scheduleSnapshots(ctx: ClientContext, req: ScheduleSnapsho
       taskQueue: WORKFLOW_TASK_QUEUE,
       workflowId: `scheduled-${scheduleId}`,
       args: [args],
+      ...startMemo(opts),
     },
+    ...startMemo(opts),
     policies: { overlap: 'SKIP', catchupWindow: '1m' },
     state: {
       note: `snapshot ${runtime}/${req.workload} on ${req.host} every ${req.every}, keep ${req.keep}${req.maxAge ? `, at most ${req.maxAge} old` : ''}`,

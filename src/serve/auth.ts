@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
 export class TokenError extends Error {
@@ -30,7 +29,7 @@ export async function loadToken(opts: { tokenFile?: string; env?: NodeJS.Process
   }
   if (!token)
     throw new TokenError(
-      'no API token: pass --token-file FILE (mode 0600) or set FERRY_API_TOKEN; generate one with: openssl rand -hex 32',
+      'no API token: pass --tokens-file FILE or --token-file FILE (mode 0600), or set FERRY_API_TOKEN; generate one with: openssl rand -hex 32',
     );
   if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))
     throw new TokenError(
@@ -39,13 +38,10 @@ export async function loadToken(opts: { tokenFile?: string; env?: NodeJS.Process
   return token;
 }
 
-export type AuthResult = 'ok' | 'missing' | 'malformed' | 'wrong';
-
-/** Checks an Authorization header; equal-length digests make the compare constant-time. */
-export function checkBearer(header: string | undefined, token: string): AuthResult {
+/** The secret of an Authorization header; tokens.ts finds whose it is. */
+export function bearerSecret(header: string | undefined): 'missing' | 'malformed' | { secret: string } {
   if (!header) return 'missing';
   const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
   if (!m) return 'malformed';
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(m[1]!), digest(token)) ? 'ok' : 'wrong';
+  return { secret: m[1]! };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SNAPSHOT_ID_RE } from '../domain/snapshots.js';
+import type { Scope } from './scopes.js';
 // Importing the schemas registers each one with an id in zod's global registry.
 import './schemas.js';
 import './snapshot-schemas.js';
@@ -11,8 +12,13 @@ const error = (description: string) => ({ description, ...json('Error') });
 
 const AUTH_ERRORS = {
   '401': error('no or malformed Authorization header (expected: Bearer TOKEN)'),
-  '403': error('wrong token'),
+  '403': error('wrong token, or a token without the scope this needs (error.scope names it)'),
 };
+/** The bearer token, with the scope the operation needs (docs/api.md#scopes). */
+const needs = (scope: Scope) => ({
+  security: [{ bearer: [scope] }],
+  'x-ferry-scope': scope,
+});
 const idParam = (example: string) => ({
   name: 'id',
   in: 'path',
@@ -29,9 +35,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
     unrepresentable: 'any',
   });
   const schemas = Object.fromEntries(Object.entries(all).map(([id, s]) => [id, stripMeta(s)]));
-  const start = (what: string, body: string) => ({
+  const start = (what: string, body: string, scope: Scope) => ({
     summary: `start ${what}`,
-    security: [{ bearer: [] }],
+    ...needs(scope),
     requestBody: { required: true, ...json(body) },
     responses: {
       '202': { description: `${what} started`, ...json('Started') },
@@ -43,7 +49,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   });
   const get = (what: string, state: string, example: string) => ({
     summary: `progress (while running) and result (once completed) of ${what}`,
-    security: [{ bearer: [] }],
+    ...needs('read'),
     parameters: [idParam(example)],
     responses: {
       '200': { description: 'its state', ...json(state) },
@@ -51,11 +57,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '404': error(`no such ${what}`),
     },
   });
-  const cancel = (what: string, example: string) => ({
+  const cancel = (what: string, example: string, scope: Scope) => ({
     summary: `cancel ${what}`,
     description:
       'Before the freeze a migration stops and the workload keeps running on the source; after it, the workload is rolled back to the source.',
-    security: [{ bearer: [] }],
+    ...needs(scope),
     parameters: [idParam(example)],
     responses: {
       '202': { description: 'cancellation requested; GET it for the outcome' },
@@ -82,7 +88,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     summary,
     description:
       'Answers once started; GET the Location (/v1/snapshot-operations/{id}) for result.outcome (refused or failed when the hosts said no or it went wrong).',
-    security: [{ bearer: [] }],
+    ...needs('snapshot'),
     ...(parameters.length ? { parameters } : {}),
     ...(body ? { requestBody: { required: true, ...json(body) } } : {}),
     responses: {
@@ -122,26 +128,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/openapi.json': {
         get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
-      '/v1/migrations': { post: start('a migration', 'MigrateRequest') },
+      '/v1/migrations': { post: start('a migration', 'MigrateRequest', 'migrate') },
       '/v1/migrations/{id}': { get: get('a migration', 'MigrationState', 'migrate-runc-node-a-web') },
-      '/v1/migrations/{id}/cancel': { post: cancel('migration', 'migrate-runc-node-a-web') },
-      '/v1/evacuations': { post: start('an evacuation', 'EvacuateRequest') },
+      '/v1/migrations/{id}/cancel': { post: cancel('migration', 'migrate-runc-node-a-web', 'migrate') },
+      '/v1/evacuations': { post: start('an evacuation', 'EvacuateRequest', 'evacuate') },
       '/v1/evacuations/{id}': { get: get('an evacuation', 'EvacuationState', 'evacuate-node-a') },
-      '/v1/evacuations/{id}/cancel': { post: cancel('evacuation', 'evacuate-node-a') },
+      '/v1/evacuations/{id}/cancel': { post: cancel('evacuation', 'evacuate-node-a', 'evacuate') },
       '/v1/hibernations': {
         post: start(
           'a hibernation (answers once started; GET it until phase is ready-to-reboot)',
           'HibernateRequest',
+          'hibernate',
         ),
       },
       '/v1/hibernations/{id}': { get: get('a hibernation', 'HibernationState', 'hibernate-node-a') },
-      '/v1/hibernations/{id}/cancel': { post: cancel('hibernation', 'hibernate-node-a') },
+      '/v1/hibernations/{id}/cancel': { post: cancel('hibernation', 'hibernate-node-a', 'hibernate') },
       '/v1/hosts': {
         get: {
           summary: 'every configured host: is its worker up now, versions, runtimes, free space, cordon',
           description:
             'A worker is up when it polled its task queue in the last 70 s and picked up a probe within 4 s just now (docs/hosts.md); answers in about 4 s when a worker is down.',
-          security: [{ bearer: [] }],
+          ...needs('read'),
           responses: {
             '200': { description: 'the hosts, in config order', ...json('HostList') },
             ...AUTH_ERRORS,
@@ -152,7 +159,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: startSnapshot("checkpoint a workload into its host's snapshot store", 'SnapshotCreateRequest'),
         get: {
           summary: 'the snapshot catalog, oldest first',
-          security: [{ bearer: [] }],
+          ...needs('read'),
           parameters: [
             query('workload', "only this workload's"),
             query('host', 'only those with a copy on this host'),
@@ -167,7 +174,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/snapshots/{id}': {
         get: {
           summary: "one snapshot's catalog record",
-          security: [{ bearer: [] }],
+          ...needs('read'),
           parameters: [snapshotId],
           responses: {
             '200': { description: 'the record', ...json('SnapshotRecord') },
@@ -195,7 +202,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary:
             'a started snapshot create, restore, copy or remove: its status, and its result once completed',
-          security: [{ bearer: [] }],
+          ...needs('read'),
           parameters: [idParam('snapshot-create-web-20261201t020000z-1a2b')],
           responses: {
             '200': { description: 'its state', ...json('SnapshotOperationState') },
@@ -208,7 +215,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary:
             "compare the catalog with every configured host's store (consistent: false when they disagree)",
-          security: [{ bearer: [] }],
+          ...needs('read'),
           responses: {
             '200': { description: 'the comparison', ...json('CatalogCheck') },
             ...AUTH_ERRORS,
@@ -219,7 +226,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/schedules/snapshots': {
         post: {
           summary: 'a Temporal Schedule that snapshots a workload every interval and applies the retention',
-          security: [{ bearer: [] }],
+          ...needs('snapshot'),
           requestBody: { required: true, ...json('SnapshotScheduleRequest') },
           responses: {
             '201': { description: 'the schedule exists', ...json('ScheduleCreated') },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { checkName, NAME_RE, RUNTIMES } from '../domain/names.js';
 import { OUTCOMES } from '../domain/types.js';
 import { REQUESTED_MODES } from '../domain/modes.js';
+import { SCOPES } from './scopes.js';
 
 // One set of schemas: the HTTP API validates requests with them and docs/openapi.json is
 // generated from them (src/serve/openapi.ts), so the two cannot drift apart.
@@ -188,6 +189,7 @@ export const errorSchema = z
         'forbidden',
         'invalid-input',
         'not-found',
+        'method-not-allowed',
         'conflict',
         'no-worker',
         'temporal-unavailable',
@@ -199,6 +201,10 @@ export const errorSchema = z
         .optional()
         .meta({ description: 'one entry per invalid field (invalid-input)' }),
       workflowId: z.string().optional().meta({ description: 'the running workflow a conflict is with' }),
+      scope: z
+        .enum(SCOPES)
+        .optional()
+        .meta({ description: 'the scope the token lacks (forbidden; docs/api.md#scopes)' }),
     }),
   })
   .meta({ id: 'Error' });

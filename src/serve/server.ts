@@ -1,15 +1,26 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { FerryClient } from '../client/ferry-client.js';
-import { checkBearer } from './auth.js';
+import { bearerSecret } from './auth.js';
+import { allowedMethods } from './methods.js';
 import { fail, temporalUnreachable } from './replies.js';
 import { healthRoutes } from './routes/health.js';
 import { hostRoutes } from './routes/hosts.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { evacuationRoutes, hibernationRoutes, migrationRoutes } from './routes/workflows.js';
+import { scopeNeeded } from './scopes.js';
+import { TokenRegistry } from './token-registry.js';
+import { allScopes } from './tokens.js';
 
 export interface ServeOptions {
   client: FerryClient;
-  token: string;
+  /** The tokens accepted (docs/api.md#tokens); or one secret with every scope, named "env". */
+  tokens?: TokenRegistry;
+  token?: string;
   version: string;
   /** fastify's logger: JSON lines (pino) by default; false in unit tests. */
   logger?: FastifyServerOptions['logger'];
@@ -22,8 +33,10 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     bodyLimit: 64 * 1024,
     // Never log the Authorization header (pino's default request serializer leaves headers out).
   });
-  requireToken(app, opts.token);
-  answerErrors(app);
+  const tokens = opts.tokens ?? TokenRegistry.of(...(opts.token ? [allScopes('env', opts.token)] : []));
+  app.decorateRequest('apiToken', undefined);
+  requireToken(app, tokens);
+  answerErrors(app, allowedMethods(app));
   healthRoutes(app, opts.client, opts.version);
   migrationRoutes(app, opts.client);
   evacuationRoutes(app, opts.client);
@@ -33,40 +46,65 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   return app;
 }
 
-/** Everything under /v1/ needs the bearer token; /healthz and /openapi.json do not. */
-function requireToken(app: FastifyInstance, token: string): void {
+/**
+ * Everything under /v1/ needs a token with the route's scope; /healthz and /openapi.json do
+ * not. The token's name goes on every later log line of the request.
+ */
+function requireToken(app: FastifyInstance, tokens: TokenRegistry): void {
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/v1/')) return;
-    const auth = checkBearer(req.headers.authorization, token);
+    const auth = bearerSecret(req.headers.authorization);
     if (auth === 'missing')
       return fail(reply, 401, {
         code: 'unauthorized',
         message:
-          'missing Authorization header: send "Authorization: Bearer TOKEN" with the token ferry serve was started with',
+          'missing Authorization header: send "Authorization: Bearer TOKEN" with a token ferry serve accepts',
       });
     if (auth === 'malformed')
       return fail(reply, 401, {
         code: 'unauthorized',
         message: 'malformed Authorization header: expected "Bearer TOKEN"',
       });
-    if (auth === 'wrong')
+    const token = tokens.find(auth.secret);
+    if (!token)
       return fail(reply, 403, {
         code: 'forbidden',
-        message: 'wrong token: use the one in the --token-file (or $FERRY_API_TOKEN) of ferry serve',
+        message:
+          'wrong token: use one of the --tokens-file (or --token-file, $FERRY_API_TOKEN) of ferry serve',
+      });
+    req.apiToken = token.name;
+    req.log = reply.log = req.log.child({ apiToken: token.name });
+    if (req.is404) return; // 404 or 405 below: no route, so no scope to check
+    const scope = scopeNeeded(req.method, req.routeOptions.config.scope);
+    if (!scope || !token.scopes.includes(scope))
+      return fail(reply, 403, {
+        code: 'forbidden',
+        message: `token "${token.name}" lacks the scope ${scope ?? '(none declared)'} that ${req.method} ${req.routeOptions.url} needs (docs/api.md#scopes)`,
+        ...(scope ? { scope } : {}),
       });
   });
 }
 
 /** Unknown routes, unparsable bodies, an unreachable Temporal and bugs, in the API's error shape. */
-function answerErrors(app: FastifyInstance): void {
-  app.setNotFoundHandler((req, reply) =>
-    fail(reply, 404, {
+function answerErrors(app: FastifyInstance, allowed: (path: string) => string[]): void {
+  const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0]!;
+    const methods = allowed(path);
+    if (methods.length)
+      return fail(reply.header('allow', methods.join(', ')), 405, {
+        code: 'method-not-allowed',
+        message: `${path} does not answer ${req.method}, only ${methods.join(', ')}; see GET /openapi.json`,
+      });
+    return fail(reply, 404, {
       code: 'not-found',
-      message: `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`,
-    }),
-  );
+      message: `no route ${req.method} ${path}; see GET /openapi.json`,
+    });
+  };
+  app.setNotFoundHandler(noRoute);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    // A body fastify cannot take (QUERY without Content-Type) on a path with no such route.
+    if (req.is404) return noRoute(req, reply);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return fail(reply, err.statusCode, {
         code: 'invalid-input',

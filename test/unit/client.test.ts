@@ -175,13 +175,24 @@ describe('FerryClient', () => {
       ],
     ]);
     expect(fake.started[0]!.opts.workflowIdConflictPolicy).toBe('FAIL');
+    expect(fake.started[0]!.opts.memo).toBeUndefined();
+    fake.polled.delete('ferry-host-node-c');
+    expect((await refusal(client.startEvacuation({ host: 'node-c' }))).problem).toBe('no-worker');
+  });
+
+  it('records the API token that started a workflow in its memo (ferryApiToken)', async () => {
+    const fake = fakeTemporal({});
+    const client = clientOver(fake.temporal);
+    await client.startMigration(req, { startedBy: 'ci' });
+    await client.startEvacuation({ host: 'node-a' }, { startedBy: 'ops' });
+    expect(fake.started.map((s) => s.opts.memo)).toEqual([{ ferryApiToken: 'ci' }, { ferryApiToken: 'ops' }]);
     expect((await refusal(client.startEvacuation({ host: 'node-z' }))).message).toBe(
       'unknown host "node-z": the configuration has node-a, node-b, node-c',
     );
     // One probe for the source and its candidates; refused when the source's worker is down, or
     // every candidate's.
+    expect(fake.probes.at(-1)).toEqual(['node-a', 'node-b', 'node-c']);
     fake.answering.delete('node-c');
-    expect(fake.probes.at(-1)).toEqual(['node-b', 'node-c']);
     expect((await refusal(client.startEvacuation({ host: 'node-b', candidates: ['node-c'] }))).message).toBe(
       'destination host node-c has no running ferry worker: it did not pick up a probe within 4 s (stopped or hung). Start it on node-c with: ferry worker --host node-c --config FILE',
     );

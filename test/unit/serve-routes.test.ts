@@ -2,7 +2,9 @@
 // fastify's inject needs require(esm), which jest's ESM mode lacks): status codes, error bodies
 // and headers, so that reorganising src/serve cannot change what callers see.
 import type { FastifyInstance } from 'fastify';
-import { MigrationRequestError, type FerryClient } from '../../src/client/ferry-client.js';
+import { MigrationRequestError, type FerryClient, type StartOptions } from '../../src/client/ferry-client.js';
+import { TokenRegistry } from '../../src/serve/token-registry.js';
+import { allScopes, sha256 } from '../../src/serve/tokens.js';
 import { buildServer } from '../../src/serve/server.js';
 import { openApiDocument } from '../../src/serve/openapi.js';
 
@@ -36,7 +38,10 @@ function fakeClient(script: Script, calls: string[]): FerryClient {
         }),
       },
     },
-    startMigration: (body: unknown) => (calls.push('startMigration'), script.start(body)),
+    startMigration: (body: unknown, opts?: StartOptions) => (
+      calls.push(`startMigration${opts?.startedBy ? ` by ${opts.startedBy}` : ''}`),
+      script.start(body)
+    ),
     startEvacuation: (body: unknown) => (calls.push('startEvacuation'), script.start(body)),
     startHibernation: (body: unknown) => (
       calls.push(`startHibernation ${JSON.stringify(body)}`),
@@ -227,7 +232,7 @@ describe('HTTP API routes', () => {
     });
     expect(e.statusCode).toBe(202);
     expect(e.headers.location).toBe('/v1/evacuations/evacuate-node-a');
-    expect(calls).toEqual(['startMigration', 'startEvacuation']);
+    expect(calls).toEqual(['startMigration by env', 'startEvacuation']);
   });
 
   it('starts a hibernation, reads it by its id, and refuses a host that is its own fallback', async () => {
@@ -392,7 +397,7 @@ describe('HTTP API routes', () => {
         links: { self: `/v1/snapshot-operations/snapshot-create-${SNAP}`, snapshot: `/v1/snapshots/${SNAP}` },
       });
       expect(calls).toEqual([
-        `startSnapshotCreate [{"workload":"web","runtime":"runc","host":"node-a","note":"before the upgrade","criu":{"tcpEstablished":true,"fileLocks":false}}]`,
+        `startSnapshotCreate [{"workload":"web","runtime":"runc","host":"node-a","note":"before the upgrade","criu":{"tcpEstablished":true,"fileLocks":false}},{"startedBy":"env"}]`,
       ]);
     });
 
@@ -484,9 +489,9 @@ describe('HTTP API routes', () => {
       });
       expect(rm.statusCode).toBe(202);
       expect(calls).toEqual([
-        `startSnapshotRestore [{"snapshotId":"${SNAP}","host":"node-b","as":"web-copy","paused":true}]`,
-        `startSnapshotCopy ["${SNAP}","node-b"]`,
-        `startSnapshotRemove ["${SNAP}","node-a"]`,
+        `startSnapshotRestore [{"snapshotId":"${SNAP}","host":"node-b","as":"web-copy","paused":true},{"startedBy":"env"}]`,
+        `startSnapshotCopy ["${SNAP}","node-b",{"startedBy":"env"}]`,
+        `startSnapshotRemove ["${SNAP}","node-a",{"startedBy":"env"}]`,
       ]);
       const refused = { outcome: 'refused', id: SNAP, workload: 'web', host: 'node-b', durationMs: 3 };
       script.operation = async (id) => ({
@@ -538,5 +543,130 @@ describe('HTTP API routes', () => {
         },
       ]);
     });
+  });
+});
+
+describe('HTTP API scopes and methods', () => {
+  let server: FastifyInstance;
+  let app: { inject: (r: Parameters<typeof request>[1]) => Promise<Reply> };
+  let calls: string[];
+  const READER = 'reader-secret-0000000';
+  const MOVER = 'mover-secret-00000000';
+  const as = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+  beforeEach(async () => {
+    calls = [];
+    const script: Partial<Script> = {
+      start: async () => ({ workflowId: 'migrate-runc-node-a-web', firstExecutionRunId: 'run-1' }),
+      state: async (id) => ({ workflowId: id, runId: 'run-1', status: 'RUNNING', startTime: 't' }),
+      status: async () => 'RUNNING',
+      catalog: async () => [],
+    };
+    server = buildServer({
+      client: fakeClient(script as Script, calls),
+      tokens: TokenRegistry.of(
+        allScopes('env', TOKEN),
+        { name: 'reader', scopes: ['read'], sha256: sha256(READER) },
+        { name: 'mover', scopes: ['read', 'migrate'], sha256: sha256(MOVER) },
+      ),
+      version: '9.9.9',
+      logger: false,
+    });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    app = { inject: (r) => request(base, r) };
+  });
+  afterEach(() => server.close());
+
+  const errorOf = (r: { body: string }) => (JSON.parse(r.body) as { error: Record<string, unknown> }).error;
+
+  it('lets a token do only what its scopes allow, naming the scope it lacks', async () => {
+    const read = await app.inject({ url: '/v1/migrations/migrate-runc-node-a-web', headers: as(READER) });
+    expect(read.statusCode).toBe(200);
+    const start = await app.inject({
+      method: 'POST',
+      url: '/v1/migrations',
+      headers: as(READER),
+      payload: migration,
+    });
+    expect(start.statusCode).toBe(403);
+    expect(errorOf(start)).toEqual({
+      code: 'forbidden',
+      scope: 'migrate',
+      message: 'token "reader" lacks the scope migrate that POST /v1/migrations needs (docs/api.md#scopes)',
+    });
+    const cancel = await app.inject({
+      method: 'POST',
+      url: '/v1/evacuations/evacuate-node-a/cancel',
+      headers: as(MOVER),
+    });
+    expect(cancel.statusCode).toBe(403);
+    expect(errorOf(cancel).scope).toBe('evacuate');
+    const snap = await app.inject({ method: 'DELETE', url: `/v1/snapshots/${SNAP}`, headers: as(MOVER) });
+    expect(errorOf(snap).scope).toBe('snapshot');
+    const hib = await app.inject({
+      method: 'POST',
+      url: '/v1/hibernations',
+      headers: as(MOVER),
+      payload: {},
+    });
+    expect(errorOf(hib).scope).toBe('hibernate');
+    expect(calls).toEqual(['getMigration migrate-runc-node-a-web']);
+    const moved = await app.inject({
+      method: 'POST',
+      url: '/v1/migrations',
+      headers: as(MOVER),
+      payload: migration,
+    });
+    expect(moved.statusCode).toBe(202);
+    expect(calls.at(-1)).toBe('startMigration by mover');
+  });
+
+  it('refuses every write to a read-only token with the scope the OpenAPI document names', async () => {
+    const paths = openApiDocument('1').paths as Record<string, Record<string, Record<string, unknown>>>;
+    let writes = 0;
+    for (const [path, ops] of Object.entries(paths))
+      for (const [method, op] of Object.entries(ops)) {
+        if (!path.startsWith('/v1/')) continue;
+        if (method === 'get') {
+          expect([path, op['x-ferry-scope']]).toEqual([path, 'read']);
+          continue;
+        }
+        writes++;
+        const url = path.replace('{id}', path.includes('snapshot') ? SNAP : 'migrate-runc-node-a-web');
+        const r = await app.inject({ method: method.toUpperCase(), url, headers: as(READER), payload: {} });
+        expect([`${method} ${path}`, r.statusCode, errorOf(r).scope]).toEqual([
+          `${method} ${path}`,
+          403,
+          op['x-ferry-scope'],
+        ]);
+      }
+    expect(writes).toBe(11);
+    expect(calls).toEqual([]);
+  });
+
+  it('answers 405 with Allow for a method a path does not have, 404 for unknown paths', async () => {
+    const put = await app.inject({ method: 'PUT', url: '/v1/migrations', headers: as(READER), payload: {} });
+    expect(put.statusCode).toBe(405);
+    expect(put.headers.allow).toBe('POST');
+    expect(errorOf(put)).toEqual({
+      code: 'method-not-allowed',
+      message: '/v1/migrations does not answer PUT, only POST; see GET /openapi.json',
+    });
+    const del = await app.inject({ method: 'DELETE', url: '/v1/migrations/migrate-x', headers: as(READER) });
+    expect([del.statusCode, del.headers.allow]).toEqual([405, 'GET, HEAD']);
+    const snap = await app.inject({
+      method: 'PATCH',
+      url: `/v1/snapshots/${SNAP}`,
+      headers: as(READER),
+      payload: {},
+    });
+    expect([snap.statusCode, snap.headers.allow]).toEqual([405, 'DELETE, GET, HEAD']);
+    const health = await app.inject({ method: 'POST', url: '/healthz' });
+    expect([health.statusCode, health.headers.allow]).toEqual([405, 'GET, HEAD']);
+    // Without a token, /v1 says nothing about its routes.
+    expect((await app.inject({ method: 'PUT', url: '/v1/migrations' })).statusCode).toBe(401);
+    const unknown = await app.inject({ method: 'PUT', url: '/v1/nothing', headers: as(READER) });
+    expect([unknown.statusCode, errorOf(unknown).code]).toEqual([404, 'not-found']);
+    expect(calls).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkBearer, loadToken, TokenError } from '../../src/serve/auth.js';
+import { bearerSecret, loadToken, TokenError } from '../../src/serve/auth.js';
+import { loadTokens } from '../../src/cli/commands/serve.js';
+import { TokenRegistry } from '../../src/serve/token-registry.js';
+import { allScopes, findToken, loadTokensFile, parseTokensFile, sha256 } from '../../src/serve/tokens.js';
 import { openApiDocument } from '../../src/serve/openapi.js';
 import { describeIssues, evacuateRequestSchema, migrateRequestSchema } from '../../src/serve/schemas.js';
 import {
@@ -22,14 +25,19 @@ describe('API token', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('checks bearer headers', () => {
-    expect(checkBearer(undefined, TOKEN)).toBe('missing');
-    expect(checkBearer(`Basic ${TOKEN}`, TOKEN)).toBe('malformed');
-    expect(checkBearer('Bearer', TOKEN)).toBe('malformed');
-    expect(checkBearer(`Bearer ${TOKEN}x`, TOKEN)).toBe('wrong');
-    expect(checkBearer(`Bearer ${TOKEN.slice(1)}`, TOKEN)).toBe('wrong');
-    expect(checkBearer(`Bearer ${TOKEN}`, TOKEN)).toBe('ok');
-    expect(checkBearer(`bearer ${TOKEN}`, TOKEN)).toBe('ok');
+  it('checks bearer headers and finds whose token it is', () => {
+    expect(bearerSecret(undefined)).toBe('missing');
+    expect(bearerSecret(`Basic ${TOKEN}`)).toBe('malformed');
+    expect(bearerSecret('Bearer')).toBe('malformed');
+    expect(bearerSecret(`bearer ${TOKEN}`)).toEqual({ secret: TOKEN });
+    const tokens = [
+      allScopes('env', TOKEN),
+      { name: 'ci', scopes: ['read'] as const, sha256: sha256('other-secret-123456') },
+    ];
+    expect(findToken(tokens, TOKEN)?.name).toBe('env');
+    expect(findToken(tokens, 'other-secret-123456')?.name).toBe('ci');
+    expect(findToken(tokens, `${TOKEN}x`)).toBeUndefined();
+    expect(findToken(tokens, TOKEN.slice(1))).toBeUndefined();
   });
 
   it('reads a private token file and refuses one others can read, or a short token', async () => {
@@ -41,6 +49,87 @@ describe('API token', () => {
     await expect(loadToken({ env: { FERRY_API_TOKEN: 'short' } })).rejects.toThrow(TokenError);
     await expect(loadToken({ env: {} })).rejects.toThrow(/--token-file FILE/);
     expect(await loadToken({ env: { FERRY_API_TOKEN: TOKEN } })).toBe(TOKEN);
+  });
+
+  const line = (name: string, secret: string, scopes: string[]) =>
+    `  - name: ${name}\n    sha256: ${sha256(secret).toString('hex')}\n    scopes: [${scopes.join(', ')}]\n`;
+
+  it('parses a tokens file and names every problem of a bad one', () => {
+    const tokens = parseTokensFile(`tokens:\n${line('ci', 'a'.repeat(20), ['read', 'migrate'])}`, 'F');
+    expect(tokens.map((t) => [t.name, t.scopes])).toEqual([['ci', ['read', 'migrate']]]);
+    expect(() => parseTokensFile('tokens: [', 'F')).toThrow(/F is not valid YAML/);
+    expect(() =>
+      parseTokensFile('tokens:\n  - name: Bad Name\n    sha256: abc\n    scopes: [root]\n', 'F'),
+    ).toThrow(
+      /tokens.0.name: a name is 1-63 .*tokens.0.sha256: sha256 is the 64 hex digits.*tokens.0.scopes.0: .*read/,
+    );
+    expect(() =>
+      parseTokensFile(`tokens:\n${line('ci', 'x', ['read'])}${line('ci', 'y', ['read'])}`, 'F'),
+    ).toThrow(/names token "ci" twice/);
+    expect(() =>
+      parseTokensFile(`tokens:\n${line('a', 'x', ['read'])}${line('b', 'x', ['read'])}`, 'F'),
+    ).toThrow(/hash of another token/);
+    expect(() => parseTokensFile('tokens:\n  - name: ci\n    token: plain\n', 'F')).toThrow(/token/);
+  });
+
+  it('refuses a tokens file others can read, and keeps the previous tokens when a reload fails', async () => {
+    const file = path.join(dir, 'tokens.yaml');
+    await writeFile(file, `tokens:\n${line('ci', 'first-secret-000000', ['read'])}`, { mode: 0o644 });
+    await expect(loadTokensFile(file)).rejects.toThrow(/chmod 600/);
+    await chmod(file, 0o600);
+    const registry = await loadTokens({ tokensFile: file }, {});
+    expect(registry.tokens.map((t) => t.name)).toEqual(['ci']);
+    const logged: string[] = [];
+    const log = {
+      info: (_: object, m: string) => logged.push(m),
+      error: (_: object, m: string) => logged.push(m),
+    };
+    await writeFile(file, 'tokens: [');
+    expect(await registry.reload('test', log)).toBe(false);
+    expect(registry.find('first-secret-000000')?.name).toBe('ci');
+    expect(logged.pop()).toMatch(/not reloaded, keeping the previous tokens: .*not valid YAML/);
+    await writeFile(file, `tokens:\n${line('deploy', 'second-secret-00000', ['migrate'])}`);
+    expect(await registry.reload('test', log)).toBe(true);
+    expect(registry.find('first-secret-000000')).toBeUndefined();
+    expect(registry.find('second-secret-00000')?.scopes).toEqual(['migrate']);
+    // $FERRY_API_TOKEN stays one token with every scope beside the file's.
+    const both = await loadTokens({ tokensFile: file }, { FERRY_API_TOKEN: TOKEN });
+    expect(both.tokens.map((t) => [t.name, t.scopes.length])).toEqual([
+      ['env', 5],
+      ['deploy', 1],
+    ]);
+    await expect(loadTokens({}, {})).rejects.toThrow(/--tokens-file FILE or --token-file FILE/);
+  });
+
+  it('reloads the tokens file when it changes (SIGHUP: test/e2e/api-fuzz.test.ts)', async () => {
+    const file = path.join(dir, 'watched.yaml');
+    await writeFile(file, `tokens:\n${line('one', 'one-secret-00000000', ['read'])}`, { mode: 0o600 });
+    const registry = new TokenRegistry([], file);
+    await registry.load();
+    const reloaded: string[] = [];
+    const next = (why: string) =>
+      new Promise<void>((resolve) => {
+        const log = {
+          info: (o: object) => {
+            reloaded.push((o as { why: string }).why);
+            if (reloaded.at(-1) === why) resolve();
+          },
+          error: () => undefined,
+        };
+        registry.watch(log);
+      });
+    try {
+      const done = next('file changed');
+      // Replaced the way editors do: a new file renamed over the old one.
+      await writeFile(`${file}.new`, `tokens:\n${line('two', 'two-secret-00000000', ['read'])}`, {
+        mode: 0o600,
+      });
+      await rename(`${file}.new`, file);
+      await done;
+      expect(registry.find('two-secret-00000000')?.name).toBe('two');
+    } finally {
+      registry.close();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import {
   MigrationRequestError,
   type FerryClient,
   type SnapshotOperationStart,
+  type StartOptions,
 } from '../../client/ferry-client.js';
 import { SNAPSHOT_OPERATION_PREFIXES } from '../../client/snapshots.js';
 import { checkSnapshotId, type SnapshotRecord } from '../../domain/snapshots.js';
@@ -28,7 +29,8 @@ export const OPERATION_EXAMPLE = 'snapshot-create-web-20261201t020000z-1a2b';
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void {
-  app.post(SNAPSHOTS, async (req, reply) => {
+  const scope = { config: { scope: 'snapshot' } } as const;
+  app.post(SNAPSHOTS, scope, async (req, reply) => {
     const parsed = snapshotCreateRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
     const { tcpEstablished, fileLocks, ...rest } = parsed.data;
@@ -36,7 +38,9 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
       tcpEstablished || fileLocks
         ? { criu: { tcpEstablished: !!tcpEstablished, fileLocks: !!fileLocks } }
         : {};
-    return start(req, reply, 'snapshot create', () => client.startSnapshotCreate({ ...rest, ...criu }));
+    return start(req, reply, 'snapshot create', () =>
+      client.startSnapshotCreate({ ...rest, ...criu }, by(req)),
+    );
   });
 
   app.get(SNAPSHOTS, async (req, reply) => {
@@ -49,29 +53,31 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
     return (await existing(client, req.params.id, reply)) ?? reply;
   });
 
-  app.delete(`${SNAPSHOTS}/:id`, async (req: IdRequest, reply) => {
+  app.delete(`${SNAPSHOTS}/:id`, scope, async (req: IdRequest, reply) => {
     const parsed = snapshotRemoveQuerySchema.safeParse(req.query);
     if (!parsed.success) return invalid(reply, parsed.error, req.query);
     const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
-    return start(req, reply, 'snapshot remove', () => client.startSnapshotRemove(id, parsed.data.host));
+    return start(req, reply, 'snapshot remove', () =>
+      client.startSnapshotRemove(id, parsed.data.host, by(req)),
+    );
   });
 
-  app.post(`${SNAPSHOTS}/:id/copy`, async (req: IdRequest, reply) => {
+  app.post(`${SNAPSHOTS}/:id/copy`, scope, async (req: IdRequest, reply) => {
     const parsed = snapshotCopyRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
     const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
-    return start(req, reply, 'snapshot copy', () => client.startSnapshotCopy(id, parsed.data.to));
+    return start(req, reply, 'snapshot copy', () => client.startSnapshotCopy(id, parsed.data.to, by(req)));
   });
 
-  app.post(`${SNAPSHOTS}/:id/restore`, async (req: IdRequest, reply) => {
+  app.post(`${SNAPSHOTS}/:id/restore`, scope, async (req: IdRequest, reply) => {
     const parsed = snapshotRestoreRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
     const id = (await existing(client, req.params.id, reply))?.id;
     if (!id) return reply;
     return start(req, reply, 'snapshot restore', () =>
-      client.startSnapshotRestore({ snapshotId: id, ...parsed.data }),
+      client.startSnapshotRestore({ snapshotId: id, ...parsed.data }, by(req)),
     );
   });
 
@@ -94,17 +100,23 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
     }
   });
 
-  app.get('/v1/snapshot-check', async () => client.checkSnapshots());
+  app.get('/v1/snapshot-check', async (req, reply) => {
+    try {
+      return await client.checkSnapshots(undefined, by(req));
+    } catch (err) {
+      return refused(reply, err) ?? Promise.reject(err);
+    }
+  });
 
-  app.post('/v1/schedules/snapshots', async (req, reply) => {
+  app.post('/v1/schedules/snapshots', scope, async (req, reply) => {
     const parsed = snapshotScheduleRequestSchema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
     const { tcpEstablished, ...rest } = parsed.data;
     try {
-      const scheduleId = await client.scheduleSnapshots({
-        ...rest,
-        ...(tcpEstablished ? { criu: { tcpEstablished: true } } : {}),
-      });
+      const scheduleId = await client.scheduleSnapshots(
+        { ...rest, ...(tcpEstablished ? { criu: { tcpEstablished: true } } : {}) },
+        by(req),
+      );
       req.log.info({ scheduleId, request: parsed.data }, 'snapshot schedule created');
       return reply.code(201).send({ scheduleId });
     } catch (err) {
@@ -119,6 +131,9 @@ export function snapshotRoutes(app: FastifyInstance, client: FerryClient): void 
     }
   });
 }
+
+/** Who asked: recorded on the workflow (memo ferryApiToken). */
+const by = (req: FastifyRequest): StartOptions => ({ startedBy: req.apiToken });
 
 /** Starts an operation; 202 with where to follow it, or the refusal (nothing was started). */
 async function start(

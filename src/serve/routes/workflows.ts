@@ -2,7 +2,8 @@
 // workflow (start, read, cancel), so that all answer alike.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import type { FerryClient } from '../../client/ferry-client.js';
+import type { FerryClient, StartOptions } from '../../client/ferry-client.js';
+import type { Scope } from '../scopes.js';
 import { fail, invalid, refused } from '../replies.js';
 import { hibernationWorkflowId } from '../../domain/hibernation.js';
 import {
@@ -15,6 +16,8 @@ import {
 /** Where a kind of workflow lives in the API and how its ids look. */
 interface WorkflowPaths {
   kind: 'migration' | 'evacuation' | 'hibernation';
+  /** What starting or cancelling one needs (reading needs read). */
+  scope: Scope;
   path: string;
   prefix: string;
   example: string;
@@ -23,18 +26,22 @@ interface WorkflowPaths {
 /** A kind of workflow the API starts and follows: its paths, request schema, start and read. */
 interface WorkflowKind<S extends z.ZodType> extends WorkflowPaths {
   schema: S;
-  start: (body: z.infer<S>) => Promise<{ workflowId: string; firstExecutionRunId: string }>;
+  start: (
+    body: z.infer<S>,
+    opts: StartOptions,
+  ) => Promise<{ workflowId: string; firstExecutionRunId: string }>;
   read: (workflowId: string) => Promise<unknown>;
 }
 
 export function migrationRoutes(app: FastifyInstance, client: FerryClient): void {
   workflowRoutes(app, client, {
     kind: 'migration',
+    scope: 'migrate',
     path: '/v1/migrations',
     prefix: 'migrate-',
     example: 'migrate-runc-node-a-web',
     schema: migrateRequestSchema,
-    start: (body) => client.startMigration(body),
+    start: (body, opts) => client.startMigration(body, opts),
     read: (id) => client.getMigration(id),
   });
 }
@@ -42,11 +49,12 @@ export function migrationRoutes(app: FastifyInstance, client: FerryClient): void
 export function evacuationRoutes(app: FastifyInstance, client: FerryClient): void {
   workflowRoutes(app, client, {
     kind: 'evacuation',
+    scope: 'evacuate',
     path: '/v1/evacuations',
     prefix: 'evacuate-',
     example: 'evacuate-node-a',
     schema: evacuateRequestSchema,
-    start: (body) => client.startEvacuation(body),
+    start: (body, opts) => client.startEvacuation(body, opts),
     read: (id) => client.getEvacuation(id),
   });
 }
@@ -55,11 +63,12 @@ export function hibernationRoutes(app: FastifyInstance, client: FerryClient): vo
   const prefix = hibernationWorkflowId('');
   workflowRoutes(app, client, {
     kind: 'hibernation',
+    scope: 'hibernate',
     path: '/v1/hibernations',
     prefix,
     example: hibernationWorkflowId('node-a'),
     schema: hibernateRequestSchema,
-    start: (body) => client.startHibernation(body),
+    start: (body, opts) => client.startHibernation(body, opts),
     read: (id) => client.getHibernation(id.slice(prefix.length)),
   });
 }
@@ -72,11 +81,11 @@ function workflowRoutes<S extends z.ZodType>(app: FastifyInstance, client: Ferry
 
 /** POST a request: validate it, start its workflow, answer 202 with where to follow it. */
 function startRoute<S extends z.ZodType>(app: FastifyInstance, k: WorkflowKind<S>): void {
-  app.post(k.path, async (req, reply) => {
+  app.post(k.path, { config: { scope: k.scope } }, async (req, reply) => {
     const parsed = k.schema.safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error, req.body);
     try {
-      const handle = await k.start(parsed.data);
+      const handle = await k.start(parsed.data, { startedBy: req.apiToken });
       req.log.info({ workflowId: handle.workflowId, request: parsed.data }, `${k.kind} started`);
       const self = `${k.path}/${encodeURIComponent(handle.workflowId)}`;
       return reply
@@ -113,7 +122,8 @@ function cancelRoute<S extends z.ZodType>(
   client: FerryClient,
   k: WorkflowKind<S>,
 ): void {
-  app.post<{ Params: { id: string } }>(`${k.path}/:id/cancel`, async (req, reply) => {
+  const config = { config: { scope: k.scope } };
+  app.post<{ Params: { id: string } }>(`${k.path}/:id/cancel`, config, async (req, reply) => {
     const id = idOf(k, req.params.id, reply);
     if (!id) return reply;
     try {
