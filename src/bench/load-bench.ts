@@ -4,7 +4,7 @@
 // (default 40; 0 skips it). Its own dev environment (bench-env.ts), torn down at the end.
 // Writes docs/bench-load.md (FERRY_BENCH_OUT) and ends with the line
 // `N migrations: lost L, duplicated D, left behind B`; exits 1 unless all three are 0.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   const kernel = (await execa('uname', ['-r'])).stdout.trim();
   // Only a run of the full size (or an explicit FERRY_BENCH_OUT) replaces the committed page.
   if (process.env.FERRY_BENCH_OUT || (migrations >= 200 && concurrency >= 20)) {
-    await writeFile(out, renderLoadPage(report, { date: new Date().toISOString().slice(0, 10), kernel }));
+    const existing = await readFile(out, 'utf8').catch(() => undefined);
+    const facts = { date: new Date().toISOString().slice(0, 10), kernel };
+    await writeFile(out, renderLoadPage(report, facts, existing));
     log(`wrote ${out}`);
   }
   process.stdout.write(`${closingLine(report)}\n`);

@@ -3,7 +3,22 @@
 import type { LoadReport } from './load-report.js';
 import { cpuRows, phaseMeans, summaryRows, table } from './load-report.js';
 
-export function renderLoadPage(r: LoadReport, facts: { date: string; kernel: string }): string {
+/** Everything after this line in the page is kept as it is when the bench writes it again. */
+export const ANALYSIS_MARKER = '<!-- written by hand below: kept by npm run bench:load -->';
+
+/** The analysis part of an existing page (from the marker on), or a placeholder. */
+export function keptAnalysis(existing: string | undefined): string {
+  const at = existing?.indexOf(ANALYSIS_MARKER) ?? -1;
+  return at >= 0
+    ? existing!.slice(at)
+    : `${ANALYSIS_MARKER}\n\n## What limits throughput\n\n(to be written)\n`;
+}
+
+export function renderLoadPage(
+  r: LoadReport,
+  facts: { date: string; kernel: string },
+  existing?: string,
+): string {
   const phases = phaseMeans(r.results).map((p) => [p.phase, `${Math.round(p.meanMs)} ms`]);
   return [
     '# Load: many small migrations at once',
@@ -33,5 +48,6 @@ export function renderLoadPage(r: LoadReport, facts: { date: string; kernel: str
         ]
       : []),
     ...(r.errors.length ? ['## Client errors', '', ...r.errors.map((e) => `- ${e}`), ''] : []),
+    keptAnalysis(existing),
   ].join('\n');
 }

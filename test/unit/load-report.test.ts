@@ -69,3 +69,12 @@ describe('load audit', () => {
     }
   });
 });
+
+describe('load page', () => {
+  it('keeps the hand-written analysis from the marker on', async () => {
+    const { ANALYSIS_MARKER, keptAnalysis } = await import('../../src/bench/load-page.js');
+    const page = `# old figures\n\n${ANALYSIS_MARKER}\n\n## What limits throughput\n\nCPU.\n`;
+    expect(keptAnalysis(page)).toBe(`${ANALYSIS_MARKER}\n\n## What limits throughput\n\nCPU.\n`);
+    expect(keptAnalysis(undefined)).toContain(ANALYSIS_MARKER);
+  });
+});
