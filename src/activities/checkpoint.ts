@@ -10,6 +10,7 @@ import { ferryFailure } from '../domain/failures.js';
 import { activityCancelled, withHeartbeat } from './heartbeat.js';
 import { frozenFromStats, runFreezingStep, settleOpenAttempts } from './freezes.js';
 import type { HostContext } from './host-context.js';
+import { withSlot } from './slots.js';
 import type { CheckpointInput } from './inputs.js';
 import { precopyParentLink } from '../domain/precopy.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
@@ -52,29 +53,33 @@ export function checkpointActivities(ctx: HostContext) {
       await mkdir(work, { recursive: true, mode: 0o700 });
       // The one gate for every runtime: CRIU options its checkpoint cannot pass are refused.
       refuseUnsupportedCriuOptions(runtime.capabilities, input.criu);
-      const frozenAtMs = Date.now();
-      const outcome = await runFreezingStep(
-        ctx,
-        {
-          migrationId: input.migrationId,
-          step: 'checkpoint',
-          what: `${input.runtime}/${input.workload}`,
-          log: path.join(work, 'dump.log'),
-          marker: images,
-          caps: runtime.capabilities,
-        },
-        () =>
-          withHeartbeat(
-            () =>
-              runtime.checkpoint(input.workload, input.migrationId, {
-                ...input.criu,
-                pageServer: input.pageServer,
-                parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
-              }),
-            () => ({ phase: 'checkpoint' }),
-          ),
-        (o, stepMs) => frozenFromStats(o.stats, stepMs),
-      );
+      // A CRIU slot of this host first (hosts[].limits): the freeze starts once it has one.
+      const { frozenAtMs, outcome } = await withSlot(ctx, 'criu', async () => {
+        const frozenAtMs = Date.now();
+        const outcome = await runFreezingStep(
+          ctx,
+          {
+            migrationId: input.migrationId,
+            step: 'checkpoint',
+            what: `${input.runtime}/${input.workload}`,
+            log: path.join(work, 'dump.log'),
+            marker: images,
+            caps: runtime.capabilities,
+          },
+          () =>
+            withHeartbeat(
+              () =>
+                runtime.checkpoint(input.workload, input.migrationId, {
+                  ...input.criu,
+                  pageServer: input.pageServer,
+                  parent: input.parentRound ? precopyParentLink(input.parentRound, 'final') : undefined,
+                }),
+              () => ({ phase: 'checkpoint' }),
+            ),
+          (o, stepMs) => frozenFromStats(o.stats, stepMs),
+        );
+        return { frozenAtMs, outcome };
+      });
       return record(frozenAtMs, Date.now() - frozenAtMs, outcome.stats);
 
       /** Makes the images private and records the result, so that a retry finds it. */

@@ -32,6 +32,11 @@ export function heartbeat(details: unknown): void {
   currentContext()?.heartbeat(details);
 }
 
+/** The current activity's cancellation signal (cancel or timeout); none outside an activity. */
+export function activitySignal(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
+}
+
 /** The current activity was asked to cancel (false outside an activity: the guest proof, tests). */
 export function activityCancelled(): boolean {
   return currentContext()?.cancellationSignal.aborted ?? false;

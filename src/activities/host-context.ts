@@ -6,11 +6,14 @@ import { createRuntime, type WorkloadRuntime } from '../runtimes/index.js';
 import { HostPaths } from '../host/host-paths.js';
 import { ferryFailure } from '../domain/failures.js';
 import { FaultInjection } from './fault-injection.js';
+import { HostSlots } from '../host/slots.js';
 
 /** What a host worker knows: itself, the other hosts (to push images to), its runtimes. */
 export class HostContext {
   readonly paths: HostPaths;
   readonly faults: FaultInjection;
+  /** This host's bound on its heavy steps (hosts[].limits): one per worker process. */
+  readonly slots: HostSlots;
   constructor(
     readonly config: FerryConfig,
     readonly host: HostConfig,
@@ -18,6 +21,7 @@ export class HostContext {
   ) {
     this.paths = new HostPaths(host.stateDir);
     this.faults = new FaultInjection(opts.faultInjection ?? false, host.stateDir);
+    this.slots = new HostSlots(host.limits);
   }
 
   runtime(name: RuntimeName): WorkloadRuntime {

@@ -14,6 +14,7 @@ import { ContainerEngineRuntime, type EngineInspect } from '../runtimes/containe
 import { rsyncFile, type RsyncProgress } from '../transfer/rsync.js';
 import { heartbeat, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
+import { withSlot } from './slots.js';
 import type { ImageRef, LoadImageInput, NameImageInput, SendImageInput } from './inputs.js';
 import { hostSshOptions } from './transfer.js';
 
@@ -57,77 +58,15 @@ export function imageActivities(ctx: HostContext) {
      * Source: saves the image by id into the migration's folder (0600) and sends it to the same
      * place on the destination; the local archive goes once it is there.
      */
-    async sendImage(input: SendImageInput): Promise<ImageSent> {
-      const engine = engineOf(ctx, input.runtime);
-      const dest = ctx.peer(input.destination);
-      const file = ctx.paths.imageArchive(input.migrationId);
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      // A save or rsync an earlier attempt started may still run (its worker was killed).
-      await killCommands(file);
-      const savedAt = Date.now();
-      await withHeartbeat(() => engine.saveImage(input.imageId, file)).catch((err: unknown) => {
-        throw failed(`${input.runtime} save of image ${shortImageId(input.imageId)} on ${host}`, err);
-      });
-      const archiveBytes = (await stat(file)).size;
-      const sentAt = Date.now();
-      let progress: RsyncProgress | undefined;
-      const details = () => ({ phase: 'ship-image', ...progress });
-      const { bytesSent } = await withHeartbeat(
-        async () =>
-          rsyncFile(
-            {
-              fromRoot: ctx.paths.stateDir,
-              path: path.relative(ctx.paths.stateDir, file),
-              to: dest.ssh,
-              toRoot: dest.stateDir,
-              timeoutMs: 60 * 60_000,
-            },
-            await hostSshOptions(ctx),
-            (p) => {
-              progress = p;
-              heartbeat(details());
-            },
-            Context.current().cancellationSignal,
-          ),
-        details,
-      ).catch((err: unknown) => {
-        const what = `sending image ${shortImageId(input.imageId)} from ${host} to ${dest.name}`;
-        throw failed(what, err, ErrorType.TransferFailed);
-      });
-      const done = Date.now();
-      await rm(file, { force: true });
-      return { archiveBytes, bytesSent, saveMs: sentAt - savedAt, shipMs: done - sentAt };
-    },
+    sendImage: (input: SendImageInput): Promise<ImageSent> =>
+      withSlot(ctx, 'transfer', () => sendImage(input)),
 
     /**
      * Destination: loads the archive the source sent, checks that it is the image the container
      * runs there (same id), gives it the container's image name; the archive goes.
      */
-    async loadImage(input: LoadImageInput): Promise<{ loadMs: number }> {
-      const engine = engineOf(ctx, input.runtime);
-      const file = ctx.paths.imageArchive(input.migrationId);
-      const before = new Set(await engine.imageIds());
-      const startedAt = Date.now();
-      const loaded = await withHeartbeat(() => engine.loadImage(file)).catch((err: unknown) => {
-        throw failed(`${input.runtime} load of image ${input.image} on ${host}`, err);
-      });
-      const loadMs = Date.now() - startedAt;
-      const problem = loadedIdProblem(loaded.ids, input.imageId);
-      if (problem) {
-        // What this load created is nobody's: it goes again (an image that was here stays).
-        for (const id of loaded.ids) if (!before.has(id)) await engine.removeImage(id);
-        throw ferryFailure(
-          ErrorType.ImageMismatch,
-          `${input.runtime} on ${host} did not get the image ${input.image} runs from: ${problem}. ` +
-            `The archive changed on the way, or the two hosts' engines disagree on image ids; nothing was frozen. ` +
-            `Load the image on ${host} yourself (${input.runtime} load -i IMAGE.tar) and migrate again`,
-        );
-      }
-      await giveName(engine, input);
-      await rm(file, { force: true });
-      await ctx.faults.at('after-load-image', input.workload);
-      return { loadMs };
-    },
+    loadImage: (input: LoadImageInput): Promise<{ loadMs: number }> =>
+      withSlot(ctx, 'transfer', () => loadImage(input)),
 
     /** Destination: it has the image under another name; the container's name is added. */
     async nameImage(input: NameImageInput): Promise<void> {
@@ -143,4 +82,72 @@ export function imageActivities(ctx: HostContext) {
       return keptBecause ? { removed: false, keptBecause } : { removed: true };
     },
   };
+
+  async function sendImage(input: SendImageInput): Promise<ImageSent> {
+    const engine = engineOf(ctx, input.runtime);
+    const dest = ctx.peer(input.destination);
+    const file = ctx.paths.imageArchive(input.migrationId);
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    // A save or rsync an earlier attempt started may still run (its worker was killed).
+    await killCommands(file);
+    const savedAt = Date.now();
+    await withHeartbeat(() => engine.saveImage(input.imageId, file)).catch((err: unknown) => {
+      throw failed(`${input.runtime} save of image ${shortImageId(input.imageId)} on ${host}`, err);
+    });
+    const archiveBytes = (await stat(file)).size;
+    const sentAt = Date.now();
+    let progress: RsyncProgress | undefined;
+    const details = () => ({ phase: 'ship-image', ...progress });
+    const { bytesSent } = await withHeartbeat(
+      async () =>
+        rsyncFile(
+          {
+            fromRoot: ctx.paths.stateDir,
+            path: path.relative(ctx.paths.stateDir, file),
+            to: dest.ssh,
+            toRoot: dest.stateDir,
+            timeoutMs: 60 * 60_000,
+          },
+          await hostSshOptions(ctx),
+          (p) => {
+            progress = p;
+            heartbeat(details());
+          },
+          Context.current().cancellationSignal,
+        ),
+      details,
+    ).catch((err: unknown) => {
+      const what = `sending image ${shortImageId(input.imageId)} from ${host} to ${dest.name}`;
+      throw failed(what, err, ErrorType.TransferFailed);
+    });
+    const done = Date.now();
+    await rm(file, { force: true });
+    return { archiveBytes, bytesSent, saveMs: sentAt - savedAt, shipMs: done - sentAt };
+  }
+
+  async function loadImage(input: LoadImageInput): Promise<{ loadMs: number }> {
+    const engine = engineOf(ctx, input.runtime);
+    const file = ctx.paths.imageArchive(input.migrationId);
+    const before = new Set(await engine.imageIds());
+    const startedAt = Date.now();
+    const loaded = await withHeartbeat(() => engine.loadImage(file)).catch((err: unknown) => {
+      throw failed(`${input.runtime} load of image ${input.image} on ${host}`, err);
+    });
+    const loadMs = Date.now() - startedAt;
+    const problem = loadedIdProblem(loaded.ids, input.imageId);
+    if (problem) {
+      // What this load created is nobody's: it goes again (an image that was here stays).
+      for (const id of loaded.ids) if (!before.has(id)) await engine.removeImage(id);
+      throw ferryFailure(
+        ErrorType.ImageMismatch,
+        `${input.runtime} on ${host} did not get the image ${input.image} runs from: ${problem}. ` +
+          `The archive changed on the way, or the two hosts' engines disagree on image ids; nothing was frozen. ` +
+          `Load the image on ${host} yourself (${input.runtime} load -i IMAGE.tar) and migrate again`,
+      );
+    }
+    await giveName(engine, input);
+    await rm(file, { force: true });
+    await ctx.faults.at('after-load-image', input.workload);
+    return { loadMs };
+  }
 }

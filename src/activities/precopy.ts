@@ -10,6 +10,7 @@ import { CAPABILITIES } from '../runtimes/capabilities.js';
 import { readJson, removeTree, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { directorySize, makePrivate } from '../host/disk-usage.js';
 import { withHeartbeat } from './heartbeat.js';
+import { withSlot } from './slots.js';
 import { frozenFromStats, runFreezingStep, settleOpenAttempts } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { PreDumpInput } from './inputs.js';
@@ -54,29 +55,32 @@ export function precopyActivities(ctx: HostContext) {
         input.workload,
         `${input.migrationId}/round-${input.round}`,
       );
-      const started = Date.now();
-      const outcome = await runFreezingStep(
-        ctx,
-        {
-          migrationId: input.migrationId,
-          step: 'pre-dump',
-          what: `${input.runtime}/${input.workload}`,
-          log: path.join(work, 'dump.log'),
-          marker: images,
-          caps: runtime.capabilities,
-        },
-        () =>
-          withHeartbeat(
-            () =>
-              preDump(input.workload, {
-                images,
-                work,
-                parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,
-              }),
-            () => ({ phase: 'precopy', round: input.round }),
-          ),
-        (o, stepMs) => frozenFromStats(o.stats, stepMs),
-      );
+      let started = Date.now();
+      const outcome = await withSlot(ctx, 'criu', () => {
+        started = Date.now(); // the round's own time, not its wait for a slot
+        return runFreezingStep(
+          ctx,
+          {
+            migrationId: input.migrationId,
+            step: 'pre-dump',
+            what: `${input.runtime}/${input.workload}`,
+            log: path.join(work, 'dump.log'),
+            marker: images,
+            caps: runtime.capabilities,
+          },
+          () =>
+            withHeartbeat(
+              () =>
+                preDump(input.workload, {
+                  images,
+                  work,
+                  parent: input.round > 1 ? precopyParentLink(input.round - 1, 'round') : undefined,
+                }),
+              () => ({ phase: 'precopy', round: input.round }),
+            ),
+          (o, stepMs) => frozenFromStats(o.stats, stepMs),
+        );
+      });
       const dumpMs = Date.now() - started;
       await makePrivate(images);
       const round: PrecopyRound = {

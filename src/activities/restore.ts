@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { RestoreResult } from '../domain/types.js';
 import { readJson, writeJsonAtomic } from '../runtimes/workload-files.js';
 import { withHeartbeat } from './heartbeat.js';
+import { withSlot } from './slots.js';
 import { keepRestoreLog } from './freezes.js';
 import type { HostContext } from './host-context.js';
 import type { MigrationStepInput, RestoreInput, WorkloadRef } from './inputs.js';
@@ -29,17 +30,23 @@ export function restoreActivities(ctx: HostContext) {
           ? { ...earlier, alreadyRestored: true }
           : { runningAtMs: Date.now(), durationMs: 0, pid: before.pid, stats: {}, alreadyRestored: true };
       }
-      const started = Date.now();
-      const outcome = await withHeartbeat(
-        () =>
-          runtime.restore(input.workload, input.migrationId, {
-            ...input.criu,
-            lazyPagesFrom: input.lazyPagesFrom,
-            freshId: input.freshId,
-          }),
-        () => ({
-          phase: 'restore',
-        }),
+      let started = Date.now();
+      const restore = () => {
+        started = Date.now();
+        return withHeartbeat(
+          () =>
+            runtime.restore(input.workload, input.migrationId, {
+              ...input.criu,
+              lazyPagesFrom: input.lazyPagesFrom,
+              freshId: input.freshId,
+            }),
+          () => ({ phase: 'restore' }),
+        );
+      };
+      // A CRIU slot, ahead of dumps (the workload is frozen until it runs). Not for a lazy
+      // restore: it needs the source's lazy dump, which may wait for a slot there (a cycle).
+      const outcome = await (
+        input.lazyPagesFrom ? restore() : withSlot(ctx, 'criu', restore, { urgent: true })
       ).catch(async (err: unknown) => {
         // Its CRIU log outlives the migration folder that a rollback removes.
         throw await keepRestoreLog(ctx, input.migrationId, err);

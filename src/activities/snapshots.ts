@@ -41,6 +41,7 @@ import { pathExists, readJson, removeTree, writeJsonAtomic } from '../runtimes/w
 import { rsyncPush } from '../transfer/rsync.js';
 import { frozenFromStats, runFreezingStep } from './freezes.js';
 import { withHeartbeat } from './heartbeat.js';
+import { withSlot } from './slots.js';
 import type { HostContext } from './host-context.js';
 import { describeHost } from './preflight.js';
 import { hostSshOptions } from './transfer.js';
@@ -348,19 +349,21 @@ export function snapshotActivities(ctx: HostContext) {
       const id = validId(input.snapshotId);
       if (!(await pathExists(ctx.paths.snapshotDir(id)))) throw notHere(id);
       const dest = ctx.peer(input.destination);
-      const { bytesSent } = await withHeartbeat(async () =>
-        rsyncPush(
-          {
-            fromRoot: ctx.paths.stateDir,
-            paths: [path.relative(ctx.paths.stateDir, ctx.paths.snapshotDir(id))],
-            to: dest.ssh,
-            toRoot: dest.stateDir,
-            deleteExtraneous: true,
-            timeoutMs: 60 * 60_000,
-          },
-          await hostSshOptions(ctx),
-          () => undefined,
-          Context.current().cancellationSignal,
+      const { bytesSent } = await withSlot(ctx, 'transfer', () =>
+        withHeartbeat(async () =>
+          rsyncPush(
+            {
+              fromRoot: ctx.paths.stateDir,
+              paths: [path.relative(ctx.paths.stateDir, ctx.paths.snapshotDir(id))],
+              to: dest.ssh,
+              toRoot: dest.stateDir,
+              deleteExtraneous: true,
+              timeoutMs: 60 * 60_000,
+            },
+            await hostSshOptions(ctx),
+            () => undefined,
+            Context.current().cancellationSignal,
+          ),
         ),
       );
       return { bytesSent };

@@ -11,6 +11,7 @@ import { rsyncPush, type RsyncJob, type RsyncProgress, type SshOptions } from '.
 import { ferryFailure } from '../domain/failures.js';
 import { heartbeat, withHeartbeat } from './heartbeat.js';
 import type { HostContext } from './host-context.js';
+import { withSlot } from './slots.js';
 import type { TransferInput } from './inputs.js';
 import { USER_BUNDLE_RECORD } from '../runtimes/runc-bundle.js';
 
@@ -85,21 +86,33 @@ export function transferActivities(ctx: HostContext) {
       );
     try {
       // One rsync, one (reused) SSH connection; a retried transfer sends only what is missing.
-      const { bytesSent } = await withHeartbeat(async () => {
-        const excludes = [
-          ...WORKLOAD_EXCLUDES,
-          ...(input.pagesStreamed ? STREAMED_EXCLUDES : []),
-          ...(userBundle ? [bundleCopy] : []),
-        ];
-        const state = await send({ fromRoot: ctx.paths.stateDir, paths, toRoot: dest.stateDir, excludes });
-        if (!userBundle) return state;
-        const bundle = await send({
-          fromRoot: userBundle,
-          paths: ['.'],
-          toRoot: path.join(dest.stateDir, bundleCopy),
-        });
-        return { bytesSent: state.bytesSent + bundle.bytesSent };
-      }, details);
+      // A transfer slot of this host; the one after the freeze goes ahead of presyncs.
+      const { bytesSent } = await withSlot(
+        ctx,
+        'transfer',
+        () =>
+          withHeartbeat(async () => {
+            const excludes = [
+              ...WORKLOAD_EXCLUDES,
+              ...(input.pagesStreamed ? STREAMED_EXCLUDES : []),
+              ...(userBundle ? [bundleCopy] : []),
+            ];
+            const state = await send({
+              fromRoot: ctx.paths.stateDir,
+              paths,
+              toRoot: dest.stateDir,
+              excludes,
+            });
+            if (!userBundle) return state;
+            const bundle = await send({
+              fromRoot: userBundle,
+              paths: ['.'],
+              toRoot: path.join(dest.stateDir, bundleCopy),
+            });
+            return { bytesSent: state.bytesSent + bundle.bytesSent };
+          }, details),
+        { urgent: what === 'transfer' },
+      );
       return { bytesSent, durationMs: Date.now() - started };
     } catch (err) {
       const message = `transfer from ${ctx.host.name} to ${dest.name}: ${(err as Error).message}`;

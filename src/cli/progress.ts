@@ -17,6 +17,7 @@ export interface ProgressFigures {
   /** 0..100 over the whole migration. */
   percent: number;
   rollback?: string;
+  waitingForSlot?: string;
 }
 
 export function progressFigures(p: MigrationProgress, elapsedMs: number, nowMs: number): ProgressFigures {
@@ -39,6 +40,7 @@ export function progressFigures(p: MigrationProgress, elapsedMs: number, nowMs: 
     elapsedMs,
     percent,
     rollback: p.rollback,
+    waitingForSlot: p.waitingForSlot,
   };
 }
 
@@ -48,7 +50,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function plainProgressLine(f: ProgressFigures): string {
   return `[${f.what}] ${f.phase}: ${mib(f.bytes)} moved, ${f.rateMiBs.toFixed(1)} MiB/s, ${seconds(f.elapsedMs)} elapsed${
     f.rollback ? ` — rollback: ${f.rollback}` : ''
-  }`;
+  }${f.waitingForSlot ? ` — ${f.waitingForSlot}` : ''}`;
 }
 
 /** The progress a finished migration ends with: the display's last line. */
@@ -93,7 +95,11 @@ export function progressDisplay(stream: NodeJS.WriteStream, now: () => number = 
         const f = progressFigures(p, now() - started, now());
         const payload = {
           what: f.what,
-          phase: f.rollback ? `rollback: ${f.rollback.slice(0, 60)}` : f.phase,
+          phase: f.rollback
+            ? `rollback: ${f.rollback.slice(0, 60)}`
+            : f.waitingForSlot
+              ? `${f.phase}, ${f.waitingForSlot}`
+              : f.phase,
           moved: mib(f.bytes),
           rate: f.rateMiBs.toFixed(1),
           elapsed: seconds(f.elapsedMs),
@@ -109,6 +115,7 @@ export function progressDisplay(stream: NodeJS.WriteStream, now: () => number = 
   }
   let lastPhase = '';
   let lastRollback: string | undefined;
+  let lastWaiting: string | undefined;
   let lastAt = 0;
   let lastBytes = -1;
   let phasesSeen = 0;
@@ -121,12 +128,14 @@ export function progressDisplay(stream: NodeJS.WriteStream, now: () => number = 
         if (missed.phase !== lastPhase)
           stream.write(`[${f.what}] ${missed.phase}: done in ${seconds(missed.durationMs)}\n`);
       phasesSeen = Math.max(phasesSeen, p.phases.length);
-      const changed = f.phase !== lastPhase || f.rollback !== lastRollback;
+      const changed =
+        f.phase !== lastPhase || f.rollback !== lastRollback || f.waitingForSlot !== lastWaiting;
       const moving = f.bytes !== lastBytes && now() - lastAt >= 1_000;
       if (!changed && !moving) return;
       stream.write(`${plainProgressLine(f)}\n`);
       lastPhase = f.phase;
       lastRollback = f.rollback;
+      lastWaiting = f.waitingForSlot;
       lastBytes = f.bytes;
       lastAt = now();
     },

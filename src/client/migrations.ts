@@ -87,16 +87,35 @@ export async function getProgress(ctx: ClientContext, workflowId: string): Promi
 
 export async function getLiveProgress(ctx: ClientContext, workflowId: string): Promise<MigrationProgress> {
   const progress = await getProgress(ctx, workflowId);
-  if (progress.phase !== 'presync' && progress.phase !== 'transfer') return progress;
+  if (!SLOTTED_PHASES.has(progress.phase)) return progress;
   const description = await ctx.temporal.workflow.getHandle(workflowId).describe();
   const converter = ctx.temporal.options.loadedDataConverter.payloadConverter;
   for (const a of description.raw.pendingActivities ?? []) {
     const payloads = a.heartbeatDetails?.payloads;
     if (!payloads?.length) continue;
-    const live = liveTransfer(converter.fromPayload(payloads[0]!));
+    const details: unknown = converter.fromPayload(payloads[0]!);
+    const live = liveTransfer(details);
     if (live && live.phase === progress.phase) progress.live = live;
+    const waiting = slotWait(details);
+    if (waiting) progress.waitingForSlot = waiting;
   }
   return progress;
+}
+
+// Phases whose steps heartbeat: bytes of a copy, or a wait for a slot (src/activities/slots.ts).
+const SLOTTED_PHASES = new Set<string>([
+  'ship-image',
+  'presync',
+  'precopy',
+  'checkpoint',
+  'transfer',
+  'restore',
+]);
+
+/** "waiting for a CRIU slot on node-a (…)", when the heartbeat details say so. */
+function slotWait(details: unknown): string | undefined {
+  const d = details as { phase?: unknown; message?: unknown } | undefined;
+  return d?.phase === 'waiting-for-slot' && typeof d.message === 'string' ? d.message : undefined;
 }
 
 export async function getMigration(

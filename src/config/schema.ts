@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { checkName, RUNTIMES } from '../domain/names.js';
+import { DEFAULT_SLOT_LIMITS } from '../host/slots.js';
 
 const hostName = z.string().superRefine((v, ctx) => {
   const problem = checkName('host', v);
@@ -48,6 +49,22 @@ const dockerSchema = z
 export const DEFAULT_RUNC_ROOT = '/run/runc';
 const runcSchema = z.object({ root: safePath.default(DEFAULT_RUNC_ROOT) }).strict();
 
+/**
+ * How many heavy steps this host's worker runs at once (docs/configuration.md#limits): CRIU
+ * commands (dump, pre-dump, restore) and transfers (rsync, image save/load); a step over the
+ * limit waits for a slot inside its activity. `activities`: Temporal activity tasks the worker
+ * takes at once (waiting ones included), so a step never waits at the server past its 30 s
+ * schedule-to-start. Defaults suit a 2-core host.
+ */
+export const DEFAULT_HOST_LIMITS = { ...DEFAULT_SLOT_LIMITS, activities: 64 } as const;
+const limitsSchema = z
+  .object({
+    criu: z.number().int().min(1).default(DEFAULT_HOST_LIMITS.criu),
+    transfer: z.number().int().min(1).default(DEFAULT_HOST_LIMITS.transfer),
+    activities: z.number().int().min(4).default(DEFAULT_HOST_LIMITS.activities),
+  })
+  .strict();
+
 const hostSchema = z
   .object({
     name: hostName,
@@ -76,6 +93,7 @@ const hostSchema = z
      * by default. Simulated hosts on one machine each name their own file (ferry dev reboot).
      */
     bootIdFile: safePath.optional(),
+    limits: limitsSchema.default({ ...DEFAULT_HOST_LIMITS }),
     /** Prometheus endpoint of this host's worker (SDK and ferry metrics); absent: none. */
     metrics: z
       .object({

@@ -110,7 +110,7 @@ export async function devUp(optsArg: DevOptions, say: (line: string) => void): P
   }
   await writeFile(layout.knownHosts, knownHosts.join('\n') + '\n', { mode: 0o600 });
 
-  const engines = await installedEngines();
+  const engines = opts.engines === false ? { podman: false, docker: false } : await installedEngines();
   for (const host of state.hosts) {
     const e = engineLayout(layout, host.name);
     if (engines.podman || engines.docker) await ensureHostNetns(e);

@@ -25,6 +25,8 @@ export interface DevOptions {
   faultInjection?: boolean;
   /** Hosts whose podman/docker get no dev image (to test a destination that lacks it). */
   withoutImage?: string[];
+  /** false: no podman storage nor dockerd per host, even when installed (process and runc only). */
+  engines?: boolean;
 }
 
 export interface DevHostState {

@@ -347,6 +347,11 @@ export interface MigrationProgress {
    * Filled in by FerryClient.getLiveProgress; the workflow's `progress` query alone never has it.
    */
   live?: LiveTransfer;
+  /**
+   * A step of it waits for a slot of its host's limit (hosts[].limits), e.g. "waiting for a CRIU
+   * slot on node-a (2nd in line, 2 of 2 busy)": from the heartbeat, like `live`.
+   */
+  waitingForSlot?: string;
 }
 
 /** What a running presync or transfer activity reports in its heartbeats. */

@@ -61,6 +61,9 @@ export async function runHostWorker(opts: {
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
     identity: `ferry-${host.name}-activities@${process.pid}`,
+    // Heavy steps wait for a slot inside their activity (hosts[].limits); the worker takes enough
+    // tasks that none waits at the server past its 30 s schedule-to-start ("host down").
+    maxConcurrentActivityTaskExecutions: host.limits.activities,
   });
   const clientConnection = await Connection.connect(temporal);
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
