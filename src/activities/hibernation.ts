@@ -24,7 +24,9 @@ export function hibernationActivities(ctx: HostContext) {
     /** Refuses (nothing stopped yet) when the snapshot store would not survive a reboot. */
     async checkDurableStore(): Promise<{ store: string }> {
       const store = ctx.paths.snapshotsRoot();
-      const why = volatileStoreReason(store, await fileSystemType(store));
+      const why = volatileStoreReason(store, await fileSystemType(store), {
+        simulated: ctx.host.bootIdFile !== undefined,
+      });
       if (why) throw ferryFailure(ErrorType.StoreNotDurable, `on ${ctx.host.name}: ${why}`);
       return { store };
     },

@@ -127,14 +127,22 @@ export function rebootedSince(before: string | undefined, now: string | undefine
 
 // statfs f_type of file systems whose content a reboot loses.
 const VOLATILE_FS: Record<number, string> = { 0x01021994: 'tmpfs', 0x858458f6: 'ramfs' };
-const VOLATILE_PREFIXES = ['/run', '/var/run', '/dev/shm', '/tmp'];
+const VOLATILE_PREFIXES = ['/run', '/var/run', '/dev/shm'];
+/** Emptied at boot on most systemd hosts even when on disk (tmpfiles.d), but not on a simulated host. */
+const EMPTIED_AT_BOOT = ['/tmp'];
 
 /**
  * Why a snapshot store at this path would not survive a reboot, or undefined when it would.
- * fsType is statfs's f_type of the store (or of its nearest existing parent).
+ * fsType is statfs's f_type of the store (or of its nearest existing parent). A simulated host
+ * (ferry dev: its own boot id file) never really reboots, so /tmp is fine there.
  */
-export function volatileStoreReason(storePath: string, fsType: number | undefined): string | undefined {
-  const under = VOLATILE_PREFIXES.find((p) => storePath === p || storePath.startsWith(`${p}/`));
+export function volatileStoreReason(
+  storePath: string,
+  fsType: number | undefined,
+  opts: { simulated?: boolean } = {},
+): string | undefined {
+  const prefixes = opts.simulated ? VOLATILE_PREFIXES : [...VOLATILE_PREFIXES, ...EMPTIED_AT_BOOT];
+  const under = prefixes.find((p) => storePath === p || storePath.startsWith(`${p}/`));
   const fs = fsType === undefined ? undefined : VOLATILE_FS[fsType];
   if (!under && !fs) return undefined;
   const where = fs ? `is on ${fs}` : `is under ${under}`;

@@ -33,6 +33,10 @@ describe('volatileStoreReason', () => {
       /is on tmpfs, which a reboot empties/,
     );
     expect(volatileStoreReason('/tmp/x/snapshots', EXT4)).toMatch(/is under \/tmp/);
+    // A simulated host (ferry dev, e.g. a checkout under /tmp) never really reboots.
+    expect(volatileStoreReason('/tmp/x/snapshots', EXT4, { simulated: true })).toBeUndefined();
+    expect(volatileStoreReason('/run/x/snapshots', EXT4, { simulated: true })).toMatch(/under \/run/);
+    expect(volatileStoreReason('/tmp/x/snapshots', TMPFS, { simulated: true })).toMatch(/on tmpfs/);
   });
   it('accepts a store on a disk, also one whose name merely starts like /run', () => {
     expect(volatileStoreReason('/var/lib/ferry/snapshots', EXT4)).toBeUndefined();
