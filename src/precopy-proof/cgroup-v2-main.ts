@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       name,
       ssh: { address: '127.0.0.1', port: 22, user: 'root' },
       stateDir: path.join(dir, 'state'),
+      // Each simulated host its own runc root, as ferry dev gives them: both share one kernel.
+      runc: { root: path.join(dir, 'state', 'runc') },
       runtimes: [...PROVED_RUNTIMES],
       podman: { root: path.join(dir, 'podman-root'), runroot: `/run/ferry/p-${name}`, containersConf },
     };
