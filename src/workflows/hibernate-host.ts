@@ -1,5 +1,6 @@
 import {
   CancellationScope,
+  proxyActivities,
   condition,
   isCancellation,
   continueAsNew,
@@ -12,7 +13,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/control.js';
-import { proxyActivities } from '@temporalio/workflow';
 import { describeCause } from '../domain/failures.js';
 import {
   fallbackAssignments,
@@ -34,12 +34,11 @@ import { snapshotId } from '../domain/snapshots.js';
 import { forEachBounded } from './bounded.js';
 import { hostSteps } from './host-steps.js';
 import { SA } from './search-attributes.js';
-import { refuseBadInput } from './snapshots/catalog-steps.js';
+import { findSnapshot, refuseBadInput } from './snapshots/catalog-steps.js';
 import { copyTo } from './snapshots/copy.js';
 import { takeSnapshot } from './snapshots/create.js';
 import { removeSnapshot } from './snapshots/remove.js';
 import { snapshotRestore } from './snapshots/restore.js';
-import { findSnapshot } from './snapshots/catalog-steps.js';
 
 export const hibernationQuery = defineQuery<HibernationResult>(HIBERNATION_QUERY);
 export const hostBackSignal = defineSignal<[HostBoot]>(HOST_BACK_SIGNAL);
